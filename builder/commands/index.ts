@@ -1,0 +1,17 @@
+import type { Command } from './types.ts';
+
+/**
+ * Every CLI command, loaded lazily so `openkey check` does not pay for the build stages or the service.
+ * To add a command: create builder/commands/<name>.ts exporting `command`, then add one line here.
+ */
+export interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ command: Command }>;
+}
+
+export const commands: Record<string, CommandEntry> = {
+  check: { summary: 'validate manifests (schema, inheritance, semantic checks)', load: () => import('./check.ts') },
+  explain: { summary: 'print the resolved manifest and where each value came from', load: () => import('./explain.ts') },
+  plan: { summary: 'print the build plan: ordered stages and their input hashes', load: () => import('./plan.ts') },
+  doctor: { summary: 'check the host tools a build needs', load: () => import('./doctor.ts') },
+};
