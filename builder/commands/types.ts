@@ -12,7 +12,7 @@ export interface CommandIo {
 }
 
 export interface ParsedArgs {
-  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
 }
 

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { OpenKeyError } from '../errors.ts';
+import type { Origin } from './types.ts';
+
+/** One thing wrong with a manifest, at a position, with what to do about it. */
+export interface ManifestProblem {
+  origin: Origin;
+  /** Dotted path inside the manifest (`datasets[0].source`), empty for file-level problems. */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+export function formatProblem(problem: ManifestProblem, cwd: string): string {
+  const file = path.relative(cwd, problem.origin.file) || problem.origin.file;
+  const where = `${file}:${problem.origin.line}:${problem.origin.col}`;
+  const at = problem.path ? ` ${problem.path}:` : '';
+  const hint = problem.hint ? ` (${problem.hint})` : '';
+  return `${where}${at} ${problem.message}${hint}`;
+}
+
+export function sortProblems(problems: ManifestProblem[]): ManifestProblem[] {
+  const seen = new Set<string>();
+  return problems
+    .filter((problem) => {
+      const key = `${problem.origin.file}:${problem.origin.line}:${problem.origin.col}:${problem.path}:${problem.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort(
+      (a, b) =>
+        a.origin.file.localeCompare(b.origin.file) ||
+        a.origin.line - b.origin.line ||
+        a.origin.col - b.origin.col ||
+        a.path.localeCompare(b.path),
+    );
+}
+
+/** All problems found in a manifest and its parents; the CLI prints each on its own line and exits 2. */
+export class ManifestError extends OpenKeyError {
+  constructor(
+    readonly file: string,
+    readonly problems: ManifestProblem[],
+  ) {
+    const count = problems.length;
+    super('E_MANIFEST', `${file}: ${count} problem${count === 1 ? '' : 's'}`, { exitCode: 2 });
+    this.name = 'ManifestError';
+  }
+
+  format(cwd: string): string {
+    return this.problems.map((problem) => formatProblem(problem, cwd)).join('\n');
+  }
+}
+
+/** `/datasets/0/source` → `datasets[0].source` */
+export function dottedPath(segments: readonly (string | number)[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number' || /^[0-9]+$/.test(segment)) out += `[${segment}]`;
+    else out += out ? `.${segment}` : segment;
+  }
+  return out;
+}

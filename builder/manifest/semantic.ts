@@ -1,0 +1,199 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { dottedPath, type ManifestProblem } from './problems.ts';
+import type { Dataset, ResolvedManifest } from './types.ts';
+import { nodeAtPath, type MapNode } from './yaml.ts';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+/** FAT32 caps a file at 4 GiB − 1 byte; ISO 9660 needs multi-extent files beyond it, which many readers mishandle. */
+export const MAX_FILE_BYTES = 4 * GiB - 1;
+/** Usable bytes of a key sold as N GB (decimal gigabytes, a little under for the partition table). */
+export const MEDIA_BYTES: Record<ResolvedManifest['media']['size'], number> = {
+  '8GB': 8e9 * 0.98,
+  '16GB': 16e9 * 0.98,
+  '32GB': 32e9 * 0.98,
+  '64GB': 64e9 * 0.98,
+};
+/** Debian package names as policy §5.6.1 allows them. */
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const NOTEBOOK_PACKAGES = ['jupyter-notebook', 'python3-notebook', 'jupyterlab', 'python3-jupyterlab'];
+
+/**
+ * Compressed size in the OS layer of packages that weigh much more than the typical one. Measured on trixie
+ * squashfs (zstd) images; anything unlisted counts as TYPICAL_PACKAGE_BYTES. Only an estimate: it decides whether a
+ * build can fit the key before minutes are spent on it.
+ */
+const HEAVY_PACKAGES: Record<string, number> = {
+  'linux-image-amd64': 110 * MiB,
+  'firmware-linux-free': 2 * MiB,
+  nodejs: 35 * MiB,
+  chromium: 230 * MiB,
+  'firefox-esr': 220 * MiB,
+  'task-xfce-desktop': 700 * MiB,
+  xfce4: 250 * MiB,
+  cage: 15 * MiB,
+  'jupyter-notebook': 120 * MiB,
+  'python3-matplotlib': 60 * MiB,
+  'python3-scipy': 70 * MiB,
+  'python3-numpy': 30 * MiB,
+  'python3-pandas': 60 * MiB,
+  'libreoffice': 400 * MiB,
+};
+const BASE_SYSTEM_BYTES = 200 * MiB;
+const TYPICAL_PACKAGE_BYTES = 4 * MiB;
+/** Compressed bytes per synthetic event (atlas13-mini, zlib); measured on the synth writer's output. */
+export const SYNTHETIC_BYTES_PER_EVENT = 160;
+
+export function estimateOsBytes(manifest: ResolvedManifest): number {
+  const names = new Set(Object.values(manifest.packages).flat());
+  let total = BASE_SYSTEM_BYTES;
+  for (const name of names) total += HEAVY_PACKAGES[name] ?? TYPICAL_PACKAGE_BYTES;
+  return total;
+}
+
+async function sizeOfPath(target: string, maxFile: { path: string; bytes: number }): Promise<number> {
+  const info = await stat(target);
+  if (info.isFile()) {
+    if (info.size > maxFile.bytes) Object.assign(maxFile, { path: target, bytes: info.size });
+    return info.size;
+  }
+  if (!info.isDirectory()) return 0;
+  let total = 0;
+  for (const entry of await readdir(target)) total += await sizeOfPath(path.join(target, entry), maxFile);
+  return total;
+}
+
+function human(bytes: number): string {
+  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / MiB)} MiB`;
+}
+
+export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode): Promise<ManifestProblem[]> {
+  const problems: ManifestProblem[] = [];
+  const at = (segments: (string | number)[], message: string, hint?: string) => {
+    const located = nodeAtPath(tree, segments.map(String));
+    problems.push({ origin: located.node.origin, path: dottedPath(segments), message, ...(hint === undefined ? {} : { hint }) });
+  };
+
+  if (manifest.sourceDateEpoch === undefined) {
+    at([], 'no sourceDateEpoch and no base.snapshot: builds could not be reproducible', 'set sourceDateEpoch: <seconds since 1970> or base.snapshot');
+  }
+
+  for (const [group, names] of Object.entries(manifest.packages)) {
+    names.forEach((name, index) => {
+      if (!PACKAGE_NAME.test(name)) at(['packages', group, index], `"${name}" is not a Debian package name`, 'lowercase letters, digits, "+", "-" and ".", at least two characters');
+    });
+  }
+
+  // Referenced paths exist, and their sizes count towards the media.
+  let contentBytes = 0;
+  const biggest = { path: '', bytes: 0 };
+  const checkPath = async (segments: (string | number)[], target: string, what: string) => {
+    try {
+      contentBytes += await sizeOfPath(target, biggest);
+    } catch {
+      at(segments, `${what} not found: ${target}`, 'paths are relative to the manifest that declares them');
+    }
+  };
+  for (const [index, overlay] of manifest.overlays.entries()) {
+    try {
+      if (!(await stat(overlay)).isDirectory()) at(['overlays', index], `overlay is not a folder: ${overlay}`);
+    } catch {
+      at(['overlays', index], `overlay folder not found: ${overlay}`, 'paths are relative to the manifest that declares them');
+    }
+  }
+  for (const [index, doc] of manifest.docs.entries()) await checkPath(['docs', index, 'path'], doc.path, 'doc');
+  for (const [index, notebook] of manifest.notebooks.entries()) await checkPath(['notebooks', index, 'path'], notebook.path, 'notebook');
+
+  const seenIds = new Set<string>();
+  for (const [index, dataset] of manifest.datasets.entries()) {
+    if (seenIds.has(dataset.id)) at(['datasets', index, 'id'], `dataset id "${dataset.id}" is used twice`);
+    seenIds.add(dataset.id);
+    await checkDataset(dataset, index, at, async (segments, target) => checkPath(segments, target, 'dataset'), (bytes) => (contentBytes += bytes), biggest);
+  }
+
+  if (biggest.bytes > MAX_FILE_BYTES) {
+    problems.push({
+      origin: tree.origin,
+      path: 'datasets',
+      message: `${biggest.path} is ${human(biggest.bytes)}: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB`,
+      hint: 'split the file (for example with hadd -n or by run) into parts under 4 GiB',
+    });
+  }
+
+  const services = manifest.services;
+  if (services.analysis.enabled && services.jupyter.enabled && services.analysis.port === services.jupyter.port) {
+    at(['services', 'jupyter', 'port'], `port ${services.jupyter.port} is already used by services.analysis`, 'give each service its own port');
+  }
+
+  if (manifest.notebooks.length > 0) {
+    const packages = new Set(Object.values(manifest.packages).flat());
+    if (!NOTEBOOK_PACKAGES.some((name) => packages.has(name))) {
+      at(['notebooks'], 'notebooks need a Jupyter server, but no package group installs one', `add ${NOTEBOOK_PACKAGES[0]} to a packages group`);
+    }
+    if (!services.jupyter.enabled) at(['notebooks'], 'notebooks are listed but services.jupyter is disabled', 'set services.jupyter.enabled: true');
+  }
+
+  if (manifest.session !== 'none' && !manifest.system.users.some((user) => user.autologin)) {
+    at(['session'], `a ${manifest.session} session needs a user with autologin: true`, 'add a user such as student with autologin: true');
+  }
+  if (manifest.session === 'kiosk' && !manifest.apps.includes('portal')) at(['apps'], 'the kiosk opens the portal, but apps does not include portal');
+  if (manifest.session !== 'none' && !services.analysis.enabled) at(['services', 'analysis', 'enabled'], `the ${manifest.session} session shows the portal, which needs the analysis service`);
+
+  const menuIds = new Set<string>();
+  manifest.boot.menu.forEach((entry, index) => {
+    if (menuIds.has(entry.id)) at(['boot', 'menu', index, 'id'], `menu entry id "${entry.id}" is used twice`);
+    menuIds.add(entry.id);
+  });
+
+  const osBytes = estimateOsBytes(manifest);
+  const capacity = MEDIA_BYTES[manifest.media.size] * (1 - manifest.media.headroomPercent / 100);
+  const needed = osBytes + contentBytes;
+  if (needed > capacity) {
+    at(
+      ['media', 'size'],
+      `content (${human(contentBytes)}) plus the estimated OS (${human(osBytes)}) need ${human(needed)}, more than the ${manifest.media.size} key holds with ${manifest.media.headroomPercent}% headroom (${human(capacity)})`,
+      'choose a larger media.size or fewer datasets',
+    );
+  }
+  return problems;
+}
+
+async function checkDataset(
+  dataset: Dataset,
+  index: number,
+  at: (segments: (string | number)[], message: string, hint?: string) => void,
+  checkPath: (segments: (string | number)[], target: string) => Promise<void>,
+  addBytes: (bytes: number) => void,
+  biggest: { path: string; bytes: number },
+): Promise<void> {
+  const fieldsBySource = { local: ['path', 'sha256'], url: ['url', 'sha256', 'size'], synthetic: ['synthetic'] } as const;
+  const present = dataset as unknown as Record<string, unknown>;
+  for (const [source, fields] of Object.entries(fieldsBySource)) {
+    if (source === dataset.source) continue;
+    for (const field of fields) {
+      if (present[field] !== undefined && !(fieldsBySource[dataset.source] as readonly string[]).includes(field)) {
+        at(['datasets', index, field], `"${field}" does not apply to source: ${dataset.source}`, `it belongs to source: ${source}`);
+      }
+    }
+  }
+  switch (dataset.source) {
+    case 'local':
+      if (dataset.path === undefined) at(['datasets', index], 'a local dataset needs "path"', 'path: a .root file or a folder of them');
+      else await checkPath(['datasets', index, 'path'], dataset.path);
+      break;
+    case 'url':
+      if (dataset.url === undefined) at(['datasets', index], 'a url dataset needs "url"');
+      if (dataset.sha256 === undefined) at(['datasets', index], 'a url dataset needs "sha256"', 'downloads are verified; compute it with sha256sum');
+      if (dataset.size === undefined) at(['datasets', index], 'a url dataset needs "size" in bytes', 'the media check runs before any download');
+      else {
+        addBytes(dataset.size);
+        if (dataset.size > biggest.bytes) Object.assign(biggest, { path: dataset.url, bytes: dataset.size });
+      }
+      break;
+    case 'synthetic':
+      if (dataset.synthetic === undefined) at(['datasets', index], 'a synthetic dataset needs "synthetic: { schema, process, events, seed }"');
+      else addBytes(dataset.synthetic.events * SYNTHETIC_BYTES_PER_EVENT);
+      break;
+  }
+}

@@ -1,0 +1,163 @@
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type { Origin } from './types.ts';
+
+/**
+ * YAML parsed into a tree that remembers where every key and value was written, so schema errors and
+ * `openkey explain` can point at file:line:col. Tags are kept: `!remove` (drop an inherited list item) and
+ * `!replace` (a list or map that replaces the inherited one instead of merging) are the merge directives.
+ */
+export type PosNode = MapNode | SeqNode | ScalarNode;
+
+interface NodeBase {
+  origin: Origin;
+  tag: string | undefined;
+}
+
+export interface MapEntry {
+  key: string;
+  keyOrigin: Origin;
+  value: PosNode;
+}
+
+export interface MapNode extends NodeBase {
+  kind: 'map';
+  entries: MapEntry[];
+}
+
+export interface SeqNode extends NodeBase {
+  kind: 'seq';
+  items: PosNode[];
+}
+
+export interface ScalarNode extends NodeBase {
+  kind: 'scalar';
+  value: string | number | boolean | null;
+}
+
+export interface SourceProblem {
+  origin: Origin;
+  message: string;
+  hint?: string;
+}
+
+export const MERGE_TAGS = new Set(['!remove', '!replace']);
+
+const YAML_ERROR_HINTS: Record<string, string> = {
+  DUPLICATE_KEY: 'each key may appear once per mapping; merge the two entries',
+  TAB_AS_INDENT: 'YAML indents with spaces only; replace the tab with spaces',
+  MISSING_CHAR: 'close the quote or bracket that was opened',
+  BAD_INDENT: 'indent nested items consistently with spaces',
+  BLOCK_AS_IMPLICIT_KEY: 'put the nested mapping on its own indented lines, or quote the value',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; check for a missing ":"',
+  UNEXPECTED_TOKEN: 'check the punctuation near this position',
+};
+
+export interface ParsedYaml {
+  root: PosNode | undefined;
+  problems: SourceProblem[];
+}
+
+export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const at = (offset: number): Origin => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, col };
+  };
+  const problems: SourceProblem[] = [];
+  for (const error of document.errors) {
+    const hint = YAML_ERROR_HINTS[error.code];
+    problems.push({
+      origin: at(error.pos[0]),
+      message: `YAML syntax: ${error.message.split('\n')[0]}`,
+      ...(hint === undefined ? {} : { hint }),
+    });
+  }
+  // Tab characters anywhere in indentation are refused even where the YAML parser tolerates them, since they
+  // render differently in every editor and hide real nesting mistakes.
+  if (!document.errors.some((error) => error.code === 'TAB_AS_INDENT')) {
+    const tabLine = text.split('\n').findIndex((line) => /^[ ]*\t/.test(line));
+    if (tabLine >= 0) {
+      const line = text.split('\n')[tabLine] ?? '';
+      problems.push({
+        origin: { file, line: tabLine + 1, col: line.indexOf('\t') + 1 },
+        message: 'YAML syntax: tab character in indentation',
+        hint: YAML_ERROR_HINTS.TAB_AS_INDENT!,
+      });
+    }
+  }
+  for (const warning of document.warnings) {
+    if (warning.code === 'TAG_RESOLVE_FAILED') continue; // tags are checked below, with positions
+    problems.push({ origin: at(warning.pos[0]), message: `YAML: ${warning.message.split('\n')[0]}` });
+  }
+  if (problems.length > 0) return { root: undefined, problems };
+
+  const convert = (node: YamlNode | null | undefined, fallbackOffset: number): PosNode => {
+    const offset = node?.range?.[0] ?? fallbackOffset;
+    const origin = at(offset);
+    const tag = node?.tag;
+    if (tag !== undefined && !MERGE_TAGS.has(tag) && !tag.startsWith('tag:yaml.org,2002:')) {
+      problems.push({ origin, message: `unknown YAML tag ${tag}`, hint: 'the only tags are !remove and !replace' });
+    }
+    if (node === null || node === undefined) return { kind: 'scalar', value: null, origin, tag: undefined };
+    if (isAlias(node)) {
+      problems.push({ origin, message: 'YAML aliases (*name) are not supported', hint: 'use extends: to share values' });
+      return { kind: 'scalar', value: null, origin, tag };
+    }
+    if (isMap(node)) {
+      const entries: MapEntry[] = [];
+      for (const pair of node.items) {
+        const keyNode = pair.key as YamlNode | null;
+        const keyOffset = keyNode?.range?.[0] ?? offset;
+        const keyValue = isScalar(keyNode) ? keyNode.value : undefined;
+        if (typeof keyValue !== 'string') {
+          problems.push({ origin: at(keyOffset), message: 'mapping keys must be plain strings' });
+          continue;
+        }
+        entries.push({ key: keyValue, keyOrigin: at(keyOffset), value: convert(pair.value as YamlNode, keyOffset) });
+      }
+      return { kind: 'map', entries, origin, tag };
+    }
+    if (isSeq(node)) {
+      return { kind: 'seq', items: node.items.map((item) => convert(item as YamlNode, offset)), origin, tag };
+    }
+    if (isScalar(node)) {
+      const value = node.value;
+      if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        return { kind: 'scalar', value, origin, tag };
+      }
+      // Timestamps and binary scalars are not in the core schema we use; keep their text.
+      return { kind: 'scalar', value: String(node.source ?? value), origin, tag };
+    }
+    return { kind: 'scalar', value: null, origin, tag };
+  };
+  const root = document.contents === null ? undefined : convert(document.contents as YamlNode, 0);
+  return { root, problems };
+}
+
+/** The node at a JSON pointer path (as ajv reports it), with the entry whose key names it when there is one. */
+export function nodeAtPath(
+  root: PosNode,
+  segments: readonly string[],
+): { node: PosNode; keyOrigin?: Origin; depthReached: number } {
+  let node = root;
+  let keyOrigin: Origin | undefined;
+  let depth = 0;
+  for (const segment of segments) {
+    if (node.kind === 'map') {
+      const entry = node.entries.find((candidate) => candidate.key === segment);
+      if (entry === undefined) break;
+      node = entry.value;
+      keyOrigin = entry.keyOrigin;
+    } else if (node.kind === 'seq') {
+      const item = node.items[Number(segment)];
+      if (item === undefined) break;
+      node = item;
+      keyOrigin = undefined;
+    } else {
+      break;
+    }
+    depth++;
+  }
+  return keyOrigin === undefined ? { node, depthReached: depth } : { node, keyOrigin, depthReached: depth };
+}
