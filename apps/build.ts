@@ -1,0 +1,113 @@
+/**
+ * Bundles the offline web apps into a static tree that works from http://host:port/ and from file://:
+ *
+ *   DIR/index.html            portal (classic script, so it also runs from file:// with no service)
+ *   DIR/analyser/index.html   histogram analyser (ES modules; needs the analysis service)
+ *   DIR/browser/index.html    ROOT file browser (ES modules; JSROOT over /data with Range requests)
+ *   DIR/docs/index.html       Markdown viewer for the key's docs
+ *   DIR/assets/…              bundled JS and CSS, JSROOT included; nothing is fetched from another host
+ *
+ * The output is deterministic (no timestamps, content-hashed chunk names), so two builds of the same sources
+ * produce the same bytes and key images stay reproducible.
+ *
+ * Usage: node --import tsx apps/build.ts --out DIR
+ */
+import { build, type BuildOptions } from 'esbuild';
+import { mkdir, readFile, rename, rm, writeFile, cp } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const appsDir = dirname(fileURLToPath(import.meta.url));
+
+/** The pages, each copied from apps/<page> to DIR/<page>. */
+const pages = ['index.html', 'analyser/index.html', 'browser/index.html', 'docs/index.html'] as const;
+
+/** JSROOT reaches these only under Node.js; in a browser bundle they must stay unresolved and are never loaded. */
+const nodeOnly = [
+  'fs',
+  'zlib',
+  'tmp',
+  'xhr2',
+  'canvas',
+  'jsdom',
+  'mathjax',
+  'gl',
+  '@oneidentity/zstd-js',
+  '@resvg/resvg-js',
+  'node:worker_threads',
+  'worker_threads',
+];
+
+const common: BuildOptions = {
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  target: ['chrome109', 'firefox115'],
+  platform: 'browser',
+  charset: 'utf8',
+  legalComments: 'external',
+  logLevel: 'warning',
+  // JSROOT reads import.meta.url to find its own folder; bundled, it has none and needs none.
+  logOverride: { 'empty-import-meta': 'silent' },
+  external: nodeOnly,
+  absWorkingDir: appsDir,
+};
+
+export interface BuildAppsOptions {
+  outDir: string;
+}
+
+/** Builds the apps into outDir, replacing it whole: built in a sibling temp dir, then published by rename. */
+export async function buildApps({ outDir }: BuildAppsOptions): Promise<void> {
+  const out = resolve(outDir);
+  const tmp = `${out}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(join(tmp, 'assets'), { recursive: true });
+  try {
+    // The portal is a classic script: browsers refuse module scripts from file://, and the portal must work there.
+    await build({
+      ...common,
+      entryPoints: { portal: 'portal/main.ts' },
+      format: 'iife',
+      outdir: join(tmp, 'assets'),
+    });
+    // The service-backed apps share JSROOT through content-hashed chunks, loaded on demand.
+    await build({
+      ...common,
+      entryPoints: { analyser: 'analyser/main.ts', browser: 'browser/main.ts', docs: 'docs/main.ts' },
+      format: 'esm',
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      outdir: join(tmp, 'assets'),
+    });
+    await build({
+      ...common,
+      entryPoints: { openkey: 'shared/style.css' },
+      outdir: join(tmp, 'assets'),
+    });
+    for (const page of pages) {
+      await mkdir(dirname(join(tmp, page)), { recursive: true });
+      await writeFile(join(tmp, page), await readFile(join(appsDir, page)));
+    }
+    await cp(join(appsDir, 'shared', 'icon.svg'), join(tmp, 'assets', 'icon.svg'));
+    await rm(out, { recursive: true, force: true });
+    await mkdir(dirname(out), { recursive: true });
+    await rename(tmp, out);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { out: { type: 'string' } }, strict: true });
+  if (values.out === undefined) {
+    process.stderr.write('usage: node --import tsx apps/build.ts --out DIR\n');
+    process.exitCode = 2;
+  } else {
+    const started = performance.now();
+    await buildApps({ outDir: values.out });
+    process.stdout.write(`apps built in ${values.out} (${Math.round(performance.now() - started)} ms)\n`);
+  }
+}
