@@ -7,7 +7,7 @@ import type { Command } from './types.ts';
 
 function scalarText(value: string | number | boolean | null): string {
   if (typeof value !== 'string') return String(value);
-  return /^[\w./@+:-][\w ./@+:()-]*$/.test(value) && !/^(true|false|null|[0-9.]+)$/.test(value) ? value : JSON.stringify(value);
+  return /^[\w./@+:=-][\w ./@+:=()-]*$/.test(value) && !/^(true|false|null|[0-9.]+)$/.test(value) ? value : JSON.stringify(value);
 }
 
 /** The resolved manifest as YAML, each value followed by the file:line it came from. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { mergeNodes, stripDirectives, toPlain } from './merge.ts';
+import { itemIdentity, mergeNodes, stripDirectives, toPlain } from './merge.ts';
 import { ManifestError, sortProblems, type ManifestProblem } from './problems.ts';
 import { checkSemantics } from './semantic.ts';
 import type { Origin, ResolvedManifest } from './types.ts';
@@ -44,7 +44,16 @@ function checkDirectives(node: PosNode, inSeq: boolean, problems: ManifestProble
     problems.push({ origin: node.origin, path: pathText, message: '!replace must tag a list or a mapping', hint: 'scalars replace inherited values anyway' });
   }
   if (node.kind === 'map') for (const entry of node.entries) checkDirectives(entry.value, false, problems, pathText ? `${pathText}.${entry.key}` : entry.key);
-  if (node.kind === 'seq') node.items.forEach((item, index) => checkDirectives(item, true, problems, `${pathText}[${index}]`));
+  if (node.kind === 'seq') {
+    const seen = new Set<string>();
+    node.items.forEach((item, index) => {
+      checkDirectives(item, true, problems, `${pathText}[${index}]`);
+      const identity = item.kind === 'map' ? itemIdentity(item) : undefined;
+      if (identity === undefined) return;
+      if (seen.has(identity)) problems.push({ origin: item.origin, path: `${pathText}[${index}]`, message: `"${identity}" appears twice in this list`, hint: 'ids must be unique; merge the two items' });
+      seen.add(identity);
+    });
+  }
 }
 
 function resolvePaths(node: PosNode, location: readonly string[]): void {
@@ -87,7 +96,12 @@ async function loadLayer(file: string, stack: string[], problems: ManifestProble
       problems.push({
         origin: via,
         path: 'extends',
-        message: code === 'ENOENT' ? `parent manifest not found: ${path.basename(file)}` : `cannot read parent manifest ${file} (${code})`,
+        message:
+          code === 'ENOENT'
+            ? `parent manifest not found: ${path.basename(file)}`
+            : code === 'EISDIR'
+              ? `parent ${path.basename(file)} is a folder, not a manifest file`
+              : `cannot read parent manifest ${path.basename(file)} (${code})`,
         hint: manifestsBeside(file),
       });
     } else {

@@ -85,15 +85,23 @@ export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode):
     });
   }
 
-  // Referenced paths exist, and their sizes count towards the media.
+  // Referenced paths exist, their sizes count towards the media, and no single file is too big for FAT32/ISO 9660.
   let contentBytes = 0;
-  const biggest = { path: '', bytes: 0 };
+  const tooBig = (segments: (string | number)[], file: string, bytes: number) =>
+    at(
+      segments,
+      `${file} is ${human(bytes)}: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB`,
+      'split the file (for example with hadd -n or by run) into parts under 4 GiB',
+    );
   const checkPath = async (segments: (string | number)[], target: string, what: string) => {
+    const biggest = { path: '', bytes: 0 };
     try {
       contentBytes += await sizeOfPath(target, biggest);
     } catch {
       at(segments, `${what} not found: ${target}`, 'paths are relative to the manifest that declares them');
+      return;
     }
+    if (biggest.bytes > MAX_FILE_BYTES) tooBig(segments, biggest.path, biggest.bytes);
   };
   for (const [index, overlay] of manifest.overlays.entries()) {
     try {
@@ -109,16 +117,8 @@ export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode):
   for (const [index, dataset] of manifest.datasets.entries()) {
     if (seenIds.has(dataset.id)) at(['datasets', index, 'id'], `dataset id "${dataset.id}" is used twice`);
     seenIds.add(dataset.id);
-    await checkDataset(dataset, index, at, async (segments, target) => checkPath(segments, target, 'dataset'), (bytes) => (contentBytes += bytes), biggest);
-  }
-
-  if (biggest.bytes > MAX_FILE_BYTES) {
-    problems.push({
-      origin: tree.origin,
-      path: 'datasets',
-      message: `${biggest.path} is ${human(biggest.bytes)}: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB`,
-      hint: 'split the file (for example with hadd -n or by run) into parts under 4 GiB',
-    });
+    await checkDataset(dataset, index, at, async (segments, target) => checkPath(segments, target, 'dataset'), (bytes) => (contentBytes += bytes));
+    if (dataset.source === 'url' && dataset.size !== undefined && dataset.size > MAX_FILE_BYTES) tooBig(['datasets', index, 'size'], dataset.url, dataset.size);
   }
 
   const services = manifest.services;
@@ -165,7 +165,6 @@ async function checkDataset(
   at: (segments: (string | number)[], message: string, hint?: string) => void,
   checkPath: (segments: (string | number)[], target: string) => Promise<void>,
   addBytes: (bytes: number) => void,
-  biggest: { path: string; bytes: number },
 ): Promise<void> {
   const fieldsBySource = { local: ['path', 'sha256'], url: ['url', 'sha256', 'size'], synthetic: ['synthetic'] } as const;
   const present = dataset as unknown as Record<string, unknown>;
@@ -186,10 +185,7 @@ async function checkDataset(
       if (dataset.url === undefined) at(['datasets', index], 'a url dataset needs "url"');
       if (dataset.sha256 === undefined) at(['datasets', index], 'a url dataset needs "sha256"', 'downloads are verified; compute it with sha256sum');
       if (dataset.size === undefined) at(['datasets', index], 'a url dataset needs "size" in bytes', 'the media check runs before any download');
-      else {
-        addBytes(dataset.size);
-        if (dataset.size > biggest.bytes) Object.assign(biggest, { path: dataset.url, bytes: dataset.size });
-      }
+      else addBytes(dataset.size);
       break;
     case 'synthetic':
       if (dataset.synthetic === undefined) at(['datasets', index], 'a synthetic dataset needs "synthetic: { schema, process, events, seed }"');

@@ -100,7 +100,12 @@ function errorToProblem(error: ErrorObject, root: PosNode, file: string): Manife
         .split(',')
         .map((t) => TYPE_WORDS[t] ?? t)
         .join(' or ');
-      const hint = typeof error.data === 'string' && /^[0-9]+$/.test(error.data) ? 'remove the quotes' : undefined;
+      const hint =
+        typeof error.data === 'string' && /^-?[0-9]+$/.test(error.data)
+          ? 'remove the quotes'
+          : expected === 'a string' && (typeof error.data === 'number' || typeof error.data === 'boolean')
+            ? 'YAML read this as a number or boolean: put it in quotes'
+            : undefined;
       return here(valueOrigin, [], `expected ${expected}, got ${typeName(error.data)}`, hint);
     }
     case 'enum': {

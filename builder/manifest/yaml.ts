@@ -52,6 +52,16 @@ const YAML_ERROR_HINTS: Record<string, string> = {
   UNEXPECTED_TOKEN: 'check the punctuation near this position',
 };
 
+/**
+ * An unclosed quote or bracket is only noticed at the end of the file; point at the last line with text instead,
+ * which is where the unclosed construct started in every realistic case.
+ */
+function errorOffset(text: string, offset: number): number {
+  if (offset < text.trimEnd().length) return offset;
+  const lastLineStart = text.trimEnd().lastIndexOf('\n') + 1;
+  return lastLineStart + (text.slice(lastLineStart).length - text.slice(lastLineStart).trimStart().length);
+}
+
 export interface ParsedYaml {
   root: PosNode | undefined;
   problems: SourceProblem[];
@@ -68,7 +78,7 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
   for (const error of document.errors) {
     const hint = YAML_ERROR_HINTS[error.code];
     problems.push({
-      origin: at(error.pos[0]),
+      origin: at(errorOffset(text, error.pos[0])),
       message: `YAML syntax: ${error.message.split('\n')[0]}`,
       ...(hint === undefined ? {} : { hint }),
     });

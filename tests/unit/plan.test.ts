@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadManifest } from '../../builder/manifest/index.ts';
+import type { ResolvedManifest } from '../../builder/manifest/types.ts';
+import { canonicalJson, planBuild, type HostFacts, type StageName } from '../../builder/plan/index.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+async function shipped(name: string): Promise<ResolvedManifest> {
+  return (await loadManifest(path.join(ROOT, 'manifests', name))).manifest;
+}
+
+function facts(manifest: ResolvedManifest, overrides: Partial<HostFacts> = {}): HostFacts {
+  const fileDigests: Record<string, string> = {};
+  for (const file of [...manifest.overlays, ...manifest.docs.map((doc) => doc.path)]) fileDigests[file] = 'a'.repeat(64);
+  return {
+    toolVersions: { mmdebstrap: 'mmdebstrap 1.3.5', mksquashfs: 'mksquashfs version 4.5.1', xorriso: 'xorriso 1.5.4' },
+    fileDigests,
+    projectRoot: ROOT,
+    serviceSourceDigest: 'b'.repeat(64),
+    ...overrides,
+  };
+}
+
+function hashes(manifest: ResolvedManifest, hostFacts: HostFacts): Record<string, string> {
+  return Object.fromEntries(planBuild(manifest, hostFacts).stages.map((stage) => [stage.name, stage.inputsHash]));
+}
+
+function changed(a: Record<string, string>, b: Record<string, string>): StageName[] {
+  return Object.keys(a).filter((name) => a[name] !== b[name]) as StageName[];
+}
+
+describe('planner', () => {
+  it('orders the stages of the μ key and hashes each one', async () => {
+    const manifest = await shipped('mu.yaml');
+    const plan = planBuild(manifest, facts(manifest));
+    expect(plan.stages.map((stage) => stage.name)).toEqual(['rootfs', 'overlay', 'os-layer', 'service', 'service-layer', 'content', 'iso', 'usb', 'finalize']);
+    for (const stage of plan.stages) expect(stage.inputsHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(plan.sourceDateEpoch).toBe(1761955200);
+  });
+
+  it('is pure: the same inputs give the same bytes', async () => {
+    const manifest = await shipped('s.yaml');
+    expect(JSON.stringify(planBuild(manifest, facts(manifest)))).toBe(JSON.stringify(planBuild(manifest, facts(manifest))));
+  });
+
+  it('keeps the OS layer when only a doc changes', async () => {
+    const manifest = await shipped('mu.yaml');
+    const before = facts(manifest);
+    const doc = manifest.docs[0]!.path;
+    const after = facts(manifest, { fileDigests: { ...before.fileDigests, [doc]: 'c'.repeat(64) } });
+    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['content', 'iso', 'usb', 'finalize']);
+  });
+
+  it('rebuilds from the rootfs when the mmdebstrap version changes', async () => {
+    const manifest = await shipped('mu.yaml');
+    const before = facts(manifest);
+    const after = facts(manifest, { toolVersions: { ...before.toolVersions, mmdebstrap: 'mmdebstrap 1.5.7' } });
+    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['rootfs', 'overlay', 'os-layer', 'iso', 'usb', 'finalize']);
+  });
+
+  it('rebuilds only the service layer when the service sources change', async () => {
+    const manifest = await shipped('mu.yaml');
+    const after = facts(manifest, { serviceSourceDigest: 'd'.repeat(64) });
+    expect(changed(hashes(manifest, facts(manifest)), hashes(manifest, after))).toEqual(['service', 'service-layer', 'iso', 'usb', 'finalize']);
+  });
+
+  it('adds the VM outputs a manifest enables', async () => {
+    const manifest = await shipped('l.yaml');
+    expect(planBuild(manifest, facts(manifest)).stages.map((stage) => stage.name).slice(-4)).toEqual(['usb', 'qcow2', 'ova', 'finalize']);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and drops undefined', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"x":0,"z":1}]},"b":1}');
+  });
+});
