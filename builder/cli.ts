@@ -68,7 +68,9 @@ export async function main(argv: string[], io: CommandIo = defaultIo()): Promise
       const guess = closest(name, Object.keys(commands));
       throw new UsageError(
         `unknown command "${name}"`,
-        guess ? `did you mean "openkey ${guess}"? (openkey --help lists all commands)` : 'openkey --help lists all commands',
+        guess
+          ? `did you mean "openkey ${guess}"? (openkey --help lists all commands)`
+          : 'openkey --help lists all commands',
       );
     }
     const { command } = await entry.load();

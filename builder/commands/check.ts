@@ -20,11 +20,15 @@ Exit codes: 0 all valid, 2 a manifest has problems or the arguments are wrong.
       try {
         const { manifest } = await loadManifest(file, io.cwd);
         const datasets = manifest.datasets.length;
-        io.out(`${file}: ok (${manifest.name} ${manifest.version}, variant ${manifest.variant}, ${datasets} dataset${datasets === 1 ? '' : 's'})\n`);
+        io.out(
+          `${file}: ok (${manifest.name} ${manifest.version}, variant ${manifest.variant}, ${datasets} dataset${datasets === 1 ? '' : 's'})\n`,
+        );
       } catch (error) {
         if (!(error instanceof ManifestError)) throw error;
         failed++;
-        io.err(`${error.format(io.cwd)}\n${file}: ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}\n`);
+        io.err(
+          `${error.format(io.cwd)}\n${file}: ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}\n`,
+        );
       }
     }
     return failed > 0 ? 2 : 0;

@@ -70,12 +70,17 @@ Exit codes: 0 everything needed is there, 1 something is missing, 2 bad argument
     io.out(`  ${'node'.padEnd(width)}  ${nodeMajor >= 20 ? 'ok     ' : 'TOO OLD'}  ${process.version} (needs ≥ 20)\n`);
     for (const status of statuses) {
       const mark = status.found ? 'ok     ' : 'MISSING';
-      const detail = status.found ? status.version : `apt package ${status.tool.aptPackage}, for ${status.tool.purpose}`;
+      const detail = status.found
+        ? status.version
+        : `apt package ${status.tool.aptPackage}, for ${status.tool.purpose}`;
       io.out(`  ${status.tool.program.padEnd(width)}  ${mark}  ${detail}\n`);
     }
-    const missingPackages = [...new Set(statuses.filter((status) => !status.found).map((status) => status.tool.aptPackage))].sort();
+    const missingPackages = [
+      ...new Set(statuses.filter((status) => !status.found).map((status) => status.tool.aptPackage)),
+    ].sort();
     if (missingPackages.length > 0 || nodeMajor < 20) {
-      if (missingPackages.length > 0) io.err(`\nmissing: install them with\n  apt-get install -y ${missingPackages.join(' ')}\n`);
+      if (missingPackages.length > 0)
+        io.err(`\nmissing: install them with\n  apt-get install -y ${missingPackages.join(' ')}\n`);
       if (nodeMajor < 20) io.err('Node.js 20 or newer is needed (Debian trixie ships 20.19)\n');
       return 1;
     }

@@ -7,7 +7,9 @@ import type { Command } from './types.ts';
 
 function scalarText(value: string | number | boolean | null): string {
   if (typeof value !== 'string') return String(value);
-  return /^[\w./@+:=-][\w ./@+:=()-]*$/.test(value) && !/^(true|false|null|[0-9.]+)$/.test(value) ? value : JSON.stringify(value);
+  return /^[\w./@+:=-][\w ./@+:=()-]*$/.test(value) && !/^(true|false|null|[0-9.]+)$/.test(value)
+    ? value
+    : JSON.stringify(value);
 }
 
 /** The resolved manifest as YAML, each value followed by the file:line it came from. */
@@ -21,8 +23,10 @@ export function explainLines(root: PosNode, cwd: string): string[] {
     const rows: Row[] = [];
     const valueRows = (head: string, value: PosNode): void => {
       if (value.kind === 'scalar') rows.push({ text: `${head} ${scalarText(value.value)}`, origin: value.origin });
-      else if (value.kind === 'map' && value.entries.length === 0) rows.push({ text: `${head} {}`, origin: value.origin });
-      else if (value.kind === 'seq' && value.items.length === 0) rows.push({ text: `${head} []`, origin: value.origin });
+      else if (value.kind === 'map' && value.entries.length === 0)
+        rows.push({ text: `${head} {}`, origin: value.origin });
+      else if (value.kind === 'seq' && value.items.length === 0)
+        rows.push({ text: `${head} []`, origin: value.origin });
       else {
         rows.push({ text: head });
         rows.push(...render(value, indent + '  '));
@@ -61,13 +65,15 @@ from. --json prints { manifest, origins } where origins maps each dotted path to
   options: { json: { type: 'boolean' } },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
-    if (file === undefined || extra.length > 0) throw new UsageError('expected exactly one manifest', 'openkey explain manifests/s.yaml');
+    if (file === undefined || extra.length > 0)
+      throw new UsageError('expected exactly one manifest', 'openkey explain manifests/s.yaml');
     try {
       const { manifest, tree } = await loadManifest(file, io.cwd);
       if (args.values.json) {
         const origins: Record<string, string> = {};
         const walk = (node: PosNode, at: string) => {
-          if (node.kind === 'map') for (const entry of node.entries) walk(entry.value, at ? `${at}.${entry.key}` : entry.key);
+          if (node.kind === 'map')
+            for (const entry of node.entries) walk(entry.value, at ? `${at}.${entry.key}` : entry.key);
           else if (node.kind === 'seq') node.items.forEach((item, index) => walk(item, `${at}[${index}]`));
           else origins[at] = `${path.relative(io.cwd, node.origin.file)}:${node.origin.line}:${node.origin.col}`;
         };

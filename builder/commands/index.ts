@@ -11,7 +11,10 @@ export interface CommandEntry {
 
 export const commands: Record<string, CommandEntry> = {
   check: { summary: 'validate manifests (schema, inheritance, semantic checks)', load: () => import('./check.ts') },
-  explain: { summary: 'print the resolved manifest and where each value came from', load: () => import('./explain.ts') },
+  explain: {
+    summary: 'print the resolved manifest and where each value came from',
+    load: () => import('./explain.ts'),
+  },
   plan: { summary: 'print the build plan: ordered stages and their input hashes', load: () => import('./plan.ts') },
   doctor: { summary: 'check the host tools a build needs', load: () => import('./doctor.ts') },
 };

@@ -12,18 +12,25 @@ export function portableManifest(manifest: ResolvedManifest, projectRoot: string
   return {
     ...manifest,
     overlays: manifest.overlays.map(relative),
-    datasets: manifest.datasets.map((dataset) => (dataset.source === 'local' ? { ...dataset, path: relative(dataset.path) } : dataset)),
+    datasets: manifest.datasets.map((dataset) =>
+      dataset.source === 'local' ? { ...dataset, path: relative(dataset.path) } : dataset,
+    ),
     docs: manifest.docs.map((doc) => ({ ...doc, path: relative(doc.path) })),
     notebooks: manifest.notebooks.map((notebook) => ({ ...notebook, path: relative(notebook.path) })),
   };
 }
 
 function planTable(plan: Plan): string {
-  const lines = [`${plan.name} ${plan.version} (variant ${plan.variant}), SOURCE_DATE_EPOCH=${plan.sourceDateEpoch}`, ''];
+  const lines = [
+    `${plan.name} ${plan.version} (variant ${plan.variant}), SOURCE_DATE_EPOCH=${plan.sourceDateEpoch}`,
+    '',
+  ];
   const width = Math.max(...plan.stages.map((stage) => stage.name.length));
   plan.stages.forEach((stage, index) => {
     const after = stage.dependsOn.length > 0 ? `after ${stage.dependsOn.join(', ')}` : '';
-    lines.push(`${String(index + 1).padStart(2)}. ${stage.name.padEnd(width)}  ${stage.inputsHash.slice(0, 16)}  ${after}`.trimEnd());
+    lines.push(
+      `${String(index + 1).padStart(2)}. ${stage.name.padEnd(width)}  ${stage.inputsHash.slice(0, 16)}  ${after}`.trimEnd(),
+    );
   });
   return lines.join('\n') + '\n';
 }
@@ -40,7 +47,8 @@ give the same bytes.
   options: { json: { type: 'boolean' } },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
-    if (file === undefined || extra.length > 0) throw new UsageError('expected exactly one manifest', 'openkey plan --json manifests/s.yaml');
+    if (file === undefined || extra.length > 0)
+      throw new UsageError('expected exactly one manifest', 'openkey plan --json manifests/s.yaml');
     let manifest: ResolvedManifest;
     try {
       manifest = (await loadManifest(file, io.cwd)).manifest;
@@ -51,7 +59,8 @@ give the same bytes.
     }
     const facts = await surveyHost(manifest);
     const plan = planBuild(manifest, facts);
-    if (args.values.json) io.out(JSON.stringify({ manifest: portableManifest(manifest, facts.projectRoot), plan }, null, 2) + '\n');
+    if (args.values.json)
+      io.out(JSON.stringify({ manifest: portableManifest(manifest, facts.projectRoot), plan }, null, 2) + '\n');
     else io.out(planTable(plan));
     return 0;
   },

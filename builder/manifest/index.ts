@@ -38,19 +38,37 @@ function fileOrigin(file: string): Origin {
 
 function checkDirectives(node: PosNode, inSeq: boolean, problems: ManifestProblem[], pathText: string): void {
   if (node.tag === '!remove' && (!inSeq || node.kind !== 'scalar')) {
-    problems.push({ origin: node.origin, path: pathText, message: '!remove must tag a list item naming what to remove', hint: 'write "- !remove nano"' });
+    problems.push({
+      origin: node.origin,
+      path: pathText,
+      message: '!remove must tag a list item naming what to remove',
+      hint: 'write "- !remove nano"',
+    });
   }
   if (node.tag === '!replace' && node.kind === 'scalar') {
-    problems.push({ origin: node.origin, path: pathText, message: '!replace must tag a list or a mapping', hint: 'scalars replace inherited values anyway' });
+    problems.push({
+      origin: node.origin,
+      path: pathText,
+      message: '!replace must tag a list or a mapping',
+      hint: 'scalars replace inherited values anyway',
+    });
   }
-  if (node.kind === 'map') for (const entry of node.entries) checkDirectives(entry.value, false, problems, pathText ? `${pathText}.${entry.key}` : entry.key);
+  if (node.kind === 'map')
+    for (const entry of node.entries)
+      checkDirectives(entry.value, false, problems, pathText ? `${pathText}.${entry.key}` : entry.key);
   if (node.kind === 'seq') {
     const seen = new Set<string>();
     node.items.forEach((item, index) => {
       checkDirectives(item, true, problems, `${pathText}[${index}]`);
       const identity = item.kind === 'map' ? itemIdentity(item) : undefined;
       if (identity === undefined) return;
-      if (seen.has(identity)) problems.push({ origin: item.origin, path: `${pathText}[${index}]`, message: `"${identity}" appears twice in this list`, hint: 'ids must be unique; merge the two items' });
+      if (seen.has(identity))
+        problems.push({
+          origin: item.origin,
+          path: `${pathText}[${index}]`,
+          message: `"${identity}" appears twice in this list`,
+          hint: 'ids must be unique; merge the two items',
+        });
       seen.add(identity);
     });
   }
@@ -60,7 +78,11 @@ function resolvePaths(node: PosNode, location: readonly string[]): void {
   const [head, ...rest] = location;
   if (head === undefined) return;
   const children: PosNode[] =
-    node.kind === 'map' ? node.entries.filter((e) => head === '*' || e.key === head).map((e) => e.value) : node.kind === 'seq' && head === '*' ? node.items : [];
+    node.kind === 'map'
+      ? node.entries.filter((e) => head === '*' || e.key === head).map((e) => e.value)
+      : node.kind === 'seq' && head === '*'
+        ? node.items
+        : [];
   for (const child of children) {
     if (rest.length === 0) {
       if (child.kind === 'scalar' && typeof child.value === 'string') {
@@ -81,10 +103,20 @@ function manifestsBeside(file: string): string {
   }
 }
 
-async function loadLayer(file: string, stack: string[], problems: ManifestProblem[], via: Origin | undefined): Promise<LayerResult> {
+async function loadLayer(
+  file: string,
+  stack: string[],
+  problems: ManifestProblem[],
+  via: Origin | undefined,
+): Promise<LayerResult> {
   if (stack.includes(file)) {
     const cycle = [...stack.slice(stack.indexOf(file)), file].map((f) => path.basename(f)).join(' → ');
-    problems.push({ origin: via ?? fileOrigin(file), path: 'extends', message: `extends cycle: ${cycle}`, hint: 'remove one of these extends entries' });
+    problems.push({
+      origin: via ?? fileOrigin(file),
+      path: 'extends',
+      message: `extends cycle: ${cycle}`,
+      hint: 'remove one of these extends entries',
+    });
     return { tree: undefined, files: [] };
   }
   let text: string;
@@ -108,20 +140,42 @@ async function loadLayer(file: string, stack: string[], problems: ManifestProble
       problems.push({
         origin: fileOrigin(file),
         path: '',
-        message: code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a manifest file' : `cannot read the file (${code})`,
+        message:
+          code === 'ENOENT'
+            ? 'file not found'
+            : code === 'EISDIR'
+              ? 'is a folder, not a manifest file'
+              : `cannot read the file (${code})`,
         hint: code === 'ENOENT' ? manifestsBeside(file) : 'check the path and its permissions',
       });
     }
     return { tree: undefined, files: [] };
   }
   const parsed = parseYamlWithPositions(text, file);
-  for (const problem of parsed.problems) problems.push({ origin: problem.origin, path: '', message: problem.message, ...(problem.hint ? { hint: problem.hint } : {}) });
+  for (const problem of parsed.problems)
+    problems.push({
+      origin: problem.origin,
+      path: '',
+      message: problem.message,
+      ...(problem.hint ? { hint: problem.hint } : {}),
+    });
   if (parsed.root === undefined) {
-    if (parsed.problems.length === 0) problems.push({ origin: fileOrigin(file), path: '', message: 'the manifest is empty', hint: 'start with "extends: base.yaml"' });
+    if (parsed.problems.length === 0)
+      problems.push({
+        origin: fileOrigin(file),
+        path: '',
+        message: 'the manifest is empty',
+        hint: 'start with "extends: base.yaml"',
+      });
     return { tree: undefined, files: [file] };
   }
   if (parsed.root.kind !== 'map') {
-    problems.push({ origin: parsed.root.origin, path: '', message: 'a manifest must be a mapping of keys to values', hint: 'start with "extends: base.yaml"' });
+    problems.push({
+      origin: parsed.root.origin,
+      path: '',
+      message: 'a manifest must be a mapping of keys to values',
+      hint: 'start with "extends: base.yaml"',
+    });
     return { tree: undefined, files: [file] };
   }
   const root = parsed.root;
@@ -134,7 +188,9 @@ async function loadLayer(file: string, stack: string[], problems: ManifestProble
   if (extendsEntry !== undefined) {
     const value = extendsEntry.value;
     const items = value.kind === 'seq' ? value.items : [value];
-    for (const item of items) if (item.kind === 'scalar' && typeof item.value === 'string' && item.value !== '') parentRefs.push({ name: item.value, origin: item.origin });
+    for (const item of items)
+      if (item.kind === 'scalar' && typeof item.value === 'string' && item.value !== '')
+        parentRefs.push({ name: item.value, origin: item.origin });
   }
   let merged: PosNode | undefined;
   const files = [file];
@@ -142,7 +198,8 @@ async function loadLayer(file: string, stack: string[], problems: ManifestProble
     const parentFile = path.resolve(path.dirname(file), ref.name);
     const parent = await loadLayer(parentFile, [...stack, file], problems, ref.origin);
     files.push(...parent.files.filter((f) => !files.includes(f)));
-    if (parent.tree !== undefined) merged = merged === undefined ? parent.tree : mergeNodes(merged, parent.tree, [], problems);
+    if (parent.tree !== undefined)
+      merged = merged === undefined ? parent.tree : mergeNodes(merged, parent.tree, [], problems);
   }
   const own: MapNode = { ...root, entries: root.entries.filter((entry) => entry.key !== 'extends') };
   const tree = mergeNodes(merged, own, [], problems);
@@ -175,7 +232,8 @@ export async function loadManifest(manifestPath: string, cwd: string = process.c
   const layer = await loadLayer(file, [], problems, undefined);
   if (layer.tree === undefined || problems.length > 0) throw new ManifestError(file, sortProblems(problems));
   const tree = stripDirectives(layer.tree) as MapNode;
-  if (hasDirective(tree)) throw new ManifestError(file, [{ origin: fileOrigin(file), path: '', message: 'internal: unmerged directive' }]);
+  if (hasDirective(tree))
+    throw new ManifestError(file, [{ origin: fileOrigin(file), path: '', message: 'internal: unmerged directive' }]);
   const plain = toPlain(tree) as Record<string, unknown>;
   problems.push(...validateAgainstSchema('full', plain, tree, file));
   if (problems.length > 0) throw new ManifestError(file, sortProblems(problems));
@@ -191,7 +249,15 @@ function completeManifest(plain: Record<string, unknown>): ResolvedManifest {
   for (const dataset of manifest.datasets) if (dataset.tree === undefined) dataset.tree = 'mini';
   if (manifest.sourceDateEpoch === undefined && manifest.base.snapshot !== undefined) {
     const s = manifest.base.snapshot;
-    manifest.sourceDateEpoch = Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(9, 11), +s.slice(11, 13), +s.slice(13, 15)) / 1000;
+    manifest.sourceDateEpoch =
+      Date.UTC(
+        +s.slice(0, 4),
+        +s.slice(4, 6) - 1,
+        +s.slice(6, 8),
+        +s.slice(9, 11),
+        +s.slice(11, 13),
+        +s.slice(13, 15),
+      ) / 1000;
   }
   return manifest as ResolvedManifest;
 }

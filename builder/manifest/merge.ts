@@ -11,7 +11,12 @@ import type { MapNode, PosNode, ScalarNode, SeqNode } from './yaml.ts';
  * - `!remove X` as a list item removes the inherited scalar X, or the inherited item whose id/name is X;
  * - `!replace` before a list or mapping makes it replace the inherited value whole.
  */
-export function mergeNodes(parent: PosNode | undefined, child: PosNode, pathSegments: (string | number)[], problems: ManifestProblem[]): PosNode {
+export function mergeNodes(
+  parent: PosNode | undefined,
+  child: PosNode,
+  pathSegments: (string | number)[],
+  problems: ManifestProblem[],
+): PosNode {
   if (child.tag === '!replace') return stripDirectives({ ...child, tag: undefined });
   if (parent === undefined) return stripDirectives(child);
   if (parent.kind === 'map' && child.kind === 'map') return mergeMaps(parent, child, pathSegments, problems);
@@ -19,7 +24,12 @@ export function mergeNodes(parent: PosNode | undefined, child: PosNode, pathSegm
   return stripDirectives(child);
 }
 
-function mergeMaps(parent: MapNode, child: MapNode, pathSegments: (string | number)[], problems: ManifestProblem[]): MapNode {
+function mergeMaps(
+  parent: MapNode,
+  child: MapNode,
+  pathSegments: (string | number)[],
+  problems: ManifestProblem[],
+): MapNode {
   const entries = parent.entries.map((entry) => ({ ...entry }));
   for (const childEntry of child.entries) {
     const index = entries.findIndex((entry) => entry.key === childEntry.key);
@@ -44,7 +54,12 @@ export function itemIdentity(node: PosNode): string | undefined {
   return undefined;
 }
 
-function mergeSeqs(parent: SeqNode, child: SeqNode, pathSegments: (string | number)[], problems: ManifestProblem[]): SeqNode {
+function mergeSeqs(
+  parent: SeqNode,
+  child: SeqNode,
+  pathSegments: (string | number)[],
+  problems: ManifestProblem[],
+): SeqNode {
   const items = [...parent.items];
   for (const item of child.items) {
     const identity = itemIdentity(item);
@@ -65,7 +80,8 @@ function mergeSeqs(parent: SeqNode, child: SeqNode, pathSegments: (string | numb
     const index = identity === undefined ? -1 : items.findIndex((existing) => itemIdentity(existing) === identity);
     const existing = index >= 0 ? items[index] : undefined;
     if (existing === undefined) items.push(stripDirectives(item));
-    else if (existing.kind === 'map' && item.kind === 'map') items[index] = mergeNodes(existing, item, [...pathSegments, index], problems);
+    else if (existing.kind === 'map' && item.kind === 'map')
+      items[index] = mergeNodes(existing, item, [...pathSegments, index], problems);
     // An identical scalar is already there: lists of packages or kernel arguments do not repeat.
   }
   return { kind: 'seq', items, origin: child.origin, tag: undefined };
@@ -74,7 +90,11 @@ function mergeSeqs(parent: SeqNode, child: SeqNode, pathSegments: (string | numb
 /** Removes `!remove` items (nothing to remove them from) and `!replace` tags from a node used as is. */
 export function stripDirectives(node: PosNode): PosNode {
   if (node.kind === 'map') {
-    return { ...node, tag: undefined, entries: node.entries.map((entry) => ({ ...entry, value: stripDirectives(entry.value) })) };
+    return {
+      ...node,
+      tag: undefined,
+      entries: node.entries.map((entry) => ({ ...entry, value: stripDirectives(entry.value) })),
+    };
   }
   if (node.kind === 'seq') {
     return { ...node, tag: undefined, items: node.items.filter((item) => item.tag !== '!remove').map(stripDirectives) };

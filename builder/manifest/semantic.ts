@@ -38,7 +38,7 @@ const HEAVY_PACKAGES: Record<string, number> = {
   'python3-scipy': 70 * MiB,
   'python3-numpy': 30 * MiB,
   'python3-pandas': 60 * MiB,
-  'libreoffice': 400 * MiB,
+  libreoffice: 400 * MiB,
 };
 const BASE_SYSTEM_BYTES = 200 * MiB;
 const TYPICAL_PACKAGE_BYTES = 4 * MiB;
@@ -72,16 +72,30 @@ export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode):
   const problems: ManifestProblem[] = [];
   const at = (segments: (string | number)[], message: string, hint?: string) => {
     const located = nodeAtPath(tree, segments.map(String));
-    problems.push({ origin: located.node.origin, path: dottedPath(segments), message, ...(hint === undefined ? {} : { hint }) });
+    problems.push({
+      origin: located.node.origin,
+      path: dottedPath(segments),
+      message,
+      ...(hint === undefined ? {} : { hint }),
+    });
   };
 
   if (manifest.sourceDateEpoch === undefined) {
-    at([], 'no sourceDateEpoch and no base.snapshot: builds could not be reproducible', 'set sourceDateEpoch: <seconds since 1970> or base.snapshot');
+    at(
+      [],
+      'no sourceDateEpoch and no base.snapshot: builds could not be reproducible',
+      'set sourceDateEpoch: <seconds since 1970> or base.snapshot',
+    );
   }
 
   for (const [group, names] of Object.entries(manifest.packages)) {
     names.forEach((name, index) => {
-      if (!PACKAGE_NAME.test(name)) at(['packages', group, index], `"${name}" is not a Debian package name`, 'lowercase letters, digits, "+", "-" and ".", at least two characters');
+      if (!PACKAGE_NAME.test(name))
+        at(
+          ['packages', group, index],
+          `"${name}" is not a Debian package name`,
+          'lowercase letters, digits, "+", "-" and ".", at least two characters',
+        );
     });
   }
 
@@ -107,38 +121,68 @@ export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode):
     try {
       if (!(await stat(overlay)).isDirectory()) at(['overlays', index], `overlay is not a folder: ${overlay}`);
     } catch {
-      at(['overlays', index], `overlay folder not found: ${overlay}`, 'paths are relative to the manifest that declares them');
+      at(
+        ['overlays', index],
+        `overlay folder not found: ${overlay}`,
+        'paths are relative to the manifest that declares them',
+      );
     }
   }
   for (const [index, doc] of manifest.docs.entries()) await checkPath(['docs', index, 'path'], doc.path, 'doc');
-  for (const [index, notebook] of manifest.notebooks.entries()) await checkPath(['notebooks', index, 'path'], notebook.path, 'notebook');
+  for (const [index, notebook] of manifest.notebooks.entries())
+    await checkPath(['notebooks', index, 'path'], notebook.path, 'notebook');
 
   const seenIds = new Set<string>();
   for (const [index, dataset] of manifest.datasets.entries()) {
     if (seenIds.has(dataset.id)) at(['datasets', index, 'id'], `dataset id "${dataset.id}" is used twice`);
     seenIds.add(dataset.id);
-    await checkDataset(dataset, index, at, async (segments, target) => checkPath(segments, target, 'dataset'), (bytes) => (contentBytes += bytes));
-    if (dataset.source === 'url' && dataset.size !== undefined && dataset.size > MAX_FILE_BYTES) tooBig(['datasets', index, 'size'], dataset.url, dataset.size);
+    await checkDataset(
+      dataset,
+      index,
+      at,
+      async (segments, target) => checkPath(segments, target, 'dataset'),
+      (bytes) => (contentBytes += bytes),
+    );
+    if (dataset.source === 'url' && dataset.size !== undefined && dataset.size > MAX_FILE_BYTES)
+      tooBig(['datasets', index, 'size'], dataset.url, dataset.size);
   }
 
   const services = manifest.services;
   if (services.analysis.enabled && services.jupyter.enabled && services.analysis.port === services.jupyter.port) {
-    at(['services', 'jupyter', 'port'], `port ${services.jupyter.port} is already used by services.analysis`, 'give each service its own port');
+    at(
+      ['services', 'jupyter', 'port'],
+      `port ${services.jupyter.port} is already used by services.analysis`,
+      'give each service its own port',
+    );
   }
 
   if (manifest.notebooks.length > 0) {
     const packages = new Set(Object.values(manifest.packages).flat());
     if (!NOTEBOOK_PACKAGES.some((name) => packages.has(name))) {
-      at(['notebooks'], 'notebooks need a Jupyter server, but no package group installs one', `add ${NOTEBOOK_PACKAGES[0]} to a packages group`);
+      at(
+        ['notebooks'],
+        'notebooks need a Jupyter server, but no package group installs one',
+        `add ${NOTEBOOK_PACKAGES[0]} to a packages group`,
+      );
     }
-    if (!services.jupyter.enabled) at(['notebooks'], 'notebooks are listed but services.jupyter is disabled', 'set services.jupyter.enabled: true');
+    if (!services.jupyter.enabled)
+      at(['notebooks'], 'notebooks are listed but services.jupyter is disabled', 'set services.jupyter.enabled: true');
   }
 
   if (manifest.session !== 'none' && !manifest.system.users.some((user) => user.autologin)) {
-    at(['session'], `a ${manifest.session} session needs a user with autologin: true`, 'add a user such as student with autologin: true');
+    at(
+      ['session'],
+      `a ${manifest.session} session needs a user with autologin: true`,
+      'add a user such as student with autologin: true',
+    );
   }
-  if (manifest.session === 'kiosk' && !manifest.apps.includes('portal')) at(['apps'], 'the kiosk opens the portal, but apps does not include portal');
-  if (manifest.session !== 'none' && !services.analysis.enabled) at(['services', 'analysis', 'enabled'], `the ${manifest.session} session shows the portal, which needs the analysis service`);
+  if (manifest.session === 'kiosk' && !manifest.apps.includes('portal'))
+    at(['apps'], 'the kiosk opens the portal, but apps does not include portal');
+  if (manifest.session !== 'none' && !services.analysis.enabled)
+    at(
+      ['services', 'analysis', 'enabled'],
+      `the ${manifest.session} session shows the portal, which needs the analysis service`,
+    );
 
   const menuIds = new Set<string>();
   manifest.boot.menu.forEach((entry, index) => {
@@ -166,29 +210,41 @@ async function checkDataset(
   checkPath: (segments: (string | number)[], target: string) => Promise<void>,
   addBytes: (bytes: number) => void,
 ): Promise<void> {
-  const fieldsBySource = { local: ['path', 'sha256'], url: ['url', 'sha256', 'size'], synthetic: ['synthetic'] } as const;
+  const fieldsBySource = {
+    local: ['path', 'sha256'],
+    url: ['url', 'sha256', 'size'],
+    synthetic: ['synthetic'],
+  } as const;
   const present = dataset as unknown as Record<string, unknown>;
   for (const [source, fields] of Object.entries(fieldsBySource)) {
     if (source === dataset.source) continue;
     for (const field of fields) {
       if (present[field] !== undefined && !(fieldsBySource[dataset.source] as readonly string[]).includes(field)) {
-        at(['datasets', index, field], `"${field}" does not apply to source: ${dataset.source}`, `it belongs to source: ${source}`);
+        at(
+          ['datasets', index, field],
+          `"${field}" does not apply to source: ${dataset.source}`,
+          `it belongs to source: ${source}`,
+        );
       }
     }
   }
   switch (dataset.source) {
     case 'local':
-      if (dataset.path === undefined) at(['datasets', index], 'a local dataset needs "path"', 'path: a .root file or a folder of them');
+      if (dataset.path === undefined)
+        at(['datasets', index], 'a local dataset needs "path"', 'path: a .root file or a folder of them');
       else await checkPath(['datasets', index, 'path'], dataset.path);
       break;
     case 'url':
       if (dataset.url === undefined) at(['datasets', index], 'a url dataset needs "url"');
-      if (dataset.sha256 === undefined) at(['datasets', index], 'a url dataset needs "sha256"', 'downloads are verified; compute it with sha256sum');
-      if (dataset.size === undefined) at(['datasets', index], 'a url dataset needs "size" in bytes', 'the media check runs before any download');
+      if (dataset.sha256 === undefined)
+        at(['datasets', index], 'a url dataset needs "sha256"', 'downloads are verified; compute it with sha256sum');
+      if (dataset.size === undefined)
+        at(['datasets', index], 'a url dataset needs "size" in bytes', 'the media check runs before any download');
       else addBytes(dataset.size);
       break;
     case 'synthetic':
-      if (dataset.synthetic === undefined) at(['datasets', index], 'a synthetic dataset needs "synthetic: { schema, process, events, seed }"');
+      if (dataset.synthetic === undefined)
+        at(['datasets', index], 'a synthetic dataset needs "synthetic: { schema, process, events, seed }"');
       else addBytes(dataset.synthetic.events * SYNTHETIC_BYTES_PER_EVENT);
       break;
   }

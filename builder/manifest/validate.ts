@@ -62,7 +62,12 @@ function describeValue(value: unknown): string {
 }
 
 function segmentsOf(instancePath: string): string[] {
-  return instancePath === '' ? [] : instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return instancePath === ''
+    ? []
+    : instancePath
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function errorToProblem(error: ErrorObject, root: PosNode, file: string): ManifestProblem | undefined {
@@ -123,7 +128,12 @@ function errorToProblem(error: ErrorObject, root: PosNode, file: string): Manife
       const meaning = PATTERN_MEANINGS[pattern] ?? `text matching ${pattern}`;
       if (error.propertyName !== undefined) {
         const inner = nodeAtPath(root, [...segments, error.propertyName]);
-        return here(inner.keyOrigin ?? valueOrigin, [error.propertyName], `bad name "${error.propertyName}"`, `expected ${meaning}`);
+        return here(
+          inner.keyOrigin ?? valueOrigin,
+          [error.propertyName],
+          `bad name "${error.propertyName}"`,
+          `expected ${meaning}`,
+        );
       }
       return here(valueOrigin, [], `${describeValue(error.data)} is not valid`, `expected ${meaning}`);
     }
@@ -131,16 +141,31 @@ function errorToProblem(error: ErrorObject, root: PosNode, file: string): Manife
       return undefined; // reported by the inner pattern error, which names the key
     case 'minimum':
     case 'exclusiveMinimum':
-      return here(valueOrigin, [], `${describeValue(error.data)} is too small`, `the minimum is ${String(params.limit)}`);
+      return here(
+        valueOrigin,
+        [],
+        `${describeValue(error.data)} is too small`,
+        `the minimum is ${String(params.limit)}`,
+      );
     case 'maximum':
     case 'exclusiveMaximum':
-      return here(valueOrigin, [], `${describeValue(error.data)} is too large`, `the maximum is ${String(params.limit)}`);
+      return here(
+        valueOrigin,
+        [],
+        `${describeValue(error.data)} is too large`,
+        `the maximum is ${String(params.limit)}`,
+      );
     case 'minLength':
       return here(valueOrigin, [], 'must not be empty');
     case 'minItems':
       return here(valueOrigin, [], `needs at least ${String(params.limit)} item(s)`);
     case 'uniqueItems':
-      return here(valueOrigin, [], `items ${String(params.j)} and ${String(params.i)} are the same`, 'list each item once');
+      return here(
+        valueOrigin,
+        [],
+        `items ${String(params.j)} and ${String(params.i)} are the same`,
+        'list each item once',
+      );
     case 'anyOf':
       return here(valueOrigin, [], 'expected a file name or a list of file names');
     default:
@@ -164,7 +189,9 @@ export function validateAgainstSchema(
   // anyOf branches report their own failures too; the anyOf summary says it better.
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const relevant = errors.filter(
-    (e) => e.keyword === 'anyOf' || ![...anyOfPaths].some((p) => e.instancePath.startsWith(p) && e.schemaPath.includes('/anyOf/')),
+    (e) =>
+      e.keyword === 'anyOf' ||
+      ![...anyOfPaths].some((p) => e.instancePath.startsWith(p) && e.schemaPath.includes('/anyOf/')),
   );
   return relevant.flatMap((error) => errorToProblem(error, root, file) ?? []);
 }

@@ -111,7 +111,11 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     }
     if (node === null || node === undefined) return { kind: 'scalar', value: null, origin, tag: undefined };
     if (isAlias(node)) {
-      problems.push({ origin, message: 'YAML aliases (*name) are not supported', hint: 'use extends: to share values' });
+      problems.push({
+        origin,
+        message: 'YAML aliases (*name) are not supported',
+        hint: 'use extends: to share values',
+      });
       return { kind: 'scalar', value: null, origin, tag };
     }
     if (isMap(node)) {

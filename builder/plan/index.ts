@@ -100,7 +100,9 @@ export function planBuild(manifest: ResolvedManifest, facts: HostFacts): Plan {
     version: manifest.version,
     variant: manifest.variant,
     datasets: manifest.datasets.map((dataset) =>
-      dataset.source === 'local' ? { ...dataset, path: relative(dataset.path), sha256: facts.fileDigests[dataset.path] ?? 'missing' } : dataset,
+      dataset.source === 'local'
+        ? { ...dataset, path: relative(dataset.path), sha256: facts.fileDigests[dataset.path] ?? 'missing' }
+        : dataset,
     ),
     docs: manifest.docs.map((doc) => ({ ...doc, ...digest(doc.path) })),
     notebooks: manifest.notebooks.map((notebook) => ({ ...notebook, ...digest(notebook.path) })),
@@ -124,7 +126,12 @@ export function planBuild(manifest: ResolvedManifest, facts: HostFacts): Plan {
     finalInputs.push('qcow2');
   }
   if (manifest.outputs.ova.enabled) {
-    add('ova', ['iso'], { vm: vmSettings(manifest.outputs.ova), name: manifest.name, version: manifest.version, tools: tools(facts, ['qemu-img']) });
+    add('ova', ['iso'], {
+      vm: vmSettings(manifest.outputs.ova),
+      name: manifest.name,
+      version: manifest.version,
+      tools: tools(facts, ['qemu-img']),
+    });
     finalInputs.push('ova');
   }
   add('finalize', finalInputs, { name: manifest.name, version: manifest.version });

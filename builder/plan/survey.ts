@@ -22,7 +22,9 @@ const VERSIONED_TOOLS: Record<string, string[]> = {
 };
 
 async function fileSha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /**
@@ -85,7 +87,9 @@ export async function surveyHost(manifest: ResolvedManifest, projectRoot: string
     }),
   );
   const entries = await Promise.all(
-    Object.entries(VERSIONED_TOOLS).map(async ([program, args]) => [program, await toolVersion(program, args)] as const),
+    Object.entries(VERSIONED_TOOLS).map(
+      async ([program, args]) => [program, await toolVersion(program, args)] as const,
+    ),
   );
   return {
     toolVersions: { ...Object.fromEntries(entries), node: process.version },

@@ -83,7 +83,13 @@ const execaRunner: Runner = async (program, args, options = {}) => {
   const notFound = (result as { code?: string }).code === 'ENOENT' || result.exitCode === 127;
   if (notFound) {
     const apt = options.aptPackage ?? program;
-    throw new ToolError(program, args, 127, '', `${program} is not installed: apt-get install ${apt} (or run openkey doctor)`);
+    throw new ToolError(
+      program,
+      args,
+      127,
+      '',
+      `${program} is not installed: apt-get install ${apt} (or run openkey doctor)`,
+    );
   }
   if (result.exitCode !== 0 || result.isTerminated) {
     throw new ToolError(program, args, result.exitCode, lastLines(stderr || stdout, STDERR_TAIL_LINES), undefined);

@@ -16,7 +16,10 @@ interface Outcome {
 
 async function openkey(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: options.env ?? process.env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code: number; stdout: string; stderr: string };
@@ -26,7 +29,14 @@ async function openkey(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 
 describe('openkey CLI', () => {
   it('checks every shipped manifest', async () => {
-    const result = await openkey(['check', 'manifests/base.yaml', 'manifests/mu.yaml', 'manifests/s.yaml', 'manifests/m.yaml', 'manifests/l.yaml']);
+    const result = await openkey([
+      'check',
+      'manifests/base.yaml',
+      'manifests/mu.yaml',
+      'manifests/s.yaml',
+      'manifests/m.yaml',
+      'manifests/l.yaml',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('manifests/s.yaml: ok (openkey-s 0.1.0, variant S, 4 datasets)\n');
@@ -35,10 +45,15 @@ describe('openkey CLI', () => {
 
   it('exits 2 and points at the line of a bad manifest, without a stack trace', async () => {
     const folder = mkdtempSync(path.join(tmpdir(), 'openkey-cli-'));
-    writeFileSync(path.join(folder, 'bad.yaml'), `extends: ${path.join(ROOT, 'manifests/base.yaml')}\nname: bad\nsession: kiosks\n`);
+    writeFileSync(
+      path.join(folder, 'bad.yaml'),
+      `extends: ${path.join(ROOT, 'manifests/base.yaml')}\nname: bad\nsession: kiosks\n`,
+    );
     const result = await openkey(['check', 'bad.yaml'], { cwd: folder });
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('bad.yaml:3:10 session: "kiosks" is not one of: none, kiosk, desktop (did you mean "kiosk"?)\nbad.yaml: 1 problem\n');
+    expect(result.stderr).toBe(
+      'bad.yaml:3:10 session: "kiosks" is not one of: none, kiosk, desktop (did you mean "kiosk"?)\nbad.yaml: 1 problem\n',
+    );
   });
 
   it('prints the same plan bytes from two working directories', async () => {
@@ -46,7 +61,10 @@ describe('openkey CLI', () => {
     const elsewhere = await openkey(['plan', '--json', path.join(ROOT, 'manifests/s.yaml')], { cwd: tmpdir() });
     expect(here.code).toBe(0);
     expect(elsewhere.stdout).toBe(here.stdout);
-    const parsed = JSON.parse(here.stdout) as { manifest: { overlays: string[] }; plan: { stages: { name: string }[] } };
+    const parsed = JSON.parse(here.stdout) as {
+      manifest: { overlays: string[] };
+      plan: { stages: { name: string }[] };
+    };
     expect(parsed.manifest.overlays).toEqual(['image/overlay/common', 'image/overlay/kiosk']);
     expect(parsed.plan.stages[0]?.name).toBe('rootfs');
   });
@@ -54,7 +72,9 @@ describe('openkey CLI', () => {
   it('suggests the command meant on a typo and exits 2', async () => {
     const result = await openkey(['chekc', 'manifests/s.yaml']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('openkey: error[E_USAGE]: unknown command "chekc"\n  hint: did you mean "openkey check"? (openkey --help lists all commands)\n');
+    expect(result.stderr).toBe(
+      'openkey: error[E_USAGE]: unknown command "chekc"\n  hint: did you mean "openkey check"? (openkey --help lists all commands)\n',
+    );
   });
 
   it('rejects an unknown option with exit 2', async () => {
@@ -81,7 +101,9 @@ describe('openkey CLI', () => {
     const result = await openkey(['doctor', 'manifests/mu.yaml'], { env: { ...process.env, PATH: emptyBin } });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/mmdebstrap +MISSING +apt package mmdebstrap, for Debian rootfs/);
-    expect(result.stderr).toBe('\nmissing: install them with\n  apt-get install -y dosfstools fdisk grub-common mmdebstrap mtools squashfs-tools xorriso\n');
+    expect(result.stderr).toBe(
+      '\nmissing: install them with\n  apt-get install -y dosfstools fdisk grub-common mmdebstrap mtools squashfs-tools xorriso\n',
+    );
   });
 
   it('doctor exits 0 on this machine, where CI installed every tool', async () => {

@@ -16,428 +16,415 @@ export const HEAD = 'extends: base.yaml\nname: t\n';
 
 export const INVALID_CASES: InvalidCase[] = [
   {
-    name: "YAML syntax: unclosed flow sequence",
+    name: 'YAML syntax: unclosed flow sequence',
     files: {
-      "main.yaml": HEAD + "apps: [portal, analyser\n",
+      'main.yaml': HEAD + 'apps: [portal, analyser\n',
     },
     expected: [
-      "main.yaml:3:1 YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] (indent nested items consistently with spaces)",
+      'main.yaml:3:1 YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] (indent nested items consistently with spaces)',
     ],
   },
   {
-    name: "YAML syntax: duplicate key",
+    name: 'YAML syntax: duplicate key',
     files: {
-      "main.yaml": HEAD + "label: A\nlabel: B\n",
+      'main.yaml': HEAD + 'label: A\nlabel: B\n',
     },
     expected: [
-      "main.yaml:4:1 YAML syntax: Map keys must be unique (each key may appear once per mapping; merge the two entries)",
+      'main.yaml:4:1 YAML syntax: Map keys must be unique (each key may appear once per mapping; merge the two entries)',
     ],
   },
   {
-    name: "YAML syntax: tab in indentation",
+    name: 'YAML syntax: tab in indentation',
     files: {
-      "main.yaml": HEAD + "system:\n\thostname: x\n",
+      'main.yaml': HEAD + 'system:\n\thostname: x\n',
     },
     expected: [
-      "main.yaml:4:1 YAML syntax: Tabs are not allowed as indentation (YAML indents with spaces only; replace the tab with spaces)",
+      'main.yaml:4:1 YAML syntax: Tabs are not allowed as indentation (YAML indents with spaces only; replace the tab with spaces)',
     ],
   },
   {
-    name: "YAML syntax: unterminated quote",
+    name: 'YAML syntax: unterminated quote',
     files: {
-      "main.yaml": HEAD + "description: \"open\n",
+      'main.yaml': HEAD + 'description: "open\n',
+    },
+    expected: ['main.yaml:3:1 YAML syntax: Missing closing "quote (close the quote or bracket that was opened)'],
+  },
+  {
+    name: 'unknown top-level key with a suggestion',
+    files: {
+      'main.yaml': HEAD + 'dataset: []\n',
+    },
+    expected: ['main.yaml:3:1 dataset: unknown key "dataset" (did you mean "datasets"?)'],
+  },
+  {
+    name: 'unknown nested key with a suggestion',
+    files: {
+      'main.yaml': HEAD + 'services:\n  analysis:\n    prot: 8081\n',
+    },
+    expected: ['main.yaml:5:5 services.analysis.prot: unknown key "prot" (did you mean "port"?)'],
+  },
+  {
+    name: 'unknown key without a close match lists the allowed keys',
+    files: {
+      'main.yaml': HEAD + 'media:\n  colour: blue\n',
+    },
+    expected: ['main.yaml:4:3 media.colour: unknown key "colour" (allowed keys: size, headroomPercent)'],
+  },
+  {
+    name: 'quoted number where an integer is expected',
+    files: {
+      'main.yaml': HEAD + 'services:\n  analysis:\n    port: "8080"\n',
+    },
+    expected: ['main.yaml:5:11 services.analysis.port: expected an integer, got a string (remove the quotes)'],
+  },
+  {
+    name: 'string where a list is expected',
+    files: {
+      'main.yaml': HEAD + 'apps: portal\n',
+    },
+    expected: ['main.yaml:3:7 apps: expected a list, got a string'],
+  },
+  {
+    name: 'bad enum value',
+    files: {
+      'main.yaml': HEAD + 'variant: XL\n',
+    },
+    expected: ['main.yaml:3:10 variant: "XL" is not one of: mu, S, M, L (did you mean "L"?)'],
+  },
+  {
+    name: 'bad enum value with a suggestion',
+    files: {
+      'main.yaml': HEAD + 'session: kiosks\n',
+    },
+    expected: ['main.yaml:3:10 session: "kiosks" is not one of: none, kiosk, desktop (did you mean "kiosk"?)'],
+  },
+  {
+    name: 'bad synthetic process with a suggestion',
+    files: {
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: z\n    title: Z\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zl, events: 10, seed: 1 }\n",
     },
     expected: [
-      "main.yaml:3:1 YAML syntax: Missing closing \"quote (close the quote or bracket that was opened)",
+      'main.yaml:9:49 datasets[0].synthetic.process: "zl" is not one of: zll, wlnu, ttbar, hyy, zz4l, data-mix (did you mean "zll"?)',
     ],
   },
   {
-    name: "unknown top-level key with a suggestion",
+    name: 'extends cycle',
     files: {
-      "main.yaml": HEAD + "dataset: []\n",
+      'main.yaml': 'extends: [base.yaml, a.yaml]\nname: t\n',
+      'a.yaml': 'extends: main.yaml\n',
     },
     expected: [
-      "main.yaml:3:1 dataset: unknown key \"dataset\" (did you mean \"datasets\"?)",
+      'a.yaml:1:10 extends: extends cycle: main.yaml → a.yaml → main.yaml (remove one of these extends entries)',
     ],
   },
   {
-    name: "unknown nested key with a suggestion",
+    name: 'missing parent',
     files: {
-      "main.yaml": HEAD + "services:\n  analysis:\n    prot: 8081\n",
+      'main.yaml': 'extends: nothere.yaml\nname: t\n',
     },
     expected: [
-      "main.yaml:5:5 services.analysis.prot: unknown key \"prot\" (did you mean \"port\"?)",
+      'main.yaml:1:10 extends: parent manifest not found: nothere.yaml (manifests there: base.yaml, main.yaml)',
     ],
   },
   {
-    name: "unknown key without a close match lists the allowed keys",
+    name: 'parent is a folder, not a file',
     files: {
-      "main.yaml": HEAD + "media:\n  colour: blue\n",
-    },
-    expected: [
-      "main.yaml:4:3 media.colour: unknown key \"colour\" (allowed keys: size, headroomPercent)",
-    ],
-  },
-  {
-    name: "quoted number where an integer is expected",
-    files: {
-      "main.yaml": HEAD + "services:\n  analysis:\n    port: \"8080\"\n",
-    },
-    expected: [
-      "main.yaml:5:11 services.analysis.port: expected an integer, got a string (remove the quotes)",
-    ],
-  },
-  {
-    name: "string where a list is expected",
-    files: {
-      "main.yaml": HEAD + "apps: portal\n",
-    },
-    expected: [
-      "main.yaml:3:7 apps: expected a list, got a string",
-    ],
-  },
-  {
-    name: "bad enum value",
-    files: {
-      "main.yaml": HEAD + "variant: XL\n",
-    },
-    expected: [
-      "main.yaml:3:10 variant: \"XL\" is not one of: mu, S, M, L (did you mean \"L\"?)",
-    ],
-  },
-  {
-    name: "bad enum value with a suggestion",
-    files: {
-      "main.yaml": HEAD + "session: kiosks\n",
-    },
-    expected: [
-      "main.yaml:3:10 session: \"kiosks\" is not one of: none, kiosk, desktop (did you mean \"kiosk\"?)",
-    ],
-  },
-  {
-    name: "bad synthetic process with a suggestion",
-    files: {
-      "main.yaml": HEAD + "datasets:\n  - id: z\n    title: Z\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zl, events: 10, seed: 1 }\n",
-    },
-    expected: [
-      "main.yaml:9:49 datasets[0].synthetic.process: \"zl\" is not one of: zll, wlnu, ttbar, hyy, zz4l, data-mix (did you mean \"zll\"?)",
-    ],
-  },
-  {
-    name: "extends cycle",
-    files: {
-      "main.yaml": "extends: [base.yaml, a.yaml]\nname: t\n",
-      "a.yaml": "extends: main.yaml\n",
-    },
-    expected: [
-      "a.yaml:1:10 extends: extends cycle: main.yaml → a.yaml → main.yaml (remove one of these extends entries)",
-    ],
-  },
-  {
-    name: "missing parent",
-    files: {
-      "main.yaml": "extends: nothere.yaml\nname: t\n",
-    },
-    expected: [
-      "main.yaml:1:10 extends: parent manifest not found: nothere.yaml (manifests there: base.yaml, main.yaml)",
-    ],
-  },
-  {
-    name: "parent is a folder, not a file",
-    files: {
-      "main.yaml": "extends: [base.yaml, sub]\nname: t\n",
+      'main.yaml': 'extends: [base.yaml, sub]\nname: t\n',
     },
     folders: ['sub'],
     expected: [
-      "main.yaml:1:22 extends: parent sub is a folder, not a manifest file (manifests there: base.yaml, main.yaml)",
+      'main.yaml:1:22 extends: parent sub is a folder, not a manifest file (manifests there: base.yaml, main.yaml)',
     ],
   },
   {
-    name: "extends with a number",
+    name: 'extends with a number',
     files: {
-      "main.yaml": "extends: 3\nname: t\n",
+      'main.yaml': 'extends: 3\nname: t\n',
+    },
+    expected: ['main.yaml:1:10 extends: expected a file name or a list of file names'],
+  },
+  {
+    name: 'missing required key in a dataset',
+    files: {
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: z\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 10, seed: 1 }\n",
+    },
+    expected: ['main.yaml:4:5 datasets[0].title: missing required key "title" (add "title:" to this mapping)'],
+  },
+  {
+    name: 'url dataset without sha256',
+    files: {
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    size: 1000\n",
     },
     expected: [
-      "main.yaml:1:10 extends: expected a file name or a list of file names",
+      'main.yaml:4:5 datasets[0]: a url dataset needs "sha256" (downloads are verified; compute it with sha256sum)',
     ],
   },
   {
-    name: "missing required key in a dataset",
+    name: 'malformed sha256',
     files: {
-      "main.yaml": HEAD + "datasets:\n  - id: z\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 10, seed: 1 }\n",
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    sha256: ABC\n    size: 1000\n",
     },
     expected: [
-      "main.yaml:4:5 datasets[0].title: missing required key \"title\" (add \"title:\" to this mapping)",
+      'main.yaml:10:13 datasets[0].sha256: "ABC" is not valid (expected 64 lowercase hexadecimal digits (a SHA-256))',
     ],
   },
   {
-    name: "url dataset without sha256",
+    name: 'local dataset path that does not exist',
     files: {
-      "main.yaml": HEAD + "datasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    size: 1000\n",
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: mine\n    title: Mine\n    description: ''\n    licence: CC0-1.0\n    source: local\n    path: ../data/missing.root\n",
     },
     expected: [
-      "main.yaml:4:5 datasets[0]: a url dataset needs \"sha256\" (downloads are verified; compute it with sha256sum)",
+      'main.yaml:9:11 datasets[0].path: dataset not found: <project>/data/missing.root (paths are relative to the manifest that declares them)',
     ],
   },
   {
-    name: "malformed sha256",
+    name: 'doc path that does not exist',
     files: {
-      "main.yaml": HEAD + "datasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    sha256: ABC\n    size: 1000\n",
+      'main.yaml': HEAD + 'docs:\n  - id: guide\n    title: Guide\n    path: ../content/docs/nope.md\n',
     },
     expected: [
-      "main.yaml:10:13 datasets[0].sha256: \"ABC\" is not valid (expected 64 lowercase hexadecimal digits (a SHA-256))",
+      'main.yaml:6:11 docs[1].path: doc not found: <project>/content/docs/nope.md (paths are relative to the manifest that declares them)',
     ],
   },
   {
-    name: "local dataset path that does not exist",
+    name: 'overlay folder that does not exist',
     files: {
-      "main.yaml": HEAD + "datasets:\n  - id: mine\n    title: Mine\n    description: ''\n    licence: CC0-1.0\n    source: local\n    path: ../data/missing.root\n",
-    },
-    expected: [
-      "main.yaml:9:11 datasets[0].path: dataset not found: <project>/data/missing.root (paths are relative to the manifest that declares them)",
-    ],
-  },
-  {
-    name: "doc path that does not exist",
-    files: {
-      "main.yaml": HEAD + "docs:\n  - id: guide\n    title: Guide\n    path: ../content/docs/nope.md\n",
-    },
-    expected: [
-      "main.yaml:6:11 docs[1].path: doc not found: <project>/content/docs/nope.md (paths are relative to the manifest that declares them)",
-    ],
-  },
-  {
-    name: "overlay folder that does not exist",
-    files: {
-      "main.yaml": HEAD + "overlays:\n  - ../image/overlay/nope\n",
+      'main.yaml': HEAD + 'overlays:\n  - ../image/overlay/nope\n',
     },
     folders: ['sub'],
     expected: [
-      "main.yaml:4:5 overlays[1]: overlay folder not found: <project>/image/overlay/nope (paths are relative to the manifest that declares them)",
+      'main.yaml:4:5 overlays[1]: overlay folder not found: <project>/image/overlay/nope (paths are relative to the manifest that declares them)',
     ],
   },
   {
-    name: "badly formed package name",
+    name: 'badly formed package name',
     files: {
-      "main.yaml": HEAD + "packages:\n  extra: [Foo_Bar]\n",
+      'main.yaml': HEAD + 'packages:\n  extra: [Foo_Bar]\n',
     },
     expected: [
-      "main.yaml:4:11 packages.extra[0]: \"Foo_Bar\" is not a Debian package name (lowercase letters, digits, \"+\", \"-\" and \".\", at least two characters)",
+      'main.yaml:4:11 packages.extra[0]: "Foo_Bar" is not a Debian package name (lowercase letters, digits, "+", "-" and ".", at least two characters)',
     ],
   },
   {
-    name: "bad package group name",
+    name: 'bad package group name',
     files: {
-      "main.yaml": HEAD + "packages:\n  Desktop: [xfce4]\n",
+      'main.yaml': HEAD + 'packages:\n  Desktop: [xfce4]\n',
     },
     expected: [
-      "main.yaml:4:3 packages.Desktop: bad name \"Desktop\" (expected lowercase letters, digits and '-', starting with a letter)",
+      'main.yaml:4:3 packages.Desktop: bad name "Desktop" (expected lowercase letters, digits and \'-\', starting with a letter)',
     ],
   },
   {
-    name: "content larger than the key",
+    name: 'content larger than the key',
     files: {
-      "main.yaml": HEAD + "datasets:\n  - id: huge\n    title: Huge\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 100000000, seed: 1 }\n",
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: huge\n    title: Huge\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 100000000, seed: 1 }\n",
     },
     expected: [
-      "base.yaml:94:9 media.size: content (14.9 GiB) plus the estimated OS (393 MiB) need 15.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB) (choose a larger media.size or fewer datasets)",
+      'base.yaml:94:9 media.size: content (14.9 GiB) plus the estimated OS (393 MiB) need 15.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB) (choose a larger media.size or fewer datasets)',
     ],
   },
   {
-    name: "file over 4 GiB",
+    name: 'file over 4 GiB',
     files: {
-      "main.yaml": HEAD + "media:\n  size: 64GB\ndatasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    sha256: '0000000000000000000000000000000000000000000000000000000000000000'\n    size: 5000000000\n",
+      'main.yaml':
+        HEAD +
+        "media:\n  size: 64GB\ndatasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    sha256: '0000000000000000000000000000000000000000000000000000000000000000'\n    size: 5000000000\n",
     },
     expected: [
-      "main.yaml:13:11 datasets[0].size: https://example.org/a.root is 4.7 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (split the file (for example with hadd -n or by run) into parts under 4 GiB)",
+      'main.yaml:13:11 datasets[0].size: https://example.org/a.root is 4.7 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (split the file (for example with hadd -n or by run) into parts under 4 GiB)',
     ],
   },
   {
-    name: "two services on one port",
+    name: 'two services on one port',
     files: {
-      "main.yaml": HEAD + "services:\n  jupyter:\n    enabled: true\n    port: 8080\n",
+      'main.yaml': HEAD + 'services:\n  jupyter:\n    enabled: true\n    port: 8080\n',
     },
     expected: [
-      "main.yaml:6:11 services.jupyter.port: port 8080 is already used by services.analysis (give each service its own port)",
+      'main.yaml:6:11 services.jupyter.port: port 8080 is already used by services.analysis (give each service its own port)',
     ],
   },
   {
-    name: "notebooks without a Jupyter package",
+    name: 'notebooks without a Jupyter package',
     files: {
-      "main.yaml": HEAD + "services:\n  jupyter:\n    enabled: true\nnotebooks:\n  - id: nb\n    title: NB\n    path: ../content/docs/getting-started.md\n",
+      'main.yaml':
+        HEAD +
+        'services:\n  jupyter:\n    enabled: true\nnotebooks:\n  - id: nb\n    title: NB\n    path: ../content/docs/getting-started.md\n',
     },
     expected: [
-      "main.yaml:7:3 notebooks: notebooks need a Jupyter server, but no package group installs one (add jupyter-notebook to a packages group)",
+      'main.yaml:7:3 notebooks: notebooks need a Jupyter server, but no package group installs one (add jupyter-notebook to a packages group)',
     ],
   },
   {
-    name: "kiosk session without an autologin user",
+    name: 'kiosk session without an autologin user',
     files: {
-      "main.yaml": HEAD + "session: kiosk\n",
+      'main.yaml': HEAD + 'session: kiosk\n',
     },
     expected: [
-      "main.yaml:3:10 session: a kiosk session needs a user with autologin: true (add a user such as student with autologin: true)",
+      'main.yaml:3:10 session: a kiosk session needs a user with autologin: true (add a user such as student with autologin: true)',
     ],
   },
   {
-    name: "!remove of an item that was not inherited",
+    name: '!remove of an item that was not inherited',
     files: {
-      "main.yaml": HEAD + "packages:\n  system:\n    - !remove emacs\n",
+      'main.yaml': HEAD + 'packages:\n  system:\n    - !remove emacs\n',
     },
     expected: [
-      "main.yaml:5:15 packages.system: !remove emacs: no inherited item has this value or id (inherited items: linux-image-amd64, live-boot, systemd-sysv, systemd-resolved, dbus, iproute2, ca-certificates, locales, keyboard-configuration, console-setup, tzdata, less, nano)",
+      'main.yaml:5:15 packages.system: !remove emacs: no inherited item has this value or id (inherited items: linux-image-amd64, live-boot, systemd-sysv, systemd-resolved, dbus, iproute2, ca-certificates, locales, keyboard-configuration, console-setup, tzdata, less, nano)',
     ],
   },
   {
-    name: "!remove outside a list",
+    name: '!remove outside a list',
     files: {
-      "main.yaml": HEAD + "label: !remove OPENKEY\n",
+      'main.yaml': HEAD + 'label: !remove OPENKEY\n',
+    },
+    expected: ['main.yaml:3:16 label: !remove must tag a list item naming what to remove (write "- !remove nano")'],
+  },
+  {
+    name: 'unknown YAML tag',
+    files: {
+      'main.yaml': HEAD + 'label: !include other.yaml\n',
     },
     expected: [
-      "main.yaml:3:16 label: !remove must tag a list item naming what to remove (write \"- !remove nano\")",
+      'main.yaml:3:17 unknown YAML tag !include (the only tags are !remove and !replace)',
+      'main.yaml:3:17 label: "other.yaml" is not valid (expected 1 to 32 uppercase letters, digits or \'_\' (ISO 9660 volume label))',
     ],
   },
   {
-    name: "unknown YAML tag",
+    name: 'YAML alias',
     files: {
-      "main.yaml": HEAD + "label: !include other.yaml\n",
+      'main.yaml': HEAD + 'label: &l X\ndescription: *l\n',
     },
     expected: [
-      "main.yaml:3:17 unknown YAML tag !include (the only tags are !remove and !replace)",
-      "main.yaml:3:17 label: \"other.yaml\" is not valid (expected 1 to 32 uppercase letters, digits or '_' (ISO 9660 volume label))",
+      'main.yaml:4:14 YAML aliases (*name) are not supported (use extends: to share values)',
+      'main.yaml:4:14 description: expected a string, got null',
     ],
   },
   {
-    name: "YAML alias",
+    name: 'invalid hostname',
     files: {
-      "main.yaml": HEAD + "label: &l X\ndescription: *l\n",
+      'main.yaml': HEAD + 'system:\n  hostname: Open_Key\n',
     },
     expected: [
-      "main.yaml:4:14 YAML aliases (*name) are not supported (use extends: to share values)",
-      "main.yaml:4:14 description: expected a string, got null",
+      'main.yaml:4:13 system.hostname: "Open_Key" is not valid (expected a hostname: lowercase letters, digits and \'-\')',
     ],
   },
   {
-    name: "invalid hostname",
+    name: 'kernel argument with a space',
     files: {
-      "main.yaml": HEAD + "system:\n  hostname: Open_Key\n",
+      'main.yaml': HEAD + 'boot:\n  cmdline: [quiet splash]\n',
     },
     expected: [
-      "main.yaml:4:13 system.hostname: \"Open_Key\" is not valid (expected a hostname: lowercase letters, digits and '-')",
+      'main.yaml:4:13 boot.cmdline[0]: "quiet splash" is not valid (expected one word without spaces (write each kernel argument as its own list item))',
     ],
   },
   {
-    name: "kernel argument with a space",
+    name: 'lowercase volume label',
     files: {
-      "main.yaml": HEAD + "boot:\n  cmdline: [quiet splash]\n",
+      'main.yaml': HEAD + 'label: openkey\n',
     },
     expected: [
-      "main.yaml:4:13 boot.cmdline[0]: \"quiet splash\" is not valid (expected one word without spaces (write each kernel argument as its own list item))",
+      'main.yaml:3:8 label: "openkey" is not valid (expected 1 to 32 uppercase letters, digits or \'_\' (ISO 9660 volume label))',
     ],
   },
   {
-    name: "lowercase volume label",
+    name: 'negative boot timeout',
     files: {
-      "main.yaml": HEAD + "label: openkey\n",
+      'main.yaml': HEAD + 'boot:\n  timeout: -1\n',
+    },
+    expected: ['main.yaml:4:12 boot.timeout: -1 is too small (the minimum is 0)'],
+  },
+  {
+    name: 'duplicate dataset id in one file',
+    files: {
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - { id: a, title: A, description: '', licence: x, source: synthetic, synthetic: { schema: atlas13-mini, process: zll, events: 1, seed: 1 } }\n  - { id: b, title: B, description: '', licence: x, source: synthetic, synthetic: { schema: atlas13-mini, process: zll, events: 1, seed: 1 } }\n  - { id: a, title: C, description: '', licence: x, source: synthetic, synthetic: { schema: atlas13-mini, process: wlnu, events: 1, seed: 1 } }\n",
+    },
+    expected: ['main.yaml:6:5 datasets[2]: "a" appears twice in this list (ids must be unique; merge the two items)'],
+  },
+  {
+    name: 'field that does not apply to the source',
+    files: {
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: z\n    title: Z\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    url: https://example.org/z.root\n    synthetic: { schema: atlas13-mini, process: zll, events: 10, seed: 1 }\n",
+    },
+    expected: ['main.yaml:9:10 datasets[0].url: "url" does not apply to source: synthetic (it belongs to source: url)'],
+  },
+  {
+    name: 'empty file',
+    files: {
+      'main.yaml': '',
+    },
+    expected: ['main.yaml:1:1 the manifest is empty (start with "extends: base.yaml")'],
+  },
+  {
+    name: 'a list instead of a mapping',
+    files: {
+      'main.yaml': '- name: t\n',
+    },
+    expected: ['main.yaml:1:1 a manifest must be a mapping of keys to values (start with "extends: base.yaml")'],
+  },
+  {
+    name: 'malformed version',
+    files: {
+      'main.yaml': HEAD + "version: '1.0'\n",
+    },
+    expected: ['main.yaml:3:10 version: "1.0" is not valid (expected a version like 1.2.3)'],
+  },
+  {
+    name: 'no extends: every required key is reported',
+    files: {
+      'main.yaml':
+        'name: t\nversion: 1.0.0\nvariant: S\ndescription: x\nlabel: T\nbase: { suite: trixie, mirror: http://deb.debian.org/debian, security: http://deb.debian.org/debian-security, architecture: amd64 }\npackages: {}\nsession: none\noverlays: []\ndatasets: []\ndocs: []\napps: []\nnotebooks: []\nmedia: { size: 8GB, headroomPercent: 10 }\ncompression: { squashfs: zstd, level: 3 }\n',
     },
     expected: [
-      "main.yaml:3:8 label: \"openkey\" is not valid (expected 1 to 32 uppercase letters, digits or '_' (ISO 9660 volume label))",
+      'main.yaml:1:1 boot: missing required key "boot" (set it here, or inherit it with "extends: base.yaml")',
+      'main.yaml:1:1 outputs: missing required key "outputs" (set it here, or inherit it with "extends: base.yaml")',
+      'main.yaml:1:1 services: missing required key "services" (set it here, or inherit it with "extends: base.yaml")',
+      'main.yaml:1:1 system: missing required key "system" (set it here, or inherit it with "extends: base.yaml")',
     ],
   },
   {
-    name: "negative boot timeout",
+    name: 'several problems in one file, all reported',
     files: {
-      "main.yaml": HEAD + "boot:\n  timeout: -1\n",
+      'main.yaml': HEAD + 'variant: XL\nservices:\n  analysis:\n    port: 70000\ncompression:\n  squashfs: bzip2\n',
     },
     expected: [
-      "main.yaml:4:12 boot.timeout: -1 is too small (the minimum is 0)",
-    ],
-  },
-  {
-    name: "duplicate dataset id in one file",
-    files: {
-      "main.yaml": HEAD + "datasets:\n  - { id: a, title: A, description: '', licence: x, source: synthetic, synthetic: { schema: atlas13-mini, process: zll, events: 1, seed: 1 } }\n  - { id: b, title: B, description: '', licence: x, source: synthetic, synthetic: { schema: atlas13-mini, process: zll, events: 1, seed: 1 } }\n  - { id: a, title: C, description: '', licence: x, source: synthetic, synthetic: { schema: atlas13-mini, process: wlnu, events: 1, seed: 1 } }\n",
-    },
-    expected: [
-      "main.yaml:6:5 datasets[2]: \"a\" appears twice in this list (ids must be unique; merge the two items)",
-    ],
-  },
-  {
-    name: "field that does not apply to the source",
-    files: {
-      "main.yaml": HEAD + "datasets:\n  - id: z\n    title: Z\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    url: https://example.org/z.root\n    synthetic: { schema: atlas13-mini, process: zll, events: 10, seed: 1 }\n",
-    },
-    expected: [
-      "main.yaml:9:10 datasets[0].url: \"url\" does not apply to source: synthetic (it belongs to source: url)",
-    ],
-  },
-  {
-    name: "empty file",
-    files: {
-      "main.yaml": "",
-    },
-    expected: [
-      "main.yaml:1:1 the manifest is empty (start with \"extends: base.yaml\")",
-    ],
-  },
-  {
-    name: "a list instead of a mapping",
-    files: {
-      "main.yaml": "- name: t\n",
-    },
-    expected: [
-      "main.yaml:1:1 a manifest must be a mapping of keys to values (start with \"extends: base.yaml\")",
-    ],
-  },
-  {
-    name: "malformed version",
-    files: {
-      "main.yaml": HEAD + "version: '1.0'\n",
-    },
-    expected: [
-      "main.yaml:3:10 version: \"1.0\" is not valid (expected a version like 1.2.3)",
-    ],
-  },
-  {
-    name: "no extends: every required key is reported",
-    files: {
-      "main.yaml": "name: t\nversion: 1.0.0\nvariant: S\ndescription: x\nlabel: T\nbase: { suite: trixie, mirror: http://deb.debian.org/debian, security: http://deb.debian.org/debian-security, architecture: amd64 }\npackages: {}\nsession: none\noverlays: []\ndatasets: []\ndocs: []\napps: []\nnotebooks: []\nmedia: { size: 8GB, headroomPercent: 10 }\ncompression: { squashfs: zstd, level: 3 }\n",
-    },
-    expected: [
-      "main.yaml:1:1 boot: missing required key \"boot\" (set it here, or inherit it with \"extends: base.yaml\")",
-      "main.yaml:1:1 outputs: missing required key \"outputs\" (set it here, or inherit it with \"extends: base.yaml\")",
-      "main.yaml:1:1 services: missing required key \"services\" (set it here, or inherit it with \"extends: base.yaml\")",
-      "main.yaml:1:1 system: missing required key \"system\" (set it here, or inherit it with \"extends: base.yaml\")",
-    ],
-  },
-  {
-    name: "several problems in one file, all reported",
-    files: {
-      "main.yaml": HEAD + "variant: XL\nservices:\n  analysis:\n    port: 70000\ncompression:\n  squashfs: bzip2\n",
-    },
-    expected: [
-      "main.yaml:3:10 variant: \"XL\" is not one of: mu, S, M, L (did you mean \"L\"?)",
-      "main.yaml:6:11 services.analysis.port: 70000 is too large (the maximum is 65535)",
-      "main.yaml:8:13 compression.squashfs: \"bzip2\" is not one of: zstd, xz, gzip, lz4, lzo (did you mean \"gzip\"?)",
+      'main.yaml:3:10 variant: "XL" is not one of: mu, S, M, L (did you mean "L"?)',
+      'main.yaml:6:11 services.analysis.port: 70000 is too large (the maximum is 65535)',
+      'main.yaml:8:13 compression.squashfs: "bzip2" is not one of: zstd, xz, gzip, lz4, lzo (did you mean "gzip"?)',
     ],
   },
   {
     name: "problem in a parent is reported at the parent's line",
     files: {
-      "main.yaml": "extends: mid.yaml\nname: t\n",
-      "mid.yaml": "extends: base.yaml\nmedia:\n  size: 12GB\n",
+      'main.yaml': 'extends: mid.yaml\nname: t\n',
+      'mid.yaml': 'extends: base.yaml\nmedia:\n  size: 12GB\n',
     },
-    expected: [
-      "mid.yaml:3:9 media.size: \"12GB\" is not one of: 8GB, 16GB, 32GB, 64GB (did you mean \"16GB\"?)",
-    ],
+    expected: ['mid.yaml:3:9 media.size: "12GB" is not one of: 8GB, 16GB, 32GB, 64GB (did you mean "16GB"?)'],
   },
   {
-    name: "sha256 of digits only is read as a number",
+    name: 'sha256 of digits only is read as a number',
     files: {
-      "main.yaml": HEAD + "datasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    sha256: 1111111111111111111111111111111111111111111111111111111111111111\n    size: 1000\n",
+      'main.yaml':
+        HEAD +
+        "datasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    sha256: 1111111111111111111111111111111111111111111111111111111111111111\n    size: 1000\n",
     },
     expected: [
-      "main.yaml:10:13 datasets[0].sha256: expected a string, got an integer (YAML read this as a number or boolean: put it in quotes)",
+      'main.yaml:10:13 datasets[0].sha256: expected a string, got an integer (YAML read this as a number or boolean: put it in quotes)',
     ],
   },
 ];

@@ -13,7 +13,9 @@ async function problemsOf(testCase: InvalidCase): Promise<string[]> {
     await loadManifest('main.yaml', folder);
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;
-    return error.problems.map((problem) => formatProblem(problem, folder).split(path.dirname(folder)).join('<project>'));
+    return error.problems.map((problem) =>
+      formatProblem(problem, folder).split(path.dirname(folder)).join('<project>'),
+    );
   }
   return [];
 }

@@ -36,7 +36,9 @@ describe('extends merge rules', () => {
   });
 
   it('merges a list item with the same id into the inherited one, in place', async () => {
-    const { manifest } = await resolve({ 'main.yaml': HEAD + 'boot:\n  menu:\n    - id: toram\n      label: To RAM\n' });
+    const { manifest } = await resolve({
+      'main.yaml': HEAD + 'boot:\n  menu:\n    - id: toram\n      label: To RAM\n',
+    });
     expect(manifest.boot.menu.map((entry) => entry.id)).toEqual(['live', 'toram', 'safe']);
     expect(manifest.boot.menu[1]).toEqual({ id: 'toram', label: 'To RAM', cmdline: ['toram'] });
   });
@@ -47,7 +49,9 @@ describe('extends merge rules', () => {
   });
 
   it('replaces a whole mapping with !replace', async () => {
-    const { manifest } = await resolve({ 'main.yaml': HEAD + 'packages: !replace\n  only: [linux-image-amd64, live-boot, nodejs]\n' });
+    const { manifest } = await resolve({
+      'main.yaml': HEAD + 'packages: !replace\n  only: [linux-image-amd64, live-boot, nodejs]\n',
+    });
     expect(manifest.packages).toEqual({ only: ['linux-image-amd64', 'live-boot', 'nodejs'] });
   });
 

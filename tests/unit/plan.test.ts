@@ -12,7 +12,8 @@ async function shipped(name: string): Promise<ResolvedManifest> {
 
 function facts(manifest: ResolvedManifest, overrides: Partial<HostFacts> = {}): HostFacts {
   const fileDigests: Record<string, string> = {};
-  for (const file of [...manifest.overlays, ...manifest.docs.map((doc) => doc.path)]) fileDigests[file] = 'a'.repeat(64);
+  for (const file of [...manifest.overlays, ...manifest.docs.map((doc) => doc.path)])
+    fileDigests[file] = 'a'.repeat(64);
   return {
     toolVersions: { mmdebstrap: 'mmdebstrap 1.3.5', mksquashfs: 'mksquashfs version 4.5.1', xorriso: 'xorriso 1.5.4' },
     fileDigests,
@@ -34,14 +35,26 @@ describe('planner', () => {
   it('orders the stages of the μ key and hashes each one', async () => {
     const manifest = await shipped('mu.yaml');
     const plan = planBuild(manifest, facts(manifest));
-    expect(plan.stages.map((stage) => stage.name)).toEqual(['rootfs', 'overlay', 'os-layer', 'service', 'service-layer', 'content', 'iso', 'usb', 'finalize']);
+    expect(plan.stages.map((stage) => stage.name)).toEqual([
+      'rootfs',
+      'overlay',
+      'os-layer',
+      'service',
+      'service-layer',
+      'content',
+      'iso',
+      'usb',
+      'finalize',
+    ]);
     for (const stage of plan.stages) expect(stage.inputsHash).toMatch(/^[0-9a-f]{64}$/);
     expect(plan.sourceDateEpoch).toBe(1761955200);
   });
 
   it('is pure: the same inputs give the same bytes', async () => {
     const manifest = await shipped('s.yaml');
-    expect(JSON.stringify(planBuild(manifest, facts(manifest)))).toBe(JSON.stringify(planBuild(manifest, facts(manifest))));
+    expect(JSON.stringify(planBuild(manifest, facts(manifest)))).toBe(
+      JSON.stringify(planBuild(manifest, facts(manifest))),
+    );
   });
 
   it('keeps the OS layer when only a doc changes', async () => {
@@ -56,23 +69,42 @@ describe('planner', () => {
     const manifest = await shipped('mu.yaml');
     const before = facts(manifest);
     const after = facts(manifest, { toolVersions: { ...before.toolVersions, mmdebstrap: 'mmdebstrap 1.5.7' } });
-    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['rootfs', 'overlay', 'os-layer', 'iso', 'usb', 'finalize']);
+    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual([
+      'rootfs',
+      'overlay',
+      'os-layer',
+      'iso',
+      'usb',
+      'finalize',
+    ]);
   });
 
   it('rebuilds only the service layer when the service sources change', async () => {
     const manifest = await shipped('mu.yaml');
     const after = facts(manifest, { serviceSourceDigest: 'd'.repeat(64) });
-    expect(changed(hashes(manifest, facts(manifest)), hashes(manifest, after))).toEqual(['service', 'service-layer', 'iso', 'usb', 'finalize']);
+    expect(changed(hashes(manifest, facts(manifest)), hashes(manifest, after))).toEqual([
+      'service',
+      'service-layer',
+      'iso',
+      'usb',
+      'finalize',
+    ]);
   });
 
   it('adds the VM outputs a manifest enables', async () => {
     const manifest = await shipped('l.yaml');
-    expect(planBuild(manifest, facts(manifest)).stages.map((stage) => stage.name).slice(-4)).toEqual(['usb', 'qcow2', 'ova', 'finalize']);
+    expect(
+      planBuild(manifest, facts(manifest))
+        .stages.map((stage) => stage.name)
+        .slice(-4),
+    ).toEqual(['usb', 'qcow2', 'ova', 'finalize']);
   });
 });
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"x":0,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 0 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,{"x":0,"z":1}]},"b":1}',
+    );
   });
 });

@@ -7,7 +7,8 @@ const MANIFESTS = path.resolve(import.meta.dirname, '../../manifests');
 /** A folder laid out like the repository: manifests/ beside image/overlay/ and content/docs/. */
 export function scratchProject(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(tmpdir(), 'openkey-manifest-'));
-  for (const overlay of ['common', 'kiosk', 'desktop']) mkdirSync(path.join(root, 'image/overlay', overlay), { recursive: true });
+  for (const overlay of ['common', 'kiosk', 'desktop'])
+    mkdirSync(path.join(root, 'image/overlay', overlay), { recursive: true });
   mkdirSync(path.join(root, 'content/docs'), { recursive: true });
   writeFileSync(path.join(root, 'content/docs/getting-started.md'), '# hello\n');
   mkdirSync(path.join(root, 'manifests'));
@@ -15,4 +16,3 @@ export function scratchProject(files: Record<string, string>): string {
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(root, 'manifests', name), text);
   return path.join(root, 'manifests');
 }
-
