@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', '**/dist/', 'test-artifacts/', '.cache/'] },
+  { ignores: ['node_modules/', 'out/', 'dist/', '**/dist/', 'test-artifacts/', '.cache/', '**/*.generated.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,8 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 import { closest } from '../util/suggest.ts';
 import { dottedPath, type ManifestProblem } from './problems.ts';
 import { layerSchema, manifestSchema } from './schema.ts';
+import { validateLayer, validateManifest } from './validators.generated.js';
 import type { Origin } from './types.ts';
 import { nodeAtPath, type PosNode } from './yaml.ts';
 
@@ -27,18 +28,6 @@ const PATTERN_MEANINGS: Record<string, string> = {
   '^[0-9a-f]{64}$': '64 lowercase hexadecimal digits (a SHA-256)',
   '^[A-Za-z_][A-Za-z0-9_]*$': 'a ROOT tree name',
 };
-
-type Validator = ValidateFunction<unknown>;
-let validators: { layer: Validator; full: Validator } | undefined;
-
-function compiled(): { layer: Validator; full: Validator } {
-  if (validators === undefined) {
-    // strict: unknown keywords in our own schema are bugs; no coercion: "8080" is not a port.
-    const ajv = new Ajv2020({ strict: true, allErrors: true, coerceTypes: false, useDefaults: false, verbose: true });
-    validators = { layer: ajv.compile(layerSchema), full: ajv.compile(manifestSchema) };
-  }
-  return validators;
-}
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -70,7 +59,31 @@ function segmentsOf(instancePath: string): string[] {
         .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function errorToProblem(error: ErrorObject, root: PosNode, file: string): ManifestProblem | undefined {
+function valueAt(data: unknown, segments: readonly string[]): unknown {
+  let current = data;
+  for (const segment of segments) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+/** The schema object that holds the keyword at `schemaPath` (`#/properties/media/additionalProperties`). */
+function schemaAt(schema: unknown, schemaPath: string): unknown {
+  const segments = schemaPath.replace(/^#\/?/, '').split('/').slice(0, -1);
+  return valueAt(
+    schema,
+    segments.map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')),
+  );
+}
+
+function errorToProblem(
+  error: ErrorObject,
+  plain: unknown,
+  schema: unknown,
+  root: PosNode,
+  file: string,
+): ManifestProblem | undefined {
   const segments = segmentsOf(error.instancePath);
   const located = nodeAtPath(root, segments);
   const valueOrigin: Origin = located.node.origin;
@@ -81,11 +94,12 @@ function errorToProblem(error: ErrorObject, root: PosNode, file: string): Manife
     ...(hint === undefined ? {} : { hint }),
   });
   const params = error.params as Record<string, unknown>;
+  const data = valueAt(plain, segments);
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
       const inner = nodeAtPath(root, [...segments, key]);
-      const parent = error.parentSchema as { properties?: Record<string, unknown> } | undefined;
+      const parent = schemaAt(schema, error.schemaPath) as { properties?: Record<string, unknown> } | undefined;
       const allowed = Object.keys(parent?.properties ?? {});
       const guess = closest(key, allowed);
       const hint = guess ? `did you mean "${guess}"?` : `allowed keys: ${allowed.join(', ')}`;
@@ -106,20 +120,20 @@ function errorToProblem(error: ErrorObject, root: PosNode, file: string): Manife
         .map((t) => TYPE_WORDS[t] ?? t)
         .join(' or ');
       const hint =
-        typeof error.data === 'string' && /^-?[0-9]+$/.test(error.data)
+        typeof data === 'string' && /^-?[0-9]+$/.test(data)
           ? 'remove the quotes'
-          : expected === 'a string' && (typeof error.data === 'number' || typeof error.data === 'boolean')
+          : expected === 'a string' && (typeof data === 'number' || typeof data === 'boolean')
             ? 'YAML read this as a number or boolean: put it in quotes'
             : undefined;
-      return here(valueOrigin, [], `expected ${expected}, got ${typeName(error.data)}`, hint);
+      return here(valueOrigin, [], `expected ${expected}, got ${typeName(data)}`, hint);
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
-      const guess = typeof error.data === 'string' ? closest(error.data, allowed) : undefined;
+      const guess = typeof data === 'string' ? closest(data, allowed) : undefined;
       return here(
         valueOrigin,
         [],
-        `${describeValue(error.data)} is not one of: ${allowed.join(', ')}`,
+        `${describeValue(data)} is not one of: ${allowed.join(', ')}`,
         guess ? `did you mean "${guess}"?` : undefined,
       );
     }
@@ -135,26 +149,16 @@ function errorToProblem(error: ErrorObject, root: PosNode, file: string): Manife
           `expected ${meaning}`,
         );
       }
-      return here(valueOrigin, [], `${describeValue(error.data)} is not valid`, `expected ${meaning}`);
+      return here(valueOrigin, [], `${describeValue(data)} is not valid`, `expected ${meaning}`);
     }
     case 'propertyNames':
       return undefined; // reported by the inner pattern error, which names the key
     case 'minimum':
     case 'exclusiveMinimum':
-      return here(
-        valueOrigin,
-        [],
-        `${describeValue(error.data)} is too small`,
-        `the minimum is ${String(params.limit)}`,
-      );
+      return here(valueOrigin, [], `${describeValue(data)} is too small`, `the minimum is ${String(params.limit)}`);
     case 'maximum':
     case 'exclusiveMaximum':
-      return here(
-        valueOrigin,
-        [],
-        `${describeValue(error.data)} is too large`,
-        `the maximum is ${String(params.limit)}`,
-      );
+      return here(valueOrigin, [], `${describeValue(data)} is too large`, `the maximum is ${String(params.limit)}`);
     case 'minLength':
       return here(valueOrigin, [], 'must not be empty');
     case 'minItems':
@@ -183,7 +187,7 @@ export function validateAgainstSchema(
   root: PosNode,
   file: string,
 ): ManifestProblem[] {
-  const validate = compiled()[kind];
+  const validate = kind === 'layer' ? validateLayer : validateManifest;
   if (validate(data)) return [];
   const errors = validate.errors ?? [];
   // anyOf branches report their own failures too; the anyOf summary says it better.
@@ -193,5 +197,6 @@ export function validateAgainstSchema(
       e.keyword === 'anyOf' ||
       ![...anyOfPaths].some((p) => e.instancePath.startsWith(p) && e.schemaPath.includes('/anyOf/')),
   );
-  return relevant.flatMap((error) => errorToProblem(error, root, file) ?? []);
+  const schema = kind === 'layer' ? layerSchema : manifestSchema;
+  return relevant.flatMap((error) => errorToProblem(error, data, schema, root, file) ?? []);
 }
