@@ -202,9 +202,10 @@ function sliderCut(cut: Extract<Cut, { kind: 'slider' }>, i: number): HTMLElemen
   return el(
     'div',
     { class: 'cut', 'data-cut': i },
-    el('div', { class: 'row' }, expr, op, value, removeButton(i)),
+    el('div', { class: 'row' }, expr, removeButton(i)),
+    el('div', { class: 'row' }, op, value),
     range,
-    el('div', { class: 'row muted' }, lo, el('span', {}, 'slider range'), hi),
+    el('div', { class: 'row muted' }, 'slider from', lo, 'to', hi),
   );
 }
 

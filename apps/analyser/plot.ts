@@ -4,6 +4,9 @@ import { clTCanvas, clTH1D, clTHStack, clTLegend, clTLegendEntry, clTLine, clTLi
 import { cleanup, makeImage, redraw } from 'jsroot/draw';
 import { type Hist, type Sample, rebin, simulationTotal } from './model.ts';
 
+/** TH1 bit that hides the statistics box (TH1::kNoStats). */
+const kNoStats = 1 << 9;
+
 /** ROOT colour indices for the stacked samples, chosen to stay apart for colour-blind readers. */
 const palette = [38, 46, 30, 41, 40, 29, 42, 49, 33, 45, 8, 9];
 
@@ -35,15 +38,18 @@ function add(target: RootObject, obj: unknown, opt = ''): void {
   target.opt?.push(opt);
 }
 
-function th1(h: Hist, name: string, title: string): RootObject {
-  const json = createHistogram(clTH1D, h.nbins) as RootObject & { fXaxis: RootObject };
+function th1(h: Hist, name: string, title: string, xTitle: string, yTitle: string): RootObject {
+  const json = createHistogram(clTH1D, h.nbins) as RootObject & { fXaxis: RootObject; fYaxis: RootObject };
   json.fXaxis.fXmin = h.min;
   json.fXaxis.fXmax = h.max;
+  json.fXaxis.fTitle = xTitle;
+  json.fYaxis.fTitle = yTitle;
   json.fName = name;
   json.fTitle = title;
   json.fArray = Float64Array.from(h.values);
   json.fSumw2 = h.sumw2.slice();
   json.fEntries = h.values.reduce((a, b) => a + b, 0);
+  json.fBits = Number(json.fBits ?? 0) | kNoStats;
   return json;
 }
 
@@ -106,13 +112,18 @@ export function buildCanvas(spec: PlotSpec): RootObject {
   if (sim.length > 0) {
     const stack = create(clTHStack) as RootObject;
     stack.fName = 'simulation';
-    stack.fTitle = `;${spec.xTitle};${yTitle}`;
+    stack.fTitle = '';
     stack.fMaximum = top;
     stack.fMinimum = bottom;
     const hists = list();
     stack.fHists = hists;
+    // Given a frame histogram, JSROOT takes the axis titles and the range from it rather than from the first sample.
+    const frame = th1(sim[0]?.hist ?? { nbins: 1, min: 0, max: 1, values: [0, 0, 0], sumw2: [0, 0, 0] }, 'frame', '', spec.xTitle, yTitle);
+    Object.assign(frame, { fMaximum: top, fMinimum: bottom });
+    (frame.fArray as Float64Array).fill(0);
+    stack.fHistogram = frame;
     sim.forEach((s, i) => {
-      const h = th1(s.hist, s.name, s.name);
+      const h = th1(s.hist, s.name, s.name, spec.xTitle, yTitle);
       Object.assign(h, { fFillColor: sampleColor(i), fFillStyle: 1001, fLineColor: 1, fLineWidth: 1 });
       add(hists, h);
     });
@@ -126,7 +137,7 @@ export function buildCanvas(spec: PlotSpec): RootObject {
     }
   }
   for (const d of data) {
-    const h = th1(d.hist, d.name, first ? `;${spec.xTitle};${yTitle}` : d.name);
+    const h = th1(d.hist, d.name, first ? '' : d.name, spec.xTitle, yTitle);
     Object.assign(h, { fMarkerStyle: 20, fMarkerSize: 0.9, fMarkerColor: 1, fLineColor: 1, fMaximum: top, fMinimum: bottom });
     add(primitives, h, first ? 'e1 p' : 'e1 p same');
     const entry = create(clTLegendEntry) as RootObject;
