@@ -141,8 +141,9 @@ export function decodeState(hash: string): AnalyserState {
   state.cuts = p.getAll('cut').flatMap((c) => decodeCut(c) ?? []);
   state.log = p.get('log') === '1';
   state.rebin = Math.max(1, Math.round(finite(p.get('rebin'), 1)));
-  const win = (p.get('win') ?? '').split(',').map(Number);
-  if (win.length === 2 && win.every(Number.isFinite)) state.window = [win[0] ?? 0, win[1] ?? 0];
+  const win = (p.get('win') ?? '').split(',');
+  const [lo, hi] = win.map((w) => finite(w, Number.NaN));
+  if (win.length === 2 && lo !== undefined && hi !== undefined && hi > lo) state.window = [lo, hi];
   state.signal = p.getAll('sig');
   state.run = p.get('run') === '1';
   return state;
