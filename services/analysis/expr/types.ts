@@ -1,0 +1,30 @@
+/** One column of a batch of consecutive events, all values as float64 (bool → 0/1; ULong64 loses precision > 2^53). */
+export type Column =
+  | { kind: 'scalar'; values: Float64Array } // values[i] is event i's value
+  | { kind: 'array'; offsets: Uint32Array; values: Float64Array }; // event i's elements: values[offsets[i] .. offsets[i+1])
+
+export interface Batch {
+  events: number;
+  columns: ReadonlyMap<string, Column>;
+}
+
+/** isArray: per-event array (counted, fixed or std::vector). */
+export interface BranchInfo {
+  name: string;
+  isArray: boolean;
+}
+
+/** One expression per histogram. */
+export interface DrawSpec {
+  selection?: string;
+  weight?: string;
+  expressions: string[];
+}
+
+export interface DrawProgram {
+  /** Branch names the expressions read; the reader loads only these. */
+  branches: string[];
+  /** For every event of the batch, TTree::Draw semantics: calls fill(h, value, weight) for each value of histogram h
+   *  (an array expression without an index fills once per element); weight = selection × weight, 0 means no fill. */
+  processBatch(batch: Batch, fill: (histogram: number, value: number, weight: number) => void): void;
+}
