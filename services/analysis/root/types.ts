@@ -1,0 +1,63 @@
+/**
+ * Plain-data descriptions of a TTree and its branches: what the main thread learns from jsroot's metadata and hands
+ * to the workers (structured-cloneable, no jsroot objects), so a worker reads baskets without parsing streamers.
+ */
+
+/** How one entry of a branch is laid out in its basket. */
+export type BranchLayout =
+  /** One value per entry (`x/F`). */
+  | 'scalar'
+  /** A fixed number of values per entry (`x[3]/F`), no entry offsets. */
+  | 'fixed'
+  /** A counted array (`x[n]/F`): the entry offsets give each entry's length. */
+  | 'counted'
+  /** A std::vector<T>: each entry is a 6-byte object header, an int32 size, then the values. */
+  | 'vector';
+
+/** Element types the column decoder knows; all are decoded to float64. */
+export type ElementType = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64' | 'bool';
+
+export const ELEMENT_SIZE: Record<ElementType, number> = {
+  i8: 1,
+  u8: 1,
+  bool: 1,
+  i16: 2,
+  u16: 2,
+  i32: 4,
+  u32: 4,
+  f32: 4,
+  i64: 8,
+  u64: 8,
+  f64: 8,
+};
+
+export interface BasketTable {
+  /** File offset of each basket's TKey. */
+  seek: number[];
+  /** Bytes of each basket on disk, key included. */
+  bytes: number[];
+  /** First entry of each basket; one more element than `seek`, the last is the branch's entry count. */
+  entry: number[];
+}
+
+export interface BranchMeta {
+  name: string;
+  /** ROOT type as users read it: Float_t, Int_t, vector<float>, … */
+  type: string;
+  /** True when an entry holds a number of values (fixed, counted or vector). */
+  isArray: boolean;
+  /** Undefined when the branch cannot be read by the column decoder (strings, objects, leaf lists). */
+  element?: ElementType;
+  layout: BranchLayout;
+  /** Values per entry for 'fixed'; 1 otherwise. */
+  fixedLength: number;
+  /** The counter branch of a counted array. */
+  counter?: string;
+  baskets: BasketTable;
+}
+
+export interface TreeMeta {
+  name: string;
+  entries: number;
+  branches: BranchMeta[];
+}
