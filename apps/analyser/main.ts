@@ -2,20 +2,19 @@
  * The histogram analyser: dataset → preset or variable → cuts → run on the service → stacked plot, S/√B, exports.
  * Everything the user chose lives in `state`, mirrored in the URL fragment so the analysis can be shared.
  */
-import { Api, type Analysis, type AnalysisResult, type DatasetDetail, type DatasetSummary, type Preset } from '../shared/api.ts';
+import {
+  Api,
+  type Analysis,
+  type AnalysisResult,
+  type DatasetDetail,
+  type DatasetSummary,
+  type Preset,
+} from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
 import { formatCount, formatValue } from '../shared/format.ts';
 import { type Sample, fromTH1, groupSamples, rebinFactors, significance, toCsv, total } from './model.ts';
 import { buildCanvas, clearPlot, cssColor, drawCanvas, exportImage } from './plot.ts';
-import {
-  type AnalyserState,
-  type Cut,
-  cutOps,
-  decodeState,
-  encodeState,
-  histogramName,
-  toRequest,
-} from './state.ts';
+import { type AnalyserState, type Cut, cutOps, decodeState, encodeState, histogramName, toRequest } from './state.ts';
 
 const api = new Api(siteRoot());
 const state: AnalyserState = decodeState(location.hash);
@@ -139,7 +138,11 @@ function removeButton(i: number): HTMLButtonElement {
     state.cuts.splice(i, 1);
     renderCuts();
     changed(true);
-    (document.getElementById(state.cuts.length > 0 ? `cut-${Math.max(0, i - 1)}-expr` : 'add-slider') as HTMLElement | null)?.focus();
+    (
+      document.getElementById(
+        state.cuts.length > 0 ? `cut-${Math.max(0, i - 1)}-expr` : 'add-slider',
+      ) as HTMLElement | null
+    )?.focus();
   });
   return button;
 }
@@ -245,7 +248,10 @@ function isTerminal(a: Pick<Analysis, 'state'>): boolean {
  * Follows an analysis to its end: Server-Sent Events for progress, with a slow poll beside them so a dropped
  * stream (or a browser without EventSource) still finishes. Resolves with the final GET /api/analyses/:id.
  */
-function follow(id: string, onProgress: (done: number, total: number) => void): { done: Promise<Analysis>; stop: () => void } {
+function follow(
+  id: string,
+  onProgress: (done: number, total: number) => void,
+): { done: Promise<Analysis>; stop: () => void } {
   let source: EventSource | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let finished = false;
@@ -307,7 +313,10 @@ function follow(id: string, onProgress: (done: number, total: number) => void): 
       rejectDone(error);
       return;
     }
-    timer = setTimeout(() => void poll(), source !== undefined && source.readyState !== EventSource.CLOSED ? 1000 : 250);
+    timer = setTimeout(
+      () => void poll(),
+      source !== undefined && source.readyState !== EventSource.CLOSED ? 1000 : 250,
+    );
   };
   timer = setTimeout(() => void poll(), 250);
   return { done, stop };
@@ -362,7 +371,11 @@ async function run(): Promise<void> {
       setStatus(statusLine, 'Cancelled.');
     } else {
       const e = analysis.error;
-      setStatus(statusLine, `The analysis failed: ${typeof e === 'string' ? e : (e?.message ?? 'no reason given')}`, 'error');
+      setStatus(
+        statusLine,
+        `The analysis failed: ${typeof e === 'string' ? e : (e?.message ?? 'no reason given')}`,
+        'error',
+      );
     }
   } catch (error) {
     if (token === runToken) setStatus(statusLine, `The analysis failed: ${(error as Error).message}`, 'error');
@@ -440,7 +453,13 @@ function renderSummary(r: AnalysisResult): void {
   byId('sig-s').textContent = z === undefined ? 'set a window' : formatValue(z.s);
   byId('sig-b').textContent = z === undefined ? '' : formatValue(z.b);
   byId('sig-z').textContent =
-    z === undefined ? '' : state.signal.length === 0 ? 'tick a signal sample' : Number.isNaN(z.z) ? 'B = 0' : formatValue(z.z, 3);
+    z === undefined
+      ? ''
+      : state.signal.length === 0
+        ? 'tick a signal sample'
+        : Number.isNaN(z.z)
+          ? 'B = 0'
+          : formatValue(z.z, 3);
   byId('summary').hidden = false;
 }
 
@@ -506,7 +525,13 @@ async function copyLink(): Promise<void> {
     note.textContent = 'Link copied.';
   } catch {
     // Clipboard access needs a secure context (https or localhost); show the link to copy by hand instead.
-    const field = el('input', { type: 'text', value: text, readonly: true, 'aria-label': 'Link to this analysis', size: 40 });
+    const field = el('input', {
+      type: 'text',
+      value: text,
+      readonly: true,
+      'aria-label': 'Link to this analysis',
+      size: 40,
+    });
     note.replaceChildren(field);
     field.select();
   }
@@ -542,7 +567,8 @@ function wire(): void {
     saveHash();
     void run();
   });
-  for (const id of ['expr', 'min', 'max', 'selection', 'weight']) input(id).addEventListener('change', () => changed(true));
+  for (const id of ['expr', 'min', 'max', 'selection', 'weight'])
+    input(id).addEventListener('change', () => changed(true));
   input('bins').addEventListener('change', () => {
     readForm();
     renderRebin();
@@ -595,7 +621,9 @@ async function main(): Promise<void> {
   setStatus(statusLine, 'Connecting to the analysis service…');
   [datasets, presets] = await Promise.all([api.datasets(), api.presets().catch(() => [])]);
   const select = input<HTMLSelectElement>('dataset');
-  select.replaceChildren(...datasets.map((d) => el('option', { value: d.id }, `${d.title} (${formatCount(d.entries)} events)`)));
+  select.replaceChildren(
+    ...datasets.map((d) => el('option', { value: d.id }, `${d.title} (${formatCount(d.entries)} events)`)),
+  );
   if (datasets.length === 0) {
     setStatus(statusLine, 'The service lists no datasets.', 'error');
     return;

@@ -27,7 +27,9 @@ export function fromTH1(json: TH1DJson): Hist {
   const values = Array.from({ length: nbins + 2 }, (_, i) => json.fArray[i] ?? 0);
   // ROOT leaves fSumw2 empty for unweighted fills: the variance of a count is the count itself.
   const sumw2 =
-    json.fSumw2 !== undefined && json.fSumw2.length === nbins + 2 ? json.fSumw2.slice() : values.map((v) => Math.abs(v));
+    json.fSumw2 !== undefined && json.fSumw2.length === nbins + 2
+      ? json.fSumw2.slice()
+      : values.map((v) => Math.abs(v));
   return { nbins, min: json.fXaxis.fXmin, max: json.fXaxis.fXmax, values, sumw2 };
 }
 
@@ -115,7 +117,7 @@ export function classify(file: DatasetFile): { sample: string; kind: SampleKind 
   const labels = file.labels ?? {};
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const stem = file.name.replace(/\.root$/i, '');
-  const sample = str(labels.sample) ?? str(labels.process) ?? (stem.match(/^mc\d*_\d+\.(.+)$/)?.[1] ?? stem);
+  const sample = str(labels.sample) ?? str(labels.process) ?? stem.match(/^mc\d*_\d+\.(.+)$/)?.[1] ?? stem;
   const kindLabel = (str(labels.kind) ?? str(labels.type) ?? '').toLowerCase();
   const isData =
     labels.data === true ||
@@ -125,7 +127,11 @@ export function classify(file: DatasetFile): { sample: string; kind: SampleKind 
 }
 
 /** Groups per-file histograms into samples (files with the same sample label add up), data last. */
-export function groupSamples(files: DatasetFile[], byFile: Record<string, Record<string, TH1DJson>>, histName: string): Sample[] {
+export function groupSamples(
+  files: DatasetFile[],
+  byFile: Record<string, Record<string, TH1DJson>>,
+  histName: string,
+): Sample[] {
   const samples = new Map<string, Sample>();
   for (const file of files) {
     const json = byFile[file.name]?.[histName];

@@ -1,6 +1,16 @@
 /** Draws the analyser's result with JSROOT: simulation as a THStack by sample, data as points with √N errors. */
 import { getColor } from 'jsroot/colors';
-import { clTCanvas, clTH1D, clTHStack, clTLegend, clTLegendEntry, clTLine, clTList, create, createHistogram } from 'jsroot/core';
+import {
+  clTCanvas,
+  clTH1D,
+  clTHStack,
+  clTLegend,
+  clTLegendEntry,
+  clTLine,
+  clTList,
+  create,
+  createHistogram,
+} from 'jsroot/core';
 import { cleanup, makeImage, redraw } from 'jsroot/draw';
 import { type Hist, type Sample, rebin, simulationTotal } from './model.ts';
 
@@ -118,7 +128,13 @@ export function buildCanvas(spec: PlotSpec): RootObject {
     const hists = list();
     stack.fHists = hists;
     // Given a frame histogram, JSROOT takes the axis titles and the range from it rather than from the first sample.
-    const frame = th1(sim[0]?.hist ?? { nbins: 1, min: 0, max: 1, values: [0, 0, 0], sumw2: [0, 0, 0] }, 'frame', '', spec.xTitle, yTitle);
+    const frame = th1(
+      sim[0]?.hist ?? { nbins: 1, min: 0, max: 1, values: [0, 0, 0], sumw2: [0, 0, 0] },
+      'frame',
+      '',
+      spec.xTitle,
+      yTitle,
+    );
     Object.assign(frame, { fMaximum: top, fMinimum: bottom });
     (frame.fArray as Float64Array).fill(0);
     stack.fHistogram = frame;
@@ -138,7 +154,14 @@ export function buildCanvas(spec: PlotSpec): RootObject {
   }
   for (const d of data) {
     const h = th1(d.hist, d.name, first ? '' : d.name, spec.xTitle, yTitle);
-    Object.assign(h, { fMarkerStyle: 20, fMarkerSize: 0.9, fMarkerColor: 1, fLineColor: 1, fMaximum: top, fMinimum: bottom });
+    Object.assign(h, {
+      fMarkerStyle: 20,
+      fMarkerSize: 0.9,
+      fMarkerColor: 1,
+      fLineColor: 1,
+      fMaximum: top,
+      fMinimum: bottom,
+    });
     add(primitives, h, first ? 'e1 p' : 'e1 p same');
     const entry = create(clTLegendEntry) as RootObject;
     Object.assign(entry, { fLabel: d.name, fObject: h, fOption: 'lep' });
@@ -149,7 +172,15 @@ export function buildCanvas(spec: PlotSpec): RootObject {
   if (spec.window !== undefined) {
     for (const x of spec.window) {
       const line = create(clTLine) as RootObject;
-      Object.assign(line, { fX1: x, fX2: x, fY1: bottom, fY2: spec.log ? ymax * 3 : ymax * 1.1, fLineColor: 2, fLineStyle: 2, fLineWidth: 2 });
+      Object.assign(line, {
+        fX1: x,
+        fX2: x,
+        fY1: bottom,
+        fY2: spec.log ? ymax * 3 : ymax * 1.1,
+        fLineColor: 2,
+        fLineStyle: 2,
+        fLineWidth: 2,
+      });
       add(primitives, line);
     }
   }

@@ -9,8 +9,7 @@ export const cutOps = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type CutOp = (typeof cutOps)[number];
 
 export type Cut =
-  | { kind: 'slider'; expr: string; op: CutOp; value: number; min: number; max: number }
-  | { kind: 'expr'; text: string };
+  { kind: 'slider'; expr: string; op: CutOp; value: number; min: number; max: number } | { kind: 'expr'; text: string };
 
 export interface AnalyserState {
   dataset: string;

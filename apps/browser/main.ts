@@ -49,7 +49,11 @@ function renderBranches(): void {
   const list = branchesOf(tree).filter((b) => b.name.toLowerCase().includes(filter));
   box.replaceChildren(
     ...list.map((b) => {
-      const button = el('button', { type: 'button', 'aria-pressed': 'false', title: b.title, 'data-branch': b.name }, b.name);
+      const button = el(
+        'button',
+        { type: 'button', 'aria-pressed': 'false', title: b.title, 'data-branch': b.name },
+        b.name,
+      );
       button.addEventListener('click', () => void drawBranch(b.name, button));
       return button;
     }),
@@ -89,6 +93,8 @@ async function selectTree(name: string): Promise<void> {
 
 async function open(source: string | File, title: string, info: string, button?: HTMLButtonElement): Promise<void> {
   const token = ++openToken;
+  delete document.body.dataset.opened;
+  delete document.body.dataset.drawn;
   for (const b of byId('datasets').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
   setStatus(statusLine, `Opening ${title}…`);
   byId('file-title').textContent = title;
@@ -156,7 +162,10 @@ function renderDatasets(datasets: DatasetSummary[]): void {
 }
 
 async function main(): Promise<void> {
-  byId<HTMLSelectElement>('tree').addEventListener('change', (e) => void selectTree((e.target as HTMLSelectElement).value));
+  byId<HTMLSelectElement>('tree').addEventListener(
+    'change',
+    (e) => void selectTree((e.target as HTMLSelectElement).value),
+  );
   byId('branch-filter').addEventListener('input', renderBranches);
   byId<HTMLInputElement>('local-file').addEventListener('change', (e) => {
     const picked = (e.target as HTMLInputElement).files?.[0];

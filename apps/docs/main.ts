@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     const href = a.getAttribute('href') ?? '';
     if (!href.startsWith('#')) a.href = new URL(href, url).href;
   }
-  for (const img of doc.querySelectorAll<HTMLImageElement>('img[src]')) img.src = new URL(img.getAttribute('src') ?? '', url).href;
+  for (const img of doc.querySelectorAll<HTMLImageElement>('img[src]'))
+    img.src = new URL(img.getAttribute('src') ?? '', url).href;
   const title = doc.querySelector('h1')?.textContent;
   if (title) document.title = `Open Key · ${title}`;
   status.textContent = '';

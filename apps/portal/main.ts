@@ -60,7 +60,12 @@ function docHref(doc: KeyIndexLink, served: boolean): string {
   return served && doc.path.endsWith('.md') ? `docs/?path=${encodeURIComponent(doc.path)}` : doc.path;
 }
 
-function renderLinks(listId: string, sectionId: string, links: KeyIndexLink[], href: (l: KeyIndexLink) => string): void {
+function renderLinks(
+  listId: string,
+  sectionId: string,
+  links: KeyIndexLink[],
+  href: (l: KeyIndexLink) => string,
+): void {
   byId(sectionId).hidden = links.length === 0;
   byId(listId).replaceChildren(...links.map((l) => el('li', {}, el('a', { href: href(l) }, l.title))));
 }

@@ -131,7 +131,8 @@ export class Api {
     } catch {
       body = text;
     }
-    if (!response.ok) throw new ApiError(response.status, errorMessage(body) ?? `${response.status} ${response.statusText}`);
+    if (!response.ok)
+      throw new ApiError(response.status, errorMessage(body) ?? `${response.status} ${response.statusText}`);
     return body as T;
   }
 

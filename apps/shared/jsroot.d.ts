@@ -44,7 +44,10 @@ declare module 'jsroot/io' {
 }
 
 declare module 'jsroot/tree' {
-  export function treeDraw(tree: unknown, args: string | { expr: string; numentries?: number }): Promise<Record<string, unknown>>;
+  export function treeDraw(
+    tree: unknown,
+    args: string | { expr: string; numentries?: number },
+  ): Promise<Record<string, unknown>>;
 }
 
 declare module 'jsroot/hierarchy' {

@@ -14,7 +14,14 @@ import {
   total,
   windowSum,
 } from '../../apps/analyser/model.ts';
-import { decodeCut, decodeState, defaultState, encodeState, fullSelection, toRequest } from '../../apps/analyser/state.ts';
+import {
+  decodeCut,
+  decodeState,
+  defaultState,
+  encodeState,
+  fullSelection,
+  toRequest,
+} from '../../apps/analyser/state.ts';
 
 function th1(values: number[], min = 0, max = values.length - 2, sumw2?: number[]): TH1DJson {
   return {
@@ -73,7 +80,10 @@ describe('samples', () => {
     });
     expect(classify(file('x.root', { process: 'ttbar' }))).toEqual({ sample: 'ttbar', kind: 'simulation' });
     expect(classify(file('x.root', { kind: 'data' }))).toEqual({ sample: 'Data', kind: 'data' });
-    expect(classify(file('data15.root', { kind: 'mc', sample: 'fake' }))).toEqual({ sample: 'fake', kind: 'simulation' });
+    expect(classify(file('data15.root', { kind: 'mc', sample: 'fake' }))).toEqual({
+      sample: 'fake',
+      kind: 'simulation',
+    });
   });
 
   it('adds the files of one sample and lists data last', () => {
@@ -164,8 +174,16 @@ describe('analysis state in the URL', () => {
 
 describe('shared helpers', () => {
   it('formats sizes and counts', () => {
-    expect([formatBytes(999), formatBytes(2_027_246), formatBytes(9_400_000_000)]).toEqual(['999 B', '2.0 MB', '9.4 GB']);
-    expect([formatCount(1234567), formatCount(-1000), formatCount(12.5)]).toEqual(['1\u2009234\u2009567', '-1\u2009000', '12.5']);
+    expect([formatBytes(999), formatBytes(2_027_246), formatBytes(9_400_000_000)]).toEqual([
+      '999 B',
+      '2.0 MB',
+      '9.4 GB',
+    ]);
+    expect([formatCount(1234567), formatCount(-1000), formatCount(12.5)]).toEqual([
+      '1\u2009234\u2009567',
+      '-1\u2009000',
+      '12.5',
+    ]);
     expect([formatValue(61738.123, 6), formatValue(0.0001), formatValue(0)]).toEqual(['61738.1', '1.000e-4', '0']);
   });
 
