@@ -1,0 +1,34 @@
+import { run } from './exec.ts';
+
+/** One block device as `lsblk --json --bytes` describes it, with its partitions and holders as children. */
+export interface BlockDevice {
+  name: string;
+  path: string;
+  type: string;
+  size: number;
+  rm: boolean;
+  ro: boolean;
+  tran: string | null;
+  mountpoints: (string | null)[];
+  fstype: string | null;
+  hotplug: boolean;
+  model: string | null;
+  pkname: string | null;
+  children?: BlockDevice[];
+}
+
+const COLUMNS = 'NAME,PATH,TYPE,SIZE,RM,RO,TRAN,MOUNTPOINTS,FSTYPE,HOTPLUG,MODEL,PKNAME';
+
+/** Describes one device and everything on it (partitions, LVM, crypt, RAID holders). */
+export async function describeBlockDevice(devicePath: string): Promise<BlockDevice | undefined> {
+  const result = await run('lsblk', ['--json', '--bytes', '--output', COLUMNS, devicePath], {
+    aptPackage: 'util-linux',
+  });
+  const parsed = JSON.parse(result.stdout) as { blockdevices?: BlockDevice[] };
+  return parsed.blockdevices?.[0];
+}
+
+/** Flushes the kernel's buffer cache for a device, so reading it back reads the medium, not memory. */
+export async function flushBuffers(devicePath: string): Promise<void> {
+  await run('blockdev', ['--flushbufs', devicePath], { aptPackage: 'util-linux' });
+}
