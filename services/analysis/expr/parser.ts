@@ -86,7 +86,7 @@ class Parser {
   }
 
   parseAll(): Node {
-    if (this.token.kind === 'end') throw this.lexer.error(this.token.pos, 'the expression is empty');
+    if (this.token.kind === 'end') throw this.lexer.error(0, 'the expression is empty');
     const node = this.parseExpression();
     if (!this.atEnd()) throw this.unexpectedAfterExpression();
     return node;
