@@ -54,6 +54,7 @@ function th1(h: Hist, name: string, title: string, xTitle: string, yTitle: strin
   json.fXaxis.fXmax = h.max;
   json.fXaxis.fTitle = xTitle;
   json.fYaxis.fTitle = yTitle;
+  json.fYaxis.fTitleOffset = 1.5;
   json.fName = name;
   json.fTitle = title;
   json.fArray = Float64Array.from(h.values);
@@ -86,7 +87,7 @@ export function buildCanvas(spec: PlotSpec): RootObject {
   const canvas = create(clTCanvas) as RootObject;
   canvas.fName = 'openkey';
   canvas.fLogy = spec.log ? 1 : 0;
-  canvas.fLeftMargin = 0.12;
+  canvas.fLeftMargin = 0.14;
   canvas.fRightMargin = 0.04;
   canvas.fTopMargin = 0.06;
   canvas.fBottomMargin = 0.12;
