@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildApps } from '../../apps/build.ts';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function hashes(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else
+        out[relative(root, path)] = createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+async function build(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'openkey-apps-build-'));
+  dirs.push(dir);
+  await buildApps({ outDir: join(dir, 'openkey') });
+  return join(dir, 'openkey');
+}
+
+describe('buildApps', () => {
+  it('lays out the pages and assets, byte for byte the same on every build', async () => {
+    const [a, b] = await Promise.all([build(), build()]);
+    const first = await hashes(a);
+    expect(await hashes(b)).toEqual(first);
+    const files = Object.keys(first);
+    for (const page of ['index.html', 'analyser/index.html', 'browser/index.html', 'docs/index.html'])
+      expect(files).toContain(page);
+    for (const asset of ['portal.js', 'analyser.js', 'browser.js', 'docs.js', 'openkey.css', 'icon.svg'])
+      expect(files).toContain(`assets/${asset}`);
+    // Nothing outside the tree, and no key-index.js: the image build writes that one.
+    expect(files.every((f) => !f.startsWith('..'))).toBe(true);
+    expect(files).not.toContain('key-index.js');
+  }, 60_000);
+
+  it('uses only relative URLs in its pages, so the tree works from any host, port or file://', async () => {
+    const out = await build();
+    for (const page of ['index.html', 'analyser/index.html', 'browser/index.html', 'docs/index.html']) {
+      const html = await readFile(join(out, page), 'utf8');
+      const urls = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1] ?? '');
+      expect(urls.length, page).toBeGreaterThan(0);
+      for (const url of urls) expect(url, `${page}: ${url}`).not.toMatch(/^(?:[a-z]+:|\/)/i);
+    }
+    // The portal is a classic script: browsers refuse module scripts from file://.
+    const portal = await readFile(join(out, 'index.html'), 'utf8');
+    expect(portal).toMatch(/<script src="assets\/portal.js" defer><\/script>/);
+    expect(await readFile(join(out, 'assets', 'portal.js'), 'utf8')).not.toMatch(/\bimport\s*\(|^import /m);
+  }, 60_000);
+});
