@@ -39,11 +39,12 @@ function saveHash(): void {
 
 function presetsFor(d: DatasetSummary | undefined): Preset[] {
   const trees = new Set(d?.files.map((f) => f.tree) ?? []);
-  return presets.filter((p) =>
-    p.request.dataset !== undefined
-      ? p.request.dataset === d?.id || (p.request.tree !== undefined && trees.has(p.request.tree))
-      : p.request.tree === undefined || trees.has(p.request.tree),
-  );
+  return presets.filter((p) => {
+    // The service says which datasets a preset fits; otherwise its dataset or tree decides.
+    if (p.datasets !== undefined) return d !== undefined && p.datasets.includes(d.id);
+    if (p.request.dataset !== undefined) return p.request.dataset === d?.id;
+    return p.request.tree === undefined || trees.has(p.request.tree);
+  });
 }
 
 function fillPresets(): void {
@@ -463,10 +464,18 @@ function renderSummary(r: AnalysisResult): void {
   byId('summary').hidden = false;
 }
 
+/** The x-axis title: the expression, or the preset's name for it when the expression is a preset's long formula. */
+function xTitle(): string {
+  const preset = presets.find((p) => p.id === state.preset);
+  if (state.expr.length <= 40 || preset === undefined || preset.request.histograms[0]?.expr !== state.expr)
+    return state.expr;
+  return preset.title.replace(/\s*\(.*\)\s*$/, '');
+}
+
 function canvasObject() {
   return buildCanvas({
     samples,
-    xTitle: state.expr,
+    xTitle: xTitle(),
     log: state.log,
     rebin: state.rebin,
     window: state.window,

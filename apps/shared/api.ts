@@ -98,6 +98,8 @@ export interface Preset {
   id: string;
   title: string;
   description?: string;
+  /** The datasets the service found this preset applies to (their tree has every branch it reads). */
+  datasets?: string[];
   request: Omit<AnalysisRequest, 'dataset'> & { dataset?: string };
 }
 
@@ -208,10 +210,12 @@ export function normalisePresets(body: unknown): Preset[] {
       const v = request[field];
       if (typeof v === 'string') body[field] = v;
     }
+    if (body.tree === undefined && typeof p.tree === 'string') body.tree = p.tree;
     if (Array.isArray(request.files)) body.files = request.files as string[];
     if (typeof request.maxEntries === 'number') body.maxEntries = request.maxEntries;
     const preset: Preset = { id, title: typeof p.title === 'string' ? p.title : id, request: body };
     if (typeof p.description === 'string') preset.description = p.description;
+    if (Array.isArray(p.datasets)) preset.datasets = p.datasets.filter((d): d is string => typeof d === 'string');
     presets.push(preset);
   }
   return presets;

@@ -217,5 +217,8 @@ describe('shared helpers', () => {
     expect(normalisePresets({ b: { selection: 's', histograms: h }, bad: { title: 'no histograms' } })).toEqual([
       { id: 'b', title: 'b', request: { selection: 's', histograms: h } },
     ]);
+    expect(
+      normalisePresets([{ id: 'c', title: 'C', tree: 'mini', datasets: ['x', 1], request: { histograms: h } }]),
+    ).toEqual([{ id: 'c', title: 'C', datasets: ['x'], request: { tree: 'mini', histograms: h } }]);
   });
 });
