@@ -98,6 +98,7 @@ describe('portal', () => {
     expect(await page.$$eval('#datasets tr', (rows) => rows.map((r) => r.getAttribute('data-dataset')))).toEqual([
       'atlas-8tev-mc',
       'hzz-compressions',
+      'zmumu-closure',
       'cms-hzz',
     ]);
     expect(await page.isVisible('#vm-section')).toBe(true);
@@ -222,6 +223,50 @@ describe('histogram analyser', () => {
     expect(((await posted2).postDataJSON() as AnalysisRequest).selection).toBe('(NMuon > 1) && (abs(Muon_Py[0]) < 50)');
     await page.waitForSelector('body[data-drawn="3"]', { timeout: 60_000 });
     expect(page.url()).toContain('cut=e%7Eabs%28Muon_Py%5B0%5D%29+%3C+50');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+
+  it('draws data as points with √N errors over the simulation stack', async () => {
+    const { page, problems } = await guardedPage(browser);
+    await page.goto(
+      new URL('analyser/#dataset=zmumu-closure&tree=events&expr=M&bins=40&min=70&max=110&run=1', service.url).href,
+    );
+    await page.waitForSelector('body[data-drawn]', { timeout: 60_000 });
+    expect(
+      await page.$$eval('#samples tr', (rows) =>
+        rows.map((r) => [r.getAttribute('data-sample'), r.children[1]?.textContent]),
+      ),
+    ).toEqual([
+      ['Z→μμ', 'simulation'],
+      ['Data', 'data'],
+    ]);
+    const csv = await page.evaluate(async () => {
+      const button = document.getElementById('export-csv') as HTMLButtonElement;
+      const created: string[] = [];
+      const original = URL.createObjectURL.bind(URL);
+      URL.createObjectURL = (blob: Blob | MediaSource) => {
+        created.push('');
+        void (blob as Blob).text().then((t) => (created[0] = t));
+        return original(blob);
+      };
+      button.click();
+      await new Promise((r) => setTimeout(r, 200));
+      return created[0] ?? '';
+    });
+    // The same events: each bin's data equals the simulation, with error √N.
+    const rows = csv
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',').map(Number));
+    for (const [, , , sim, data, total, , dataErr] of rows) {
+      expect(data).toBe(sim);
+      expect(total).toBe(sim);
+      expect(dataErr).toBeCloseTo(Math.sqrt(data ?? 0), 9);
+    }
+    expect(rows.reduce((n, r) => n + (r[4] ?? 0), 0)).toBeGreaterThan(1000);
+    await screenshot(page, 'analyser-data-points', true);
     expect(problems).toEqual([]);
     await page.context().close();
   }, 120_000);

@@ -51,7 +51,7 @@ describe('firefox-esr', () => {
   it('shows the portal from file:// with no service', async () => {
     await firefox.goto(pathToFileURL(join(ws.apps, 'index.html')).href);
     await firefox.waitFor(`document.body.dataset.mode === 'static'`);
-    expect(await firefox.evaluate<number>(`document.querySelectorAll('#datasets tr[data-dataset]').length`)).toBe(3);
+    expect(await firefox.evaluate<number>(`document.querySelectorAll('#datasets tr[data-dataset]').length`)).toBe(4);
     await save('firefox-portal-file');
     expect(problems()).toEqual([]);
   }, 60_000);

@@ -66,6 +66,21 @@ export const fixtures: DatasetFixture[] = [
     meta: { title: 'The same CMS H→ZZ sample in five compressions', licence: 'BSD-3-Clause', tree: 'events' },
   },
   {
+    // The same events labelled once as data and once as simulation: the points must sit on the stack's top.
+    id: 'zmumu-closure',
+    from: 'scikit-hep-testdata',
+    files: ['uproot-Zmumu.root', 'uproot-Zmumu-zlib.root'],
+    meta: {
+      title: 'Z→μμ closure test (the same events as data and as simulation)',
+      licence: 'BSD-3-Clause',
+      tree: 'events',
+      files: {
+        'uproot-Zmumu.root': { sample: 'Data', kind: 'data' },
+        'uproot-Zmumu-zlib.root': { sample: 'Z→μμ', kind: 'simulation' },
+      },
+    },
+  },
+  {
     id: 'cms-hzz',
     from: 'scikit-hep-testdata',
     files: ['uproot-HZZ.root'],
