@@ -17,6 +17,7 @@ export const commands: Record<string, CommandEntry> = {
   },
   plan: { summary: 'print the build plan: ordered stages and their input hashes', load: () => import('./plan.ts') },
   doctor: { summary: 'check the host tools a build needs', load: () => import('./doctor.ts') },
+  serve: { summary: 'run the analysis service (API, ROOT files with Range, web apps)', load: () => import('./serve.ts') },
   write: { summary: 'write a key image onto a USB key, safely, and verify it', load: () => import('./write.ts') },
   build: { summary: 'build the key image (ISO, USB, VM images) from a manifest', load: () => import('./build.ts') },
 };

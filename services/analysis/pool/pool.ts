@@ -1,0 +1,172 @@
+/**
+ * A small worker_threads pool: a FIFO of tasks, one task per worker at a time. A worker that dies (crash, out of
+ * memory, terminated for a cancel) is replaced and its task fails with a clean error; the pool keeps serving.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, Task, TaskResult, ToWorker } from './protocol.ts';
+
+export class TaskError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'TaskError';
+    this.code = code;
+  }
+}
+
+interface Job {
+  id: number;
+  task: Task;
+  /** Jobs of one analysis share a group so they can be cancelled together. */
+  group: string;
+  resolve: (result: TaskResult) => void;
+  reject: (error: TaskError) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+  ready: boolean;
+  /** Set when the job's group was cancelled: the worker is terminated if the job does not end promptly. */
+  killTimer: NodeJS.Timeout | undefined;
+}
+
+/** Where the worker entry is: the .ts file next to this one in development, analysis-worker.js when bundled. */
+export function defaultWorkerUrl(): URL {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return new URL('./worker.ts', here);
+  const bundled = new URL('./analysis-worker.js', here);
+  return existsSync(fileURLToPath(bundled)) ? bundled : new URL('./pool/worker.js', here);
+}
+
+export interface PoolOptions {
+  size: number;
+  workerUrl?: URL;
+  /** A cancelled task still running after this long has its worker terminated (and replaced). */
+  cancelGraceMs?: number;
+}
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly workerUrl: URL;
+  private readonly grace: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** Workers replaced after dying, for health and tests. */
+  restarts = 0;
+  private startupFailures = 0;
+
+  constructor(options: PoolOptions) {
+    this.size = Math.max(1, Math.floor(options.size));
+    this.workerUrl = options.workerUrl ?? defaultWorkerUrl();
+    this.grace = options.cancelGraceMs ?? 300;
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const url = this.workerUrl;
+    const worker = url.pathname.endsWith('.ts')
+      ? new Worker(new URL('./tsx-boot.mjs', import.meta.url), { workerData: { entry: url.href } })
+      : new Worker(url);
+    const slot: Slot = { worker, job: undefined, ready: false, killTimer: undefined };
+    worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
+    worker.on('error', (error) => this.onExit(slot, `worker crashed: ${error.message}`));
+    worker.on('exit', (code) => this.onExit(slot, `worker exited with code ${code}`));
+    return slot;
+  }
+
+  private onMessage(slot: Slot, message: FromWorker): void {
+    if (message.type === 'ready') {
+      slot.ready = true;
+      this.startupFailures = 0;
+      this.dispatch();
+      return;
+    }
+    const job = slot.job;
+    if (job === undefined || job.id !== message.id) return;
+    this.finish(slot);
+    if (message.type === 'done') job.resolve(message.result);
+    else job.reject(new TaskError(message.code, message.message));
+    this.dispatch();
+  }
+
+  private finish(slot: Slot): void {
+    slot.job = undefined;
+    if (slot.killTimer !== undefined) clearTimeout(slot.killTimer);
+    slot.killTimer = undefined;
+  }
+
+  private onExit(slot: Slot, reason: string): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return; // already replaced ('error' is followed by 'exit')
+    const job = slot.job;
+    this.finish(slot);
+    if (this.closed) {
+      this.slots.splice(index, 1);
+      job?.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
+      return;
+    }
+    this.restarts++;
+    if (!slot.ready && ++this.startupFailures > 3 * this.size) {
+      // The worker cannot even start (a broken install): fail everything rather than respawn forever.
+      this.closed = true;
+      this.slots.splice(index, 1);
+      const failure = new TaskError('E_POOL_BROKEN', `analysis workers cannot start: ${reason}`);
+      job?.reject(failure);
+      for (const queued of this.queue.splice(0)) queued.reject(failure);
+      return;
+    }
+    this.slots[index] = this.spawn();
+    job?.reject(new TaskError('E_WORKER_CRASHED', `${job.task.file}: ${reason}; the task was abandoned`));
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.job !== undefined) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.postMessage({ type: 'task', id: job.id, task: job.task } satisfies ToWorker);
+    }
+  }
+
+  run(task: Task, group: string): Promise<TaskResult> {
+    if (this.closed) return Promise.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, task, group, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Drops the group's queued tasks and stops its running ones within the grace period. */
+  cancel(group: string): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i]!;
+      if (job.group !== group) continue;
+      this.queue.splice(i, 1);
+      job.reject(new TaskError('E_CANCELLED', 'cancelled'));
+    }
+    for (const slot of this.slots) {
+      if (slot.job?.group !== group || slot.killTimer !== undefined) continue;
+      slot.killTimer = setTimeout(() => void slot.worker.terminate(), this.grace);
+    }
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get busy(): number {
+    return this.slots.filter((s) => s.job !== undefined).length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,52 @@
+/** Messages between the main thread and the analysis workers: plain data in, transferable typed arrays out. */
+import type { BranchMeta } from '../root/types.ts';
+
+export interface HistSpec {
+  bins: number;
+  min: number;
+  max: number;
+}
+
+export interface DrawText {
+  selection?: string;
+  weight?: string;
+  expressions: string[];
+}
+
+/** One entry range of one file. */
+export interface Task {
+  path: string;
+  /** The file's name as users know it, for error messages. */
+  file: string;
+  first: number;
+  last: number;
+  /** Metadata of the branches the expressions read. */
+  branches: BranchMeta[];
+  /** Every readable branch of the tree (name, isArray), what the expressions compile against. */
+  branchInfo: { name: string; isArray: boolean }[];
+  draw: DrawText;
+  histograms: HistSpec[];
+  /** Fault injection for tests: the worker exits as if it had crashed. */
+  crash?: boolean;
+}
+
+/** Per histogram: fills, Σw, Σw², Σwx, Σwx² (ROOT's fEntries, fTsumw, fTsumw2, fTsumwx, fTsumwx2). */
+export const STATS = 5;
+
+export interface TaskResult {
+  entries: number;
+  /** Per histogram: bins + 2 sums of weights (underflow, bins, overflow). */
+  sumw: Float64Array[];
+  sumw2: Float64Array[];
+  /** STATS values per histogram. */
+  stats: Float64Array;
+  diskBytes: number;
+  dataBytes: number;
+}
+
+export type ToWorker = { type: 'task'; id: number; task: Task };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done'; id: number; result: TaskResult }
+  | { type: 'error'; id: number; code: string; message: string };

@@ -1,0 +1,137 @@
+/**
+ * GET /data/:dataset/:file: the ROOT file itself with HTTP Range (single ranges and multipart/byteranges), never
+ * compressed, so JSROOT in a browser opens it remotely. Only *.root files directly inside a dataset folder are
+ * served; anything else (traversal, hidden files, other folders) is a 404.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OpenKeyError } from '../../../builder/errors.ts';
+import type { DatasetStore } from '../datasets.ts';
+
+const DATASET = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+const FILE = /^[A-Za-z0-9][A-Za-z0-9._+-]*\.root$/;
+/** More ranges than this in one request are answered with the whole file. */
+const MAX_RANGES = 1000;
+
+export type Range = [start: number, end: number];
+
+/**
+ * Parses a Range header against a file size (RFC 9110 §14.2). Returns undefined when the header should be ignored
+ * (absent, not bytes, malformed or too many ranges), [] when no range is satisfiable (416).
+ */
+export function parseRange(header: string | undefined, size: number): Range[] | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
+  if (!match) return undefined;
+  const specs = match[1]!.split(',');
+  if (specs.length > MAX_RANGES) return undefined;
+  const ranges: Range[] = [];
+  for (const raw of specs) {
+    const spec = raw.trim();
+    if (spec === '') continue;
+    const m = /^(\d*)-(\d*)$/.exec(spec);
+    if (!m || (m[1] === '' && m[2] === '')) return undefined;
+    if (m[1] === '') {
+      const suffix = Number(m[2]);
+      if (suffix === 0) continue;
+      ranges.push([Math.max(0, size - suffix), size - 1]);
+      continue;
+    }
+    const start = Number(m[1]);
+    const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return undefined;
+    if (start >= size) continue;
+    ranges.push([start, end]);
+  }
+  return ranges;
+}
+
+function notFound(dataset: string, file: string): OpenKeyError {
+  return new OpenKeyError('E_NOT_FOUND', `no file "${file}" in dataset "${dataset}"`);
+}
+
+async function resolveFile(store: DatasetStore, dataset: string, file: string) {
+  if (!DATASET.test(dataset) || !FILE.test(file)) throw notFound(dataset, file);
+  const path = join(store.dir, dataset, file);
+  const st = await stat(path).catch(() => null);
+  if (!st?.isFile()) throw notFound(dataset, file);
+  return { path, size: st.size, mtime: st.mtime };
+}
+
+function multipart(path: string, ranges: Range[], size: number, boundary: string): { body: Readable; length: number } {
+  const heads = ranges.map(
+    ([a, b], i) =>
+      `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${a}-${b}/${size}\r\n\r\n`,
+  );
+  const tail = `\r\n--${boundary}--\r\n`;
+  const length =
+    heads.reduce((n, h) => n + Buffer.byteLength(h), 0) + ranges.reduce((n, [a, b]) => n + b - a + 1, 0) + tail.length;
+  const out = new PassThrough();
+  void (async () => {
+    try {
+      for (let i = 0; i < ranges.length; i++) {
+        const [a, b] = ranges[i]!;
+        if (!out.write(heads[i]!)) await new Promise((r) => out.once('drain', r));
+        for await (const chunk of createReadStream(path, { start: a, end: b })) {
+          if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+        }
+      }
+      out.end(tail);
+    } catch (error) {
+      out.destroy(error as Error);
+    }
+  })();
+  return { body: out, length };
+}
+
+export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): void {
+  const handler = async (request: FastifyRequest<{ Params: { dataset: string; file: string } }>, reply: FastifyReply) => {
+    const { dataset, file } = request.params;
+    const { path, size, mtime } = await resolveFile(store, dataset, file);
+    const etag = `"${size.toString(16)}-${mtime.getTime().toString(16)}"`;
+    reply
+      .header('Accept-Ranges', 'bytes')
+      .header('ETag', etag)
+      .header('Last-Modified', mtime.toUTCString())
+      // no-transform: proxies must not compress either; byte offsets are what JSROOT asks for.
+      .header('Cache-Control', 'no-cache, no-transform')
+      .header('Content-Type', 'application/octet-stream');
+    const ifRange = request.headers['if-range'];
+    const rangeAllowed = ifRange === undefined || ifRange === etag || ifRange === mtime.toUTCString();
+    const ranges = rangeAllowed ? parseRange(request.headers.range, size) : undefined;
+    const head = request.method === 'HEAD';
+    if (ranges === undefined) {
+      reply.header('Content-Length', size);
+      return head ? reply.send() : reply.send(createReadStream(path));
+    }
+    if (ranges.length === 0) {
+      return reply.code(416).header('Content-Range', `bytes */${size}`).header('Content-Length', 0).send();
+    }
+    if (ranges.length === 1) {
+      const [a, b] = ranges[0]!;
+      reply.code(206).header('Content-Range', `bytes ${a}-${b}/${size}`).header('Content-Length', b - a + 1);
+      return head ? reply.send() : reply.send(createReadStream(path, { start: a, end: b }));
+    }
+    const boundary = `openkey-${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
+    const { body, length } = multipart(path, ranges, size, boundary);
+    reply.code(206).header('Content-Type', `multipart/byteranges; boundary=${boundary}`).header('Content-Length', length);
+    if (head) {
+      body.destroy();
+      return reply.send();
+    }
+    return reply.send(body);
+  };
+  const schema = {
+    params: {
+      type: 'object',
+      properties: { dataset: { type: 'string' }, file: { type: 'string' } },
+      required: ['dataset', 'file'],
+      additionalProperties: false,
+    },
+  };
+  app.get('/data/:dataset/:file', { schema, exposeHeadRoute: false }, handler);
+  app.head('/data/:dataset/:file', { schema }, handler);
+}
