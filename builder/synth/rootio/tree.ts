@@ -1,0 +1,741 @@
+import { WBuffer, type Streamable } from './buffer.ts';
+import { rootCompress, rootCompressSync, type Compression } from './compress.ts';
+import { keyLength, writeKeyHeader, type RootFileWriter } from './file.ts';
+import {
+  checksumOf,
+  STL_CLASS_VERSION,
+  treeStreamerInfos,
+  VECTOR_VALUE_TYPES,
+  type VectorValueType,
+} from './streamers.ts';
+
+/**
+ * A TTree writer that streams: each branch keeps one open basket in memory; a basket is compressed and appended
+ * to the file as soon as it is full (ROOT's rule in TBranch::FillImpl), and at every cluster boundary all open
+ * baskets are flushed (TTree::Fill's auto-flush, first by compressed bytes, then every fAutoFlush entries). The
+ * tree record, with every basket's offset, is written when the tree is closed. Memory is therefore bounded by
+ * the branches' basket sizes plus a short queue of baskets being compressed, whatever the number of entries.
+ */
+
+export type ScalarType = 'Int_t' | 'UInt_t' | 'Float_t' | 'Double_t' | 'Bool_t' | 'Long64_t' | 'ULong64_t';
+
+export type BranchSpec =
+  /** A scalar leaf, e.g. `runNumber/I`. */
+  | { name: string; type: ScalarType; title?: string }
+  /** A C array counted by an earlier Int_t/UInt_t branch, e.g. `lep_pt[lep_n]/F`. */
+  | { name: string; type: ScalarType; count: string; title?: string }
+  /** A fixed-size C array, e.g. `p[4]/D`. */
+  | { name: string; type: ScalarType; length: number; title?: string }
+  /** A std::vector<T> (TBranchElement with a TLeafElement), as the ATLAS 2020 ntuples store collections. */
+  | { name: string; vector: VectorValueType; title?: string };
+
+export type Value = number | bigint | boolean;
+export type ArrayValue = ArrayLike<number> | ArrayLike<boolean> | ArrayLike<bigint>;
+
+export interface TreeOptions {
+  title?: string;
+  /** Initial basket size of every branch in bytes (ROOT's default 32000). */
+  basketSize?: number;
+  /**
+   * Cluster size: a positive number of entries, or a negative number of compressed bytes after which the first
+   * cluster closes and its entry count becomes the cluster size (ROOT's default -30000000).
+   */
+  autoFlush?: number;
+  /** Baskets allowed in flight to the compression thread pool before `fill` asks the caller to wait. */
+  maxPending?: number;
+}
+
+interface LeafType {
+  leafClass: string;
+  letter: string;
+  size: number;
+  unsigned: boolean;
+  put: (view: DataView, at: number, value: Value) => void;
+  /** TLeafX::fMinimum/fMaximum as stored. */
+  writeRange: (buffer: WBuffer, minimum: number, maximum: number) => void;
+}
+
+const toNumber = (value: Value): number => (typeof value === 'boolean' ? (value ? 1 : 0) : Number(value));
+
+const LEAF_TYPES: Record<ScalarType, LeafType> = {
+  Int_t: {
+    leafClass: 'TLeafI',
+    letter: 'I',
+    size: 4,
+    unsigned: false,
+    put: (view, at, value) => view.setInt32(at, toNumber(value)),
+    writeRange: (b, min, max) => (b.i32(min), b.i32(max)),
+  },
+  UInt_t: {
+    leafClass: 'TLeafI',
+    letter: 'i',
+    size: 4,
+    unsigned: true,
+    put: (view, at, value) => view.setUint32(at, toNumber(value)),
+    writeRange: (b, min, max) => (b.i32(min), b.i32(max)),
+  },
+  Float_t: {
+    leafClass: 'TLeafF',
+    letter: 'F',
+    size: 4,
+    unsigned: false,
+    put: (view, at, value) => view.setFloat32(at, toNumber(value)),
+    writeRange: (b, min, max) => (b.f32(min), b.f32(max)),
+  },
+  Double_t: {
+    leafClass: 'TLeafD',
+    letter: 'D',
+    size: 8,
+    unsigned: false,
+    put: (view, at, value) => view.setFloat64(at, toNumber(value)),
+    writeRange: (b, min, max) => (b.f64(min), b.f64(max)),
+  },
+  Bool_t: {
+    leafClass: 'TLeafO',
+    letter: 'O',
+    size: 1,
+    unsigned: false,
+    put: (view, at, value) =>
+      view.setUint8(at, value === true || (typeof value !== 'boolean' && Number(value) !== 0) ? 1 : 0),
+    writeRange: (b, min, max) => (b.bool(min !== 0), b.bool(max !== 0)),
+  },
+  Long64_t: {
+    leafClass: 'TLeafL',
+    letter: 'L',
+    size: 8,
+    unsigned: false,
+    put: (view, at, value) => view.setBigInt64(at, BigInt(typeof value === 'boolean' ? Number(value) : value)),
+    writeRange: (b, min, max) => (b.i64(min), b.i64(max)),
+  },
+  ULong64_t: {
+    leafClass: 'TLeafL',
+    letter: 'l',
+    size: 8,
+    unsigned: true,
+    put: (view, at, value) => view.setBigUint64(at, BigInt(typeof value === 'boolean' ? Number(value) : value)),
+    writeRange: (b, min, max) => (b.i64(min), b.i64(max)),
+  },
+};
+
+const VECTOR_ELEMENT: Record<VectorValueType, ScalarType> = {
+  float: 'Float_t',
+  int: 'Int_t',
+  'unsigned int': 'UInt_t',
+  bool: 'Bool_t',
+  double: 'Double_t',
+};
+
+/** The collection frame's version word: TStreamerInfo's class version in the ROOT being imitated (9 until 6.35). */
+const COLLECTION_VERSION = 9;
+const BYTE_COUNT_MASK = 0x40000000;
+const BITS_OBJECT = 0x03000000;
+const BITS_BRANCH = 0x03400000;
+const BITS_TREE = 0x03000008;
+const BITS_OWNER_ARRAY = 0x03004000;
+const DEFAULT_ENTRY_OFFSET_LEN = 1000;
+const IO_FEATURES_CHECKSUM = 0x1aa12f10;
+
+function ioFeatures(buffer: WBuffer): void {
+  // ROOT::TIOFeatures has no ClassDef: version word 0, then its checksum, then fIOBits.
+  const at = buffer.reserveByteCount();
+  buffer.i16(0);
+  buffer.u32(IO_FEATURES_CHECKSUM);
+  buffer.u8(0);
+  buffer.setByteCount(at);
+}
+
+function tnamed(buffer: WBuffer, name: string, title: string, bits: number): void {
+  const at = buffer.startObject(1);
+  buffer.tobject(bits);
+  buffer.tstring(name);
+  buffer.tstring(title);
+  buffer.setByteCount(at);
+}
+
+function objArray(buffer: WBuffer, items: readonly (Streamable | null)[], bits = BITS_OBJECT): void {
+  const at = buffer.startObject(3);
+  buffer.tobject(bits);
+  buffer.tstring('');
+  buffer.i32(items.length);
+  buffer.i32(0);
+  for (const item of items) buffer.writeObjectAny(item);
+  buffer.setByteCount(at);
+}
+
+class Leaf implements Streamable {
+  readonly className: string;
+  isRange = false;
+  maximum = 0;
+  constructor(
+    readonly branch: Branch,
+    readonly type: LeafType,
+    readonly element: boolean,
+  ) {
+    this.className = element ? 'TLeafElement' : type.leafClass;
+  }
+  stream(buffer: WBuffer): void {
+    const b = this.branch;
+    const at = buffer.startObject(1);
+    const base = buffer.startObject(2);
+    tnamed(buffer, b.name, this.element ? b.name : b.leafTitle, BITS_OBJECT);
+    buffer.i32(b.fixedLength); // fLen
+    buffer.i32(this.element ? 0 : this.type.size); // fLenType
+    buffer.i32(0); // fOffset
+    buffer.bool(this.isRange);
+    buffer.bool(!this.element && this.type.unsigned);
+    buffer.writeObjectAny(b.countBranch?.leaf ?? null);
+    buffer.setByteCount(base);
+    if (this.element) {
+      buffer.i32(-1); // fID: the whole object
+      buffer.i32(-1); // fType
+    } else {
+      this.type.writeRange(buffer, 0, this.maximum);
+    }
+    buffer.setByteCount(at);
+  }
+}
+
+interface PendingBasket {
+  branch: Branch;
+  index: number;
+  header: Uint8Array;
+  raw: Uint8Array;
+  keylen: number;
+  packed: Promise<Uint8Array | null> | Uint8Array | null;
+}
+
+class Branch implements Streamable {
+  readonly className: string;
+  readonly name: string;
+  readonly title: string;
+  readonly leafTitle: string;
+  readonly leaf: Leaf;
+  readonly type: LeafType;
+  readonly kind: 'scalar' | 'fixed' | 'counted' | 'vector';
+  readonly fixedLength: number;
+  readonly vectorType: VectorValueType | undefined;
+  countBranch: Branch | undefined;
+  /** Index in the row passed to fill(). */
+  readonly column: number;
+
+  basketSize: number;
+  entryOffsetLen: number;
+  readonly keylen: number;
+  // The open basket.
+  data: Uint8Array;
+  view: DataView;
+  length = 0;
+  nevbuf = 0;
+  nevbufSize = 0;
+  offsets = new Int32Array(16);
+  // Bookkeeping written into the TBranch record.
+  entries = 0;
+  writeBasket = 0;
+  totBytes = 0;
+  zipBytes = 0;
+  basketBytes: number[] = [];
+  basketEntry: number[] = [0];
+  basketSeek: number[] = [];
+  private readonly treeName: string;
+
+  constructor(spec: BranchSpec, column: number, treeName: string, basketSize: number) {
+    this.name = spec.name;
+    this.column = column;
+    this.treeName = treeName;
+    if ('vector' in spec) {
+      this.kind = 'vector';
+      this.vectorType = spec.vector;
+      this.type = LEAF_TYPES[VECTOR_ELEMENT[spec.vector]];
+      this.className = 'TBranchElement';
+      this.title = spec.title ?? spec.name;
+      this.leafTitle = spec.name;
+      this.fixedLength = 1;
+      this.entryOffsetLen = DEFAULT_ENTRY_OFFSET_LEN;
+    } else {
+      this.type = LEAF_TYPES[spec.type];
+      this.className = 'TBranch';
+      this.vectorType = undefined;
+      let dims = '';
+      if ('count' in spec) {
+        this.kind = 'counted';
+        dims = `[${spec.count}]`;
+        this.fixedLength = 1;
+        this.entryOffsetLen = DEFAULT_ENTRY_OFFSET_LEN;
+      } else if ('length' in spec) {
+        this.kind = 'fixed';
+        dims = `[${spec.length}]`;
+        this.fixedLength = spec.length;
+        this.entryOffsetLen = 0;
+      } else {
+        this.kind = 'scalar';
+        this.fixedLength = 1;
+        this.entryOffsetLen = 0;
+      }
+      this.leafTitle = spec.name + dims;
+      this.title = spec.title ?? `${spec.name}${dims}/${this.type.letter}`;
+    }
+    this.leaf = new Leaf(this, this.type, this.kind === 'vector');
+    this.basketSize = basketSize;
+    // TBasket keys are always in the 64-bit form (TBasket's constructor adds 1000 to the key version).
+    this.keylen = keyLength({ className: 'TBasket', name: this.name, title: treeName, cycle: 0, big: true }) + 19;
+    this.data = new Uint8Array(Math.max(basketSize, 256));
+    this.view = new DataView(this.data.buffer);
+    this.resetBasket();
+  }
+
+  private resetBasket(): void {
+    this.length = 0;
+    this.nevbuf = 0;
+    this.nevbufSize = this.entryOffsetLen;
+  }
+
+  private reserve(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.data.length) return;
+    let size = this.data.length * 2;
+    while (size < need) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+    this.view = new DataView(grown.buffer);
+  }
+
+  /** Appends one entry; returns true when ROOT would now write the basket out. */
+  fill(value: Value | ArrayValue | undefined): boolean {
+    const start = this.length;
+    const size = this.type.size;
+    if (this.entryOffsetLen > 0) {
+      if (this.nevbuf >= this.offsets.length) {
+        const grown = new Int32Array(this.offsets.length * 2);
+        grown.set(this.offsets);
+        this.offsets = grown;
+      }
+      this.offsets[this.nevbuf] = this.keylen + start;
+      // TBasket::Update grows the offset table (and fNevBufSize with it) by doubling.
+      while (this.nevbuf + 1 > this.nevbufSize) this.nevbufSize = Math.max(10, 2 * this.nevbufSize);
+    }
+    if (this.kind === 'scalar') {
+      this.reserve(size);
+      this.type.put(this.view, this.length, value as Value);
+      this.length += size;
+    } else {
+      const items = value as ArrayLike<Value>;
+      const n = items.length;
+      if (this.kind === 'fixed' && n !== this.fixedLength) {
+        throw new Error(`branch ${this.name}: expected ${this.fixedLength} values, got ${n}`);
+      }
+      if (this.kind === 'vector') {
+        this.reserve(10 + n * size);
+        this.view.setUint32(this.length, (6 + n * size) | BYTE_COUNT_MASK);
+        this.view.setInt16(this.length + 4, COLLECTION_VERSION);
+        this.view.setInt32(this.length + 6, n);
+        this.length += 10;
+      } else {
+        this.reserve(n * size);
+      }
+      const put = this.type.put;
+      for (let i = 0; i < n; i++) {
+        put(this.view, this.length, items[i]!);
+        this.length += size;
+      }
+    }
+    this.nevbuf++;
+    this.entries++;
+    const nbytes = this.length - start;
+    if (this.entryOffsetLen === 0 && this.nevbufSize === 0) this.nevbufSize = nbytes;
+    const nsize = this.entryOffsetLen > 0 ? this.nevbuf * 4 : 0;
+    return this.keylen + this.length + 2 * nsize + nbytes >= this.basketSize;
+  }
+
+  get hasEntries(): boolean {
+    return this.nevbuf > 0;
+  }
+
+  /** Closes the open basket into a record (header + uncompressed payload) and starts a new one. */
+  closeBasket(datime: number, seekDir: number): PendingBasket {
+    const withOffsets = this.entryOffsetLen > 0;
+    const objlen = this.length + (withOffsets ? 4 + 4 * (this.nevbuf + 1) : 0);
+    const raw = new Uint8Array(objlen);
+    raw.set(this.data.subarray(0, this.length));
+    if (withOffsets) {
+      const view = new DataView(raw.buffer);
+      let at = this.length;
+      view.setInt32(at, this.nevbuf + 1);
+      at += 4;
+      for (let i = 0; i < this.nevbuf; i++, at += 4) view.setInt32(at, this.offsets[i]!);
+      view.setInt32(at, 0); // the extra, never-read element ROOT leaves at 0
+    }
+    const index = this.writeBasket;
+    const header = this.basketHeader(index, datime, seekDir, objlen);
+    // TBranch::WriteBasketImpl adapts the offset table length to what this basket needed.
+    const nevbuf = this.nevbuf;
+    if (this.entryOffsetLen > 10 && 4 * nevbuf < this.entryOffsetLen)
+      this.entryOffsetLen = nevbuf < 3 ? 10 : 4 * nevbuf;
+    else if (this.entryOffsetLen > 0 && nevbuf > this.entryOffsetLen) this.entryOffsetLen = 2 * nevbuf;
+    this.writeBasket++;
+    this.basketEntry.push(this.entries);
+    this.resetBasket();
+    return { branch: this, index, header, raw, keylen: this.keylen, packed: null };
+  }
+
+  /** The key plus TBasket's own 19 header bytes; fNbytes and fSeekKey are patched in when the record is placed. */
+  private basketHeader(cycle: number, datime: number, seekDir: number, objlen: number): Uint8Array {
+    const header = new WBuffer(this.keylen);
+    writeKeyHeader(header, {
+      className: 'TBasket',
+      name: this.name,
+      title: this.treeName,
+      cycle,
+      big: true,
+      nbytes: 0,
+      objlen,
+      datime,
+      keylen: this.keylen,
+      seekKey: 0,
+      seekPdir: seekDir,
+    });
+    const last = this.keylen + this.length;
+    header.i16(3); // TBasket version
+    header.i32(Math.max(this.basketSize, last)); // fBufferSize
+    header.i32(this.nevbufSize);
+    header.i32(this.nevbuf);
+    header.i32(last);
+    header.u8(0); // flag: header only, the data follow in the same record
+    return header.result().slice();
+  }
+
+  recordWritten(nbytes: number, seek: number, objlen: number): void {
+    this.basketBytes.push(nbytes);
+    this.basketSeek.push(seek);
+    this.totBytes += this.keylen + objlen;
+    this.zipBytes += nbytes;
+  }
+
+  stream(buffer: WBuffer, compressSetting = 0): void {
+    const outer = this.kind === 'vector' ? buffer.startObject(10) : -1;
+    const at = buffer.startObject(13);
+    tnamed(buffer, this.name, this.title, BITS_BRANCH);
+    const fill = buffer.startObject(2);
+    buffer.i16(0);
+    buffer.i16(1001);
+    buffer.setByteCount(fill);
+    buffer.i32(compressSetting);
+    buffer.i32(this.basketSize);
+    buffer.i32(this.entryOffsetLen);
+    buffer.i32(this.writeBasket);
+    buffer.i64(this.entries); // fEntryNumber
+    ioFeatures(buffer);
+    buffer.i32(0); // fOffset
+    const maxBaskets = Math.max(this.writeBasket + 1, 10);
+    buffer.i32(maxBaskets);
+    buffer.i32(this.kind === 'vector' ? 99 : 0); // fSplitLevel
+    buffer.i64(this.entries);
+    buffer.i64(0); // fFirstEntry
+    buffer.i64(this.totBytes);
+    buffer.i64(this.zipBytes);
+    objArray(buffer, []); // fBranches
+    objArray(buffer, [this.leaf]); // fLeaves
+    objArray(buffer, new Array<null>(this.writeBasket + 1).fill(null)); // fBaskets: all on disk
+    buffer.u8(1);
+    for (let i = 0; i < maxBaskets; i++) buffer.i32(this.basketBytes[i] ?? 0);
+    buffer.u8(1);
+    for (let i = 0; i < maxBaskets; i++) buffer.i64(this.basketEntry[i] ?? 0);
+    buffer.u8(1);
+    for (let i = 0; i < maxBaskets; i++) buffer.i64(this.basketSeek[i] ?? 0);
+    buffer.tstring(''); // fFileName
+    buffer.setByteCount(at);
+    if (this.kind === 'vector') {
+      const className = `vector<${this.vectorType!}>`;
+      buffer.tstring(className); // fClassName
+      buffer.tstring(''); // fParentName
+      buffer.tstring(''); // fClonesName
+      buffer.u32(checksumOf(className));
+      buffer.i16(STL_CLASS_VERSION);
+      buffer.i32(-1); // fID: the whole collection in this branch
+      buffer.i32(0); // fType: leaf node
+      buffer.i32(-1); // fStreamerType
+      buffer.i32(0); // fMaximum
+      buffer.writeObjectAny(null); // fBranchCount
+      buffer.writeObjectAny(null); // fBranchCount2
+      buffer.setByteCount(outer);
+    }
+  }
+}
+
+/** The TTree record: every branch (and in it its leaf), then the tree's leaf list as references. */
+class TreeRecord implements Streamable {
+  readonly className = 'TTree';
+  constructor(private readonly tree: TreeWriter) {}
+  stream(buffer: WBuffer): void {
+    const t = this.tree;
+    const at = buffer.startObject(20);
+    tnamed(buffer, t.name, t.title, BITS_TREE);
+    let sub = buffer.startObject(2); // TAttLine
+    buffer.i16(602);
+    buffer.i16(1);
+    buffer.i16(1);
+    buffer.setByteCount(sub);
+    sub = buffer.startObject(2); // TAttFill
+    buffer.i16(0);
+    buffer.i16(1001);
+    buffer.setByteCount(sub);
+    sub = buffer.startObject(2); // TAttMarker
+    buffer.i16(1);
+    buffer.i16(1);
+    buffer.f32(1);
+    buffer.setByteCount(sub);
+    buffer.i64(t.entries);
+    buffer.i64(t.totBytes);
+    buffer.i64(t.zipBytes);
+    buffer.i64(0); // fSavedBytes: no AutoSave
+    buffer.i64(t.flushedBytes);
+    buffer.f64(1); // fWeight
+    buffer.i32(0); // fTimerInterval
+    buffer.i32(25); // fScanField
+    buffer.i32(0); // fUpdate
+    buffer.i32(DEFAULT_ENTRY_OFFSET_LEN);
+    buffer.i32(0); // fNClusterRange: one cluster size for the whole tree
+    buffer.i64(1_000_000_000_000); // fMaxEntries
+    buffer.i64(1_000_000_000_000); // fMaxEntryLoop
+    buffer.i64(0); // fMaxVirtualSize
+    buffer.i64(t.autoSave);
+    buffer.i64(t.autoFlush);
+    buffer.i64(1_000_000); // fEstimate
+    buffer.u8(0); // fClusterRangeEnd: no closed ranges
+    buffer.u8(0); // fClusterSize
+    ioFeatures(buffer);
+    const setting = t.file.compressionSetting;
+    const branches: Streamable[] = t.branches.map((branch) => ({
+      className: branch.className,
+      stream: (b: WBuffer) => branch.stream(b, setting),
+    }));
+    // The leaf objects are the branches' own, so the tree's fLeaves are references to them.
+    objArray(buffer, branches, BITS_OWNER_ARRAY);
+    objArray(
+      buffer,
+      t.branches.map((branch) => branch.leaf),
+    );
+    for (let i = 0; i < 7; i++) buffer.i32(0); // fAliases, fIndexValues, fIndex, fTreeIndex, fFriends, fUserInfo, fBranchRef
+    buffer.setByteCount(at);
+  }
+}
+
+export class TreeWriter {
+  readonly name: string;
+  readonly title: string;
+  readonly branches: Branch[];
+  readonly file: RootFileWriter;
+  entries = 0;
+  totBytes = 0;
+  zipBytes = 0;
+  flushedBytes = 0;
+  autoFlush: number;
+  autoSave = -300_000_000;
+  clusters = 0;
+  private readonly compression: Compression;
+  private readonly pending: PendingBasket[] = [];
+  private readonly maxPending: number;
+  private closed = false;
+
+  constructor(file: RootFileWriter, name: string, specs: readonly BranchSpec[], options: TreeOptions = {}) {
+    this.file = file;
+    this.name = name;
+    this.title = options.title ?? name;
+    this.compression = file.compression;
+    this.autoFlush = options.autoFlush ?? -30_000_000;
+    if (this.autoFlush === 0) throw new Error('autoFlush must not be 0');
+    this.maxPending = options.maxPending ?? 64;
+    const basketSize = options.basketSize ?? 32000;
+    const seen = new Map<string, Branch>();
+    this.branches = specs.map((spec, column) => {
+      if (seen.has(spec.name)) throw new Error(`duplicate branch name ${spec.name}`);
+      const branch = new Branch(spec, column, name, Math.max(basketSize, 100));
+      if ('count' in spec) {
+        const counter = seen.get(spec.count);
+        if (
+          counter === undefined ||
+          counter.kind !== 'scalar' ||
+          (counter.type !== LEAF_TYPES.Int_t && counter.type !== LEAF_TYPES.UInt_t)
+        ) {
+          throw new Error(`branch ${spec.name}: its counter ${spec.count} must be an earlier Int_t or UInt_t branch`);
+        }
+        branch.countBranch = counter;
+        counter.leaf.isRange = true;
+      }
+      seen.set(spec.name, branch);
+      return branch;
+    });
+  }
+
+  /**
+   * Adds one entry; `row` holds one value per branch, in the order the branches were declared (a number, bigint
+   * or boolean for scalars, an array for arrays and vectors). Returns a promise only when the caller should wait
+   * for compressed baskets to drain before filling more.
+   */
+  fill(row: ArrayLike<Value | ArrayValue>): Promise<void> | undefined {
+    if (this.closed) throw new Error('tree already closed');
+    const branches = this.branches;
+    for (let i = 0; i < branches.length; i++) {
+      const branch = branches[i]!;
+      const value = row[i];
+      if (branch.countBranch !== undefined) {
+        const n = toNumber(row[branch.countBranch.column] as Value);
+        if ((value as ArrayLike<Value>).length !== n) {
+          throw new Error(
+            `branch ${branch.name}: ${(value as ArrayLike<Value>).length} values but ${branch.countBranch.name} = ${n}`,
+          );
+        }
+      } else if (branch.leaf.isRange) {
+        const n = toNumber(value as Value);
+        if (n > branch.leaf.maximum) branch.leaf.maximum = n;
+      }
+      if (branch.fill(value as Value | ArrayValue)) this.queue(branch.closeBasket(this.file.datime, this.file.seekDir));
+    }
+    this.entries++;
+    this.maybeAutoFlush();
+    if (this.pending.length > this.maxPending) return this.drain(this.maxPending >> 1);
+    return undefined;
+  }
+
+  /** TTree::Fill's auto-flush: the first cluster by compressed bytes, then every fAutoFlush entries. */
+  private maybeAutoFlush(): void {
+    if (this.autoFlush < 0) {
+      if (this.zipBytes <= -this.autoFlush) return;
+      this.flushAll();
+      this.optimizeBaskets();
+      this.flushedBytes = this.zipBytes;
+      const budget = -this.autoSave;
+      this.autoFlush = this.entries;
+      this.autoSave = Math.max(
+        this.autoFlush,
+        this.entries * Math.floor(Math.floor(budget / this.zipBytes) / this.entries),
+      );
+      return;
+    }
+    if (this.entries % this.autoFlush === 0) {
+      this.flushAll();
+      this.flushedBytes = this.zipBytes;
+    }
+  }
+
+  private flushAll(): void {
+    for (const branch of this.branches) {
+      if (branch.hasEntries) this.queue(branch.closeBasket(this.file.datime, this.file.seekDir));
+    }
+    this.clusters++;
+  }
+
+  private get firstCluster(): boolean {
+    return this.autoFlush < 0;
+  }
+
+  private queue(basket: PendingBasket): void {
+    if (this.firstCluster) {
+      // The first cluster's end depends on compressed sizes, so those are computed here, in order.
+      basket.packed = rootCompressSync(basket.raw, this.compression);
+      this.pending.push(basket);
+      this.writeReady();
+      return;
+    }
+    basket.packed = rootCompress(basket.raw, this.compression);
+    this.pending.push(basket);
+  }
+
+  /** Writes queued baskets whose compression is done, in queue order (which fixes their file offsets). */
+  private writeReady(): void {
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      if (head.packed instanceof Promise) return;
+      this.pending.shift();
+      this.place(head, head.packed);
+    }
+  }
+
+  private place(basket: PendingBasket, packed: Uint8Array | null): void {
+    const payload = packed ?? basket.raw;
+    const nbytes = basket.keylen + payload.length;
+    const seek = this.file.end;
+    const view = new DataView(basket.header.buffer, basket.header.byteOffset, basket.header.byteLength);
+    view.setInt32(0, nbytes);
+    view.setBigInt64(18, BigInt(seek));
+    this.file.append([basket.header, payload]);
+    basket.branch.recordWritten(nbytes, seek, basket.raw.length);
+    this.totBytes += basket.keylen + basket.raw.length;
+    this.zipBytes += nbytes;
+  }
+
+  /** Waits until at most `keep` baskets are still being compressed. */
+  async drain(keep = 0): Promise<void> {
+    while (this.pending.length > keep) {
+      const head = this.pending.shift()!;
+      const packed = head.packed instanceof Promise ? await head.packed : head.packed;
+      this.place(head, packed);
+    }
+  }
+
+  /**
+   * TTree::OptimizeBaskets(GetTotBytes(), 1), run once when the first cluster closes: every branch's basket size
+   * becomes proportional to its share of the bytes, rounded up to 512 and bounded like ROOT bounds it.
+   */
+  private optimizeBaskets(): void {
+    const maxMemory = this.totBytes;
+    const nleaves = this.branches.length;
+    if (nleaves === 0 || this.totBytes === 0) return;
+    const aveSize = this.totBytes / nleaves;
+    let bmin = 512;
+    let bmax = 256000;
+    let memFactor = 1;
+    for (let pass = 0; pass < 2; pass++) {
+      let newMemsize = 0;
+      for (const branch of this.branches) {
+        const totBytes = branch.totBytes;
+        const idealFactor = totBytes / aveSize;
+        const sizeOfOneEntry = branch.entries === 0 ? Math.floor(aveSize) : 1 + Math.floor(totBytes / branch.entries);
+        let bsize = branch.basketSize * idealFactor * memFactor;
+        if (bsize < 0 || bsize > bmax) bsize = bmax;
+        let newBsize = Math.floor(bsize);
+        if (pass === 1) {
+          const clusterSize = this.autoFlush > 0 ? this.autoFlush : branch.entries;
+          if (branch.entryOffsetLen > 0) newBsize += clusterSize * 4 * 2;
+          newBsize = newBsize - (newBsize % 512) + 512;
+        }
+        if (newBsize < sizeOfOneEntry) newBsize = sizeOfOneEntry;
+        if (newBsize < bmin) newBsize = bmin;
+        if (newBsize > 10_000_000) newBsize = bmax;
+        if (pass === 1) {
+          // TBranch::SetBasketSize keeps room for the key and the offset table.
+          const minimum = 100 + branch.name.length + branch.entryOffsetLen;
+          branch.basketSize = Math.max(newBsize, minimum);
+        }
+        newMemsize += newBsize;
+      }
+      memFactor = Math.min(100, maxMemory / newMemsize);
+      const hardmax = 1024 * 1024 * 1024;
+      const bminNew = bmin * memFactor;
+      const bmaxNew = bmax * memFactor;
+      bmin = bminNew > hardmax ? hardmax : bminNew < 8 ? 8 : Math.floor(bminNew);
+      bmax = bmaxNew > hardmax ? bmin : Math.floor(bmaxNew);
+    }
+  }
+
+  /** Flushes every open basket, waits for compression, and writes the tree record and the file's trailer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const branch of this.branches) {
+      if (branch.hasEntries) this.queue(branch.closeBasket(this.file.datime, this.file.seekDir));
+    }
+    await this.drain(0);
+    this.file.writeObject(new TreeRecord(this), this.name, this.title, true);
+    const leafClasses = this.branches.filter((b) => b.kind !== 'vector').map((b) => b.type.leafClass);
+    const vectorTypes = this.branches.filter((b) => b.vectorType !== undefined).map((b) => b.vectorType!);
+    this.file.close(treeStreamerInfos(leafClasses, vectorTypes));
+  }
+
+  /** Bytes of compressed baskets written so far (for progress reports). */
+  get bytesWritten(): number {
+    return this.file.end;
+  }
+}
+
+export { VECTOR_VALUE_TYPES };
