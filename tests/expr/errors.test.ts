@@ -158,6 +158,7 @@ const cases: [Field, string, string, string][] = [
   ['expr', '('.repeat(100_000), 'E_EXPR_TOO_DEEP', 'column 65: the expression nests deeper than 64 levels'],
   ['expr', '-'.repeat(100_000) + '1', 'E_EXPR_TOO_DEEP', 'column 65: the expression nests deeper than 64 levels'],
   ['expr', '2^'.repeat(70) + '2', 'E_EXPR_TOO_DEEP', 'column 130: the expression nests deeper than 64 levels'],
+  ['expr', '1<'.repeat(65) + '1', 'E_EXPR_TOO_DEEP', 'column 130: the expression nests deeper than 64 levels'],
   ['expr', 'sqrt('.repeat(65) + '1', 'E_EXPR_TOO_DEEP', 'column 325: the expression nests deeper than 64 levels'],
   [
     'expr',
@@ -201,9 +202,19 @@ describe('expression errors', () => {
       compileDraw({ expressions: ['('.repeat(depth) + 'met_et' + ')'.repeat(depth)] }, branches),
     ).not.toThrow();
     expect(() => compileDraw({ expressions: ['-'.repeat(depth) + 'met_et'] }, branches)).not.toThrow();
-    const long = 'met_et+'.repeat(Math.floor((LIMITS.maxLength - 6) / 7)) + 'met_et';
-    expect(long.length).toBeLessThanOrEqual(LIMITS.maxLength);
-    expect(() => compileDraw({ expressions: [long] }, branches)).not.toThrow();
+    // long chains of one operator stay flat: JavaScript's parser would overflow on 2000 nested parentheses
+    for (const [term, op] of [
+      ['1', '+'],
+      ['met_et', '-'],
+      ['2', '*'],
+      ['lep_n>0', '&&'],
+      ['trigE', '||'],
+    ]) {
+      const long =
+        `${term}${op}`.repeat(Math.floor((LIMITS.maxLength - term.length) / (term.length + op.length))) + term;
+      expect(long.length).toBeLessThanOrEqual(LIMITS.maxLength);
+      expect(() => compileDraw({ selection: long, expressions: [long] }, branches)).not.toThrow();
+    }
   });
 
   it('names the histogram whose expression is wrong', () => {

@@ -1,6 +1,6 @@
 import { OpenKeyError } from '../../../builder/errors.ts';
 import { FUNCTIONS, HELPERS, numberLiteral, type HelperName } from './functions.ts';
-import { parseExpression, type Node } from './parser.ts';
+import { parseExpression, sameChain, type Node } from './parser.ts';
 import type { Batch, BranchInfo, DrawProgram, DrawSpec } from './types.ts';
 
 /**
@@ -424,7 +424,10 @@ class Generator {
         const op = COMPARISON[node.op];
         if (op !== undefined) return `(${this.value(node.left, loop)} ${op} ${this.value(node.right, loop)})`;
         if (node.op === '&&' || node.op === '||') {
-          return `(${this.condition(node.left, loop)} ${node.op} ${this.condition(node.right, loop)})`;
+          // a && b && c: the left operand continues the chain without parentheses (see sameChain)
+          const left = this.condition(node.left, loop);
+          const flat = sameChain(node.op, node.left) ? left.slice(1, -1) : left;
+          return `(${flat} ${node.op} ${this.condition(node.right, loop)})`;
         }
         break;
       }
@@ -470,8 +473,10 @@ class Generator {
         if (COMPARISON[node.op] !== undefined || node.op === '&&' || node.op === '||') {
           return `(${this.condition(node, loop)} ? 1 : 0)`;
         }
-        const left = this.value(node.left, loop);
+        let left = this.value(node.left, loop);
         const right = this.value(node.right, loop);
+        // a + b - c: the left operand continues the chain without parentheses (see sameChain)
+        if (sameChain(node.op, node.left)) left = left.slice(1, -1);
         switch (node.op) {
           case '^':
             return `Math.pow(${left}, ${right})`;

@@ -49,6 +49,14 @@ const PRECEDENCE: Partial<Record<Operator, number>> = {
   '%': 8,
 };
 
+/** Operators that JavaScript groups to the left at one precedence level, so a chain of them needs no parentheses. */
+const CHAINS: Partial<Record<BinaryOp, number>> = { '+': 1, '-': 1, '*': 2, '/': 2, '&&': 3, '||': 4 };
+
+/** Whether `left`, as the left operand of `op`, continues the same flat chain (a+b-c, a*b/c, p && q && r). */
+export function sameChain(op: BinaryOp, left: Node): boolean {
+  return left.kind === 'binary' && CHAINS[op] !== undefined && CHAINS[left.op] === CHAINS[op];
+}
+
 const WORD_OPERATORS: Readonly<Record<string, string>> = { and: '&&', or: '||', not: '!' };
 
 const REDUCTION_SET: ReadonlySet<string> = new Set(REDUCTIONS);
@@ -76,6 +84,7 @@ export function parseExpression(text: string, field: string, branches: BranchLoo
 class Parser {
   private token: Token;
   private depth = 0;
+  private readonly nestings = new WeakMap<Node, number>();
   private readonly lexer: Lexer;
   private readonly branches: BranchLookup;
 
@@ -150,7 +159,55 @@ class Parser {
       this.advance();
       const right = this.parseBinary(precedence + 1);
       left = { kind: 'binary', pos: token.pos, op: token.op as BinaryOp, left, right };
+      // A chain such as a+b+c or x>0 && y>0 && … stays flat in the generated code; anything else nests, and
+      // JavaScript's own parser overflows its stack at a couple of thousand levels.
+      const nesting = Math.max(
+        this.nesting(left.left) + (sameChain(left.op, left.left) ? 0 : 1),
+        this.nesting(right) + 1,
+      );
+      this.nestings.set(left, nesting);
+      if (nesting > LIMITS.maxDepth) {
+        throw new ExpressionError(
+          'E_EXPR_TOO_DEEP',
+          this.lexer.field,
+          token.pos + 1,
+          `the expression nests deeper than ${LIMITS.maxDepth} levels`,
+        );
+      }
     }
+  }
+
+  /** How deeply the node's generated code nests (binary nodes are measured when built, the rest is depth-limited). */
+  private nesting(node: Node): number {
+    const known = this.nestings.get(node);
+    if (known !== undefined) return known;
+    let children: Node[];
+    switch (node.kind) {
+      case 'number':
+      case 'branch':
+        return 0;
+      case 'index':
+        children = [node.index];
+        break;
+      case 'unary':
+        children = [node.arg];
+        break;
+      case 'binary':
+        children = [node.left, node.right];
+        break;
+      case 'ternary':
+        children = [node.cond, node.then, node.otherwise];
+        break;
+      case 'call':
+        children = node.args;
+        break;
+      case 'reduce':
+        children = [node.arg];
+        break;
+    }
+    const nesting = 1 + Math.max(0, ...children.map((child) => this.nesting(child)));
+    this.nestings.set(node, nesting);
+    return nesting;
   }
 
   private parseUnary(): Node {
