@@ -203,13 +203,14 @@ describe('expression errors', () => {
     ).not.toThrow();
     expect(() => compileDraw({ expressions: ['-'.repeat(depth) + 'met_et'] }, branches)).not.toThrow();
     // long chains of one operator stay flat: JavaScript's parser would overflow on 2000 nested parentheses
-    for (const [term, op] of [
+    const chains: [string, string][] = [
       ['1', '+'],
       ['met_et', '-'],
       ['2', '*'],
       ['lep_n>0', '&&'],
       ['trigE', '||'],
-    ]) {
+    ];
+    for (const [term, op] of chains) {
       const long =
         `${term}${op}`.repeat(Math.floor((LIMITS.maxLength - term.length) / (term.length + op.length))) + term;
       expect(long.length).toBeLessThanOrEqual(LIMITS.maxLength);
