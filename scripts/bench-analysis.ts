@@ -131,6 +131,19 @@ process.stdout.write(
     `${(totalBytes / 1e6).toFixed(1)} MB of baskets in ${BRANCHES.length} branches; ${availableParallelism()} cores\n\n`,
 );
 
+interface ZllEvent {
+  lep_pt: number[];
+  lep_eta: number[];
+  lep_phi: number[];
+  lep_charge: number[];
+  lep_type: number[];
+  mcWeight: number;
+  scaleFactor_PILEUP: number;
+  scaleFactor_ELE: number;
+  scaleFactor_MUON: number;
+  scaleFactor_TRIGGER: number;
+}
+
 // JSROOT baseline: one thread, TSelector + treeProcess, the Z→ℓℓ logic in JS per event.
 async function jsrootRun(paths: string[]): Promise<number[]> {
   const hist = new Array<number>(BINS + 2).fill(0);
@@ -142,7 +155,7 @@ async function jsrootRun(paths: string[]): Promise<number[]> {
     // jsroot refuses a counter together with its counted array; the arrays carry their length anyway.
     for (const b of BRANCHES) if (b !== 'lep_n') selector.addBranch(b);
     selector.Process = function () {
-      const e = this.tgtobj as Record<string, number & number[]>;
+      const e = this.tgtobj as unknown as ZllEvent;
       const pt = e.lep_pt;
       if (pt.length !== 2) return;
       const q = e.lep_charge;
