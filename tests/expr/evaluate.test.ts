@@ -204,6 +204,8 @@ describe('branches and TTree::Draw array semantics', () => {
     expect(valuesOf('eta', events, 'pt > 25')).toEqual([0.5, 1, 2, -2]);
     expect(valuesOf('met', events, 'pt > 25')).toEqual([10, 30, 30, 40]);
     expect(valuesOf('jet', events, 'pt > 25')).toEqual([100, 400, 500]);
+    expect(valuesOf('pt', events, 'n != 3 && pt > 25')).toEqual([50, 70]);
+    expect(valuesOf('pt', events, 'n != 3 && met > 15 && pt > 25')).toEqual([70]);
   });
 
   it('reduces arrays with Length$, Sum$, Max$ and Min$ (0 for an empty array)', () => {

@@ -150,6 +150,38 @@ function hasIndex(node: Node): boolean {
   }
 }
 
+/** The terms of a && b && c, in evaluation order. */
+function conjuncts(node: Node): Node[] {
+  const terms: Node[] = [];
+  const stack: Node[] = [node];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (top.kind === 'binary' && top.op === '&&') stack.push(top.right, top.left);
+    else terms.push(top);
+  }
+  return terms;
+}
+
+function hasReduction(node: Node): boolean {
+  switch (node.kind) {
+    case 'reduce':
+      return true;
+    case 'index':
+      return hasReduction(node.index);
+    case 'unary':
+      return hasReduction(node.arg);
+    case 'binary':
+      return hasReduction(node.left) || hasReduction(node.right);
+    case 'ternary':
+      return hasReduction(node.cond) || hasReduction(node.then) || hasReduction(node.otherwise);
+    case 'call':
+      return node.args.some(hasReduction);
+    case 'number':
+    case 'branch':
+      return false;
+  }
+}
+
 /** Every branch a node reads, reductions included. */
 function branchesOf(node: Node, out: Set<string>): Set<string> {
   switch (node.kind) {
@@ -250,15 +282,33 @@ class Generator {
       for (const name of branchesOf(formula.ast, new Set())) this.slot(name, this.branches.get(name)?.isArray === true);
     }
 
-    const cut = [selection, weight].filter((f): f is Formula => f !== undefined);
+    const body: string[] = [];
+    // The leading conditions of a selection a && b && … that read only scalars (lep_n == 2) are tested before
+    // anything else is loaded: most events stop there.
+    let selectionAst = selection?.ast;
+    if (selectionAst !== undefined && isBooleanNode(selectionAst)) {
+      const terms = conjuncts(selectionAst);
+      let first = 0;
+      while (first < terms.length && this.scalarOnly(terms[first]!)) first++;
+      if (first > 0) {
+        const test = terms.slice(0, first).map((term) => this.condition(term, null));
+        body.push(`if (!(${test.join(' && ')})) continue;`);
+        selectionAst = terms
+          .slice(first)
+          .reduce<Node | undefined>(
+            (left, right) => (left === undefined ? right : { kind: 'binary', pos: right.pos, op: '&&', left, right }),
+            undefined,
+          );
+      }
+    }
+    const cut = [selectionAst, weight?.ast].filter((node): node is Node => node !== undefined);
     const cutArrays = new Set<string>();
-    for (const formula of cut) unindexedArrays(formula.ast, cutArrays);
+    for (const node of cut) unindexedArrays(node, cutArrays);
     const cutPerInstance = cutArrays.size > 0;
 
-    const body: string[] = [];
     // Selection and weight first, so that a rejected event costs as little as possible.
-    for (const formula of cut) this.prepare(formula.ast, body);
-    if (!cutPerInstance) this.weightCode(selection?.ast, weight?.ast, null, 'continue', body);
+    for (const node of cut) this.prepare(node, body);
+    if (!cutPerInstance) this.weightCode(selectionAst, weight?.ast, null, 'continue', body);
 
     for (const formula of expressions) this.prepare(formula.ast, body);
     expressions.forEach((formula, h) => {
@@ -273,7 +323,7 @@ class Generator {
       body.push(...this.instanceCount([...arrays], 'n'));
       body.push('for (let k = 0; k < n; k++) {');
       const inner: string[] = [];
-      if (cutPerInstance) this.weightCode(selection?.ast, weight?.ast, 'k', 'continue', inner);
+      if (cutPerInstance) this.weightCode(selectionAst, weight?.ast, 'k', 'continue', inner);
       if (valueIndexed) inner.push('oob = 0;');
       inner.push(`x = ${this.value(formula.ast, 'k')};`);
       if (valueIndexed) inner.push('if (oob !== 0) continue;');
@@ -301,6 +351,13 @@ class Generator {
       '  }',
       '};',
     ].join('\n');
+  }
+
+  /** A condition that reads no array and has no reduction, so it can be tested before any array is touched. */
+  private scalarOnly(node: Node): boolean {
+    if (hasReduction(node)) return false;
+    for (const name of branchesOf(node, new Set())) if (this.branches.get(name)?.isArray === true) return false;
+    return true;
   }
 
   /** Per-event set-up a formula needs before it is evaluated: array bounds, then its reductions (innermost first). */
