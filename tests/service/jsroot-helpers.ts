@@ -42,7 +42,8 @@ export async function jsrootDraw(
   cut?: string,
 ): Promise<number[]> {
   const { tree } = await openTree(path, treeName);
-  const args: Any = { expr: `${expr}>>h(${bins},${min},${max})` };
+  // htype:D: jsroot fills a TH1D (float64 sums, as ours) instead of its default TH1F.
+  const args: Any = { expr: `${expr}>>h(${bins},${min},${max});htype:D` };
   if (cut !== undefined) args.cut = cut;
   const h = await treeDraw(tree, args);
   return Array.from(h.fArray as ArrayLike<number>);
