@@ -101,6 +101,9 @@ describe('portal', () => {
       'zmumu-closure',
       'cms-hzz',
     ]);
+    expect(
+      await page.$$eval('#datasets td[data-events]', (tds) => tds.map((td) => td.getAttribute('data-events'))),
+    ).toEqual(['61738', '12105', '4608', '2421']);
     expect(await page.isVisible('#vm-section')).toBe(true);
     expect(await page.inputValue('#classroom-url')).toBe('http://KEY-ADDRESS:8080/');
     expect(requests.every((u) => u.startsWith('file:') || u.startsWith('data:'))).toBe(true);

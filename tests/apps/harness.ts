@@ -30,6 +30,8 @@ interface DatasetFixture {
   id: string;
   from: string;
   files: string[];
+  /** Entries summed over the files (../shared/data/README.md), as the image build writes them in key-index.js. */
+  events: number;
   meta: Record<string, unknown>;
 }
 
@@ -49,6 +51,7 @@ export const fixtures: DatasetFixture[] = [
     id: 'atlas-8tev-mc',
     from: 'atlas-8tev-mc',
     files: Object.keys(atlasSamples),
+    events: 61_738,
     meta: {
       title: 'ATLAS 8 TeV simulation (10 % samples)',
       description: 'ATLAS Open Data 8 TeV Monte Carlo ntuples, tree mini.',
@@ -63,6 +66,7 @@ export const fixtures: DatasetFixture[] = [
     id: 'hzz-compressions',
     from: 'scikit-hep-testdata',
     files: ['zlib', 'lzma', 'lz4', 'zstd', 'uncompressed'].map((c) => `uproot-HZZ-${c}.root`),
+    events: 5 * 2421,
     meta: { title: 'The same CMS H→ZZ sample in five compressions', licence: 'BSD-3-Clause', tree: 'events' },
   },
   {
@@ -70,6 +74,7 @@ export const fixtures: DatasetFixture[] = [
     id: 'zmumu-closure',
     from: 'scikit-hep-testdata',
     files: ['uproot-Zmumu.root', 'uproot-Zmumu-zlib.root'],
+    events: 2 * 2304,
     meta: {
       title: 'Z→μμ closure test (the same events as data and as simulation)',
       licence: 'BSD-3-Clause',
@@ -84,6 +89,7 @@ export const fixtures: DatasetFixture[] = [
     id: 'cms-hzz',
     from: 'scikit-hep-testdata',
     files: ['uproot-HZZ.root'],
+    events: 2421,
     meta: { title: 'CMS H→ZZ (uproot test sample)', licence: 'BSD-3-Clause', tree: 'events' },
   },
 ];
@@ -110,6 +116,7 @@ export async function keyIndexFor(datasetsDir: string): Promise<KeyIndex> {
       description: String(f.meta.description ?? ''),
       licence: String(f.meta.licence),
       size,
+      events: f.events,
       files: f.files.length,
     });
   }
