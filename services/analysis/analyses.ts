@@ -436,7 +436,10 @@ export class AnalysisManager {
     }
     // A file that cannot be read fails the analysis with its name (the request itself is fine).
     const broken = metas.find((m) => m.meta === undefined);
-    if (broken) throw new PlannedFailure('E_ROOT_CORRUPT', `${broken.info.name}: ${broken.error ?? 'cannot be read'}`);
+    if (broken) {
+      const why = broken.error ?? 'cannot be read';
+      throw new PlannedFailure('E_ROOT_CORRUPT', why.startsWith(`${broken.info.name}:`) ? why : `${broken.info.name}: ${why}`);
+    }
     for (const m of metas) {
       const have = new Set(m.meta!.branches.filter((b) => b.element !== undefined).map((b) => b.name));
       const missing = branches.find((b) => !have.has(b));

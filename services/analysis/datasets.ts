@@ -3,7 +3,7 @@
  * optional dataset.json. The folder is scanned on every request (cheap) so a new dataset needs no restart; ROOT
  * metadata is cached per file by (size, mtime).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OpenKeyError } from '../../builder/errors.ts';
 import { readTreeMeta } from './root/meta.ts';
@@ -87,9 +87,12 @@ export class DatasetStore {
     return ids.sort();
   }
 
-  /** Tree metadata of one file, from the cache while its size and mtime are unchanged. */
-  treeMeta(path: string, size: number, mtimeMs: number, tree?: string): Promise<{ trees: string[]; tree?: TreeMeta }> {
-    const key = `${path}\0${tree ?? ''}`;
+  /**
+   * Tree metadata of one file, from the cache while its size and mtime are unchanged. Keyed by the real path, so
+   * symlinks to one file (datasets sharing files) read it once.
+   */
+  async treeMeta(path: string, size: number, mtimeMs: number, tree?: string): Promise<{ trees: string[]; tree?: TreeMeta }> {
+    const key = `${await realpath(path).catch(() => path)}\0${tree ?? ''}`;
     const hit = this.meta.get(key);
     if (hit && hit.size === size && hit.mtimeMs === mtimeMs) return hit.value;
     const value = readTreeMeta(path, tree);
