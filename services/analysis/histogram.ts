@@ -44,24 +44,37 @@ export class HistogramSet {
 
   toTH1D(h: number, name: string, title: string, axisTitle: string): TH1D {
     const spec = this.specs[h]!;
-    const hist = createHistogram('TH1D', spec.bins) as TH1D & { fArray: Float64Array; fSumw2: number[] };
     const s = h * STATS;
-    hist.fName = name;
-    hist.fTitle = title;
-    hist.fXaxis.fXmin = spec.min;
-    hist.fXaxis.fXmax = spec.max;
-    hist.fXaxis.fTitle = axisTitle;
-    hist.fEntries = this.stats[s]!;
-    hist.fTsumw = this.stats[s + 1]!;
-    hist.fTsumw2 = this.stats[s + 2]!;
-    hist.fTsumwx = this.stats[s + 3]!;
-    hist.fTsumwx2 = this.stats[s + 4]!;
-    // Plain arrays: typed arrays would serialise as objects keyed by index.
-    const out = hist as unknown as TH1D;
-    out.fArray = Array.from(this.sumw[h]!);
-    out.fSumw2 = Array.from(this.sumw2[h]!);
-    return JSON.parse(JSON.stringify(out)) as TH1D;
+    const t = template();
+    return {
+      ...t,
+      fName: name,
+      fTitle: title,
+      fNcells: spec.bins + 2,
+      fXaxis: { ...t.fXaxis, fNbins: spec.bins, fXmin: spec.min, fXmax: spec.max, fTitle: axisTitle },
+      fYaxis: { ...(t.fYaxis as object) },
+      fZaxis: { ...(t.fZaxis as object) },
+      fFunctions: { ...(t.fFunctions as object), arr: [], opt: [] },
+      fContour: [],
+      fBuffer: [],
+      fEntries: this.stats[s]!,
+      fTsumw: this.stats[s + 1]!,
+      fTsumw2: this.stats[s + 2]!,
+      fTsumwx: this.stats[s + 3]!,
+      fTsumwx2: this.stats[s + 4]!,
+      // Plain arrays: typed arrays would serialise as objects keyed by index.
+      fArray: Array.from(this.sumw[h]!),
+      fSumw2: Array.from(this.sumw2[h]!),
+    };
   }
+}
+
+let cached: TH1D | undefined;
+
+/** jsroot's TH1D as plain JSON, made once: jsroot's create() is too slow to call per histogram of every file. */
+function template(): TH1D {
+  cached ??= JSON.parse(JSON.stringify(createHistogram('TH1D', 1))) as TH1D;
+  return cached;
 }
 
 export interface TH1D {

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { createHistogram } from 'jsroot/core';
 import { buildApp } from '../../services/analysis/app.ts';
 import type { AnalysisView } from '../../services/analysis/analyses.ts';
 import { makeDatasets, type Fixture } from './fixtures.ts';
@@ -74,6 +75,9 @@ describe('histograms equal jsroot treeDraw bin for bin', () => {
       fEntries: 2304,
     });
     expect(h.fArray).toHaveLength(5);
+    const reference = JSON.parse(JSON.stringify(createHistogram('TH1D', 3))) as Record<string, unknown>;
+    expect(Object.keys(h).sort()).toEqual(Object.keys(reference).sort());
+    expect(Object.keys(h.fXaxis).sort()).toEqual(Object.keys(reference.fXaxis as object).sort());
     expect(h.fSumw2).toEqual(h.fArray); // unit weights: Σw² = Σw
     const inRange = h.fArray[1]! + h.fArray[2]! + h.fArray[3]!;
     expect(h.fTsumw).toBe(inRange);

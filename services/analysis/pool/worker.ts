@@ -3,7 +3,8 @@
  * range, evaluates the compiled program, fills partial histograms in typed arrays and transfers them back.
  * Kept free of Fastify and jsroot's tree code so the bundler emits it as a small separate file.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { compileDraw, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
 import { readColumn, type ReadStats } from '../root/columns.ts';
@@ -80,8 +81,22 @@ function errorOf(error: unknown, task: Task): { code: string; message: string } 
   return code === 'E_ROOT_READ' ? { code, message: `${task.file}: ${message}` } : { code, message };
 }
 
+/**
+ * Linux nice values are per thread: lowering this worker's priority keeps the main thread (HTTP, health checks)
+ * responsive when the workers fill every core. Best effort; elsewhere it is a no-op.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not allowed
+  }
+}
+
 if (parentPort) {
   const port = parentPort;
+  lowerPriority();
   port.on('message', (message: ToWorker) => {
     if (message.type !== 'task') return;
     const { id, task } = message;
