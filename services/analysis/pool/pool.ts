@@ -27,11 +27,20 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  job: Job | undefined;
+  /** Jobs sent to this worker, in order; the first is running, the others wait in the worker. */
+  jobs: Job[];
   ready: boolean;
-  /** Set when the job's group was cancelled: the worker is terminated if the job does not end promptly. */
+  /** Set when a running job's group was cancelled: the worker is terminated if the job does not end promptly. */
   killTimer: NodeJS.Timeout | undefined;
+  /** Groups cancelled while this worker held their jobs. */
+  cancelled: Set<string>;
 }
+
+/**
+ * Tasks sent ahead to each worker: the next one is already there when the current one ends, so a worker does not
+ * wait for the main thread between tasks (which matters when the machine is busy).
+ */
+const PIPELINE = 2;
 
 /** Where the worker entry is: the .ts file next to this one in development, analysis-worker.js when bundled. */
 export function defaultWorkerUrl(): URL {
@@ -72,7 +81,7 @@ export class WorkerPool {
     const worker = url.pathname.endsWith('.ts')
       ? new Worker(new URL('./tsx-boot.mjs', import.meta.url), { workerData: { entry: url.href } })
       : new Worker(url);
-    const slot: Slot = { worker, job: undefined, ready: false, killTimer: undefined };
+    const slot: Slot = { worker, jobs: [], ready: false, killTimer: undefined, cancelled: new Set() };
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
     worker.on('error', (error) => this.onExit(slot, `worker crashed: ${error.message}`));
     worker.on('exit', (code) => this.onExit(slot, `worker exited with code ${code}`));
@@ -86,16 +95,19 @@ export class WorkerPool {
       this.dispatch();
       return;
     }
-    const job = slot.job;
-    if (job === undefined || job.id !== message.id) return;
-    this.finish(slot);
-    if (message.type === 'done') job.resolve(message.result);
-    else job.reject(new TaskError(message.code, message.message));
+    const index = slot.jobs.findIndex((j) => j.id === message.id);
+    if (index < 0) return;
+    const [job] = slot.jobs.splice(index, 1);
+    this.disarm(slot);
+    if (message.type === 'done') job!.resolve(message.result);
+    else job!.reject(new TaskError(message.code, message.message));
     this.dispatch();
   }
 
-  private finish(slot: Slot): void {
-    slot.job = undefined;
+  /** Stops the kill timer once the worker holds no job of a cancelled group any more. */
+  private disarm(slot: Slot): void {
+    if (slot.jobs.some((j) => slot.cancelled.has(j.group))) return;
+    slot.cancelled.clear();
     if (slot.killTimer !== undefined) clearTimeout(slot.killTimer);
     slot.killTimer = undefined;
   }
@@ -103,11 +115,11 @@ export class WorkerPool {
   private onExit(slot: Slot, reason: string): void {
     const index = this.slots.indexOf(slot);
     if (index < 0) return; // already replaced ('error' is followed by 'exit')
-    const job = slot.job;
-    this.finish(slot);
+    const jobs = slot.jobs.splice(0);
+    if (slot.killTimer !== undefined) clearTimeout(slot.killTimer);
     if (this.closed) {
       this.slots.splice(index, 1);
-      job?.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
+      for (const job of jobs) job.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
       return;
     }
     this.restarts++;
@@ -116,21 +128,32 @@ export class WorkerPool {
       this.closed = true;
       this.slots.splice(index, 1);
       const failure = new TaskError('E_POOL_BROKEN', `analysis workers cannot start: ${reason}`);
-      job?.reject(failure);
-      for (const queued of this.queue.splice(0)) queued.reject(failure);
+      for (const job of [...jobs, ...this.queue.splice(0)]) job.reject(failure);
       return;
     }
     this.slots[index] = this.spawn();
-    job?.reject(new TaskError('E_WORKER_CRASHED', `${job.task.file}: ${reason}; the task was abandoned`));
+    // The running job is the one that died with the worker; the ones waiting behind it go back to the queue,
+    // except those of a cancelled group.
+    const [running, ...waiting] = jobs;
+    const requeue = waiting.filter((j) => !slot.cancelled.has(j.group));
+    for (const j of waiting) if (slot.cancelled.has(j.group)) j.reject(new TaskError('E_CANCELLED', 'cancelled'));
+    this.queue.unshift(...requeue);
+    if (running) {
+      if (slot.cancelled.has(running.group)) running.reject(new TaskError('E_CANCELLED', 'cancelled'));
+      else running.reject(new TaskError('E_WORKER_CRASHED', `${running.task.file}: ${reason}; the task was abandoned`));
+    }
+    this.dispatch();
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (!slot.ready || slot.job !== undefined) continue;
-      const job = this.queue.shift()!;
-      slot.job = job;
-      slot.worker.postMessage({ type: 'task', id: job.id, task: job.task } satisfies ToWorker);
+    for (let depth = 1; depth <= PIPELINE; depth++) {
+      for (const slot of this.slots) {
+        if (this.queue.length === 0) return;
+        if (!slot.ready || slot.jobs.length >= depth || slot.killTimer !== undefined) continue;
+        const job = this.queue.shift()!;
+        slot.jobs.push(job);
+        slot.worker.postMessage({ type: 'task', id: job.id, task: job.task } satisfies ToWorker);
+      }
     }
   }
 
@@ -151,8 +174,9 @@ export class WorkerPool {
       job.reject(new TaskError('E_CANCELLED', 'cancelled'));
     }
     for (const slot of this.slots) {
-      if (slot.job?.group !== group || slot.killTimer !== undefined) continue;
-      slot.killTimer = setTimeout(() => void slot.worker.terminate(), this.grace);
+      if (!slot.jobs.some((j) => j.group === group)) continue;
+      slot.cancelled.add(group);
+      slot.killTimer ??= setTimeout(() => void slot.worker.terminate(), this.grace);
     }
   }
 
@@ -161,7 +185,7 @@ export class WorkerPool {
   }
 
   get busy(): number {
-    return this.slots.filter((s) => s.job !== undefined).length;
+    return this.slots.filter((s) => s.jobs.length > 0).length;
   }
 
   async close(): Promise<void> {

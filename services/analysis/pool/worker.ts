@@ -97,17 +97,28 @@ function lowerPriority(): void {
 if (parentPort) {
   const port = parentPort;
   lowerPriority();
-  port.on('message', (message: ToWorker) => {
-    if (message.type !== 'task') return;
-    const { id, task } = message;
-    if (task.crash) process.exit(70);
-    runTask(task).then(
-      (result) => {
+  // Tasks run one at a time in arrival order; the pool sends the next one ahead.
+  const queue: ToWorker[] = [];
+  let running = false;
+  const drain = async (): Promise<void> => {
+    running = true;
+    for (let message = queue.shift(); message !== undefined; message = queue.shift()) {
+      const { id, task } = message;
+      if (task.crash) process.exit(70);
+      try {
+        const result = await runTask(task);
         const transfer = [...result.sumw, ...result.sumw2, result.stats].map((a) => a.buffer as ArrayBuffer);
         port.postMessage({ type: 'done', id, result } satisfies FromWorker, transfer);
-      },
-      (error: unknown) => port.postMessage({ type: 'error', id, ...errorOf(error, task) } satisfies FromWorker),
-    );
+      } catch (error) {
+        port.postMessage({ type: 'error', id, ...errorOf(error, task) } satisfies FromWorker);
+      }
+    }
+    running = false;
+  };
+  port.on('message', (message: ToWorker) => {
+    if (message.type !== 'task') return;
+    queue.push(message);
+    if (!running) void drain();
   });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }

@@ -62,6 +62,16 @@ export function isUncompressed(compressedLength: number, objectLength: number): 
  * hot path); async only when a block needs jsroot's LZMA or zstd decoders.
  */
 export async function decompress(src: Uint8Array, objectLength: number): Promise<Uint8Array> {
+  // The common case, one zlib block: inflate straight into a buffer of the exact size, no second copy.
+  if (src.length >= HEADER + 2 && src[0] === 0x5a && src[1] === 0x4c && src[2] === 8) {
+    const csize = src[3]! | (src[4]! << 8) | (src[5]! << 16);
+    const usize = src[6]! | (src[7]! << 8) | (src[8]! << 16);
+    if (usize === objectLength && HEADER + csize === src.length) {
+      const data = inflateRawSync(src.subarray(HEADER + 2), { chunkSize: Math.max(1024, usize + 64) });
+      if (data.length !== usize) throw new Error(`zlib block gave ${data.length} bytes, expected ${usize}`);
+      return data;
+    }
+  }
   const out = new Uint8Array(objectLength);
   let pos = 0;
   let written = 0;
@@ -78,11 +88,11 @@ export async function decompress(src: Uint8Array, objectLength: number): Promise
     const tag = String.fromCharCode(a, b);
     if (tag === 'ZL' && method === 8) {
       // Skip the 2-byte zlib header; the adler32 trailer is not needed to detect damage, inflate fails on it.
-      const data = inflateRawSync(src.subarray(pos + HEADER + 2, end));
+      const data = inflateRawSync(src.subarray(pos + HEADER + 2, end), { chunkSize: Math.max(1024, usize + 64) });
       if (data.length !== usize) throw new Error(`zlib block gave ${data.length} bytes, expected ${usize}`);
       out.set(data, written);
     } else if (tag === 'CS' && method === 8) {
-      const data = inflateRawSync(src.subarray(pos + HEADER, end));
+      const data = inflateRawSync(src.subarray(pos + HEADER, end), { chunkSize: Math.max(1024, usize + 64) });
       if (data.length !== usize) throw new Error(`zlib block gave ${data.length} bytes, expected ${usize}`);
       out.set(data, written);
     } else if (tag === 'L4') {
