@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { commands } from './commands/index.ts';
 import type { CommandIo } from './commands/types.ts';
 import { isOpenKeyError, UsageError } from './errors.ts';
+import { ManifestError } from './manifest/problems.ts';
 
 const TOP_HELP_HEAD = `openkey: build a bootable Debian live USB key with particle-physics open data, offline.
 
@@ -86,6 +87,11 @@ export async function main(argv: string[], io: CommandIo = defaultIo()): Promise
     }
     return await command.run({ values: parsed.values, positionals: parsed.positionals }, io);
   } catch (error) {
+    // A manifest's problems are the user's to fix: one positioned line each, nothing else.
+    if (error instanceof ManifestError) {
+      io.err(`${error.format(io.cwd)}\n`);
+      return error.exitCode;
+    }
     io.err(formatError(error));
     return isOpenKeyError(error) ? error.exitCode : 1;
   }

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { HOST_TOOLS, type HostTool } from '../doctor/host-tools.ts';
-import { loadManifest, ManifestError } from '../manifest/index.ts';
+import { loadManifest } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { run } from '../tools/exec.ts';
 import type { Command } from './types.ts';
@@ -53,16 +53,7 @@ Exit codes: 0 everything needed is there, 1 something is missing, 2 bad argument
   options: {},
   async run(args, io) {
     const [file] = args.positionals;
-    let manifest: ResolvedManifest | undefined;
-    if (file !== undefined) {
-      try {
-        manifest = (await loadManifest(file, io.cwd)).manifest;
-      } catch (error) {
-        if (!(error instanceof ManifestError)) throw error;
-        io.err(`${error.format(io.cwd)}\n`);
-        return 2;
-      }
-    }
+    const manifest = file === undefined ? undefined : (await loadManifest(file, io.cwd)).manifest;
     const groups = neededGroups(manifest);
     const statuses = await Promise.all(HOST_TOOLS.filter((tool) => groups.has(tool.neededFor)).map(probeTool));
     const nodeMajor = Number(process.versions.node.split('.')[0]);

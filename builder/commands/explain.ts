@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
-import { loadManifest, ManifestError } from '../manifest/index.ts';
+import { loadManifest } from '../manifest/index.ts';
 import type { Origin } from '../manifest/types.ts';
 import type { PosNode } from '../manifest/yaml.ts';
 import type { Command } from './types.ts';
@@ -67,26 +67,20 @@ from. --json prints { manifest, origins } where origins maps each dotted path to
     const [file, ...extra] = args.positionals;
     if (file === undefined || extra.length > 0)
       throw new UsageError('expected exactly one manifest', 'openkey explain manifests/s.yaml');
-    try {
-      const { manifest, tree } = await loadManifest(file, io.cwd);
-      if (args.values.json) {
-        const origins: Record<string, string> = {};
-        const walk = (node: PosNode, at: string) => {
-          if (node.kind === 'map')
-            for (const entry of node.entries) walk(entry.value, at ? `${at}.${entry.key}` : entry.key);
-          else if (node.kind === 'seq') node.items.forEach((item, index) => walk(item, `${at}[${index}]`));
-          else origins[at] = `${path.relative(io.cwd, node.origin.file)}:${node.origin.line}:${node.origin.col}`;
-        };
-        walk(tree, '');
-        io.out(JSON.stringify({ manifest, origins }, null, 2) + '\n');
-      } else {
-        io.out(explainLines(tree, io.cwd).join('\n') + '\n');
-      }
-      return 0;
-    } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
-      io.err(`${error.format(io.cwd)}\n`);
-      return 2;
+    const { manifest, tree } = await loadManifest(file, io.cwd);
+    if (args.values.json) {
+      const origins: Record<string, string> = {};
+      const walk = (node: PosNode, at: string) => {
+        if (node.kind === 'map')
+          for (const entry of node.entries) walk(entry.value, at ? `${at}.${entry.key}` : entry.key);
+        else if (node.kind === 'seq') node.items.forEach((item, index) => walk(item, `${at}[${index}]`));
+        else origins[at] = `${path.relative(io.cwd, node.origin.file)}:${node.origin.line}:${node.origin.col}`;
+      };
+      walk(tree, '');
+      io.out(JSON.stringify({ manifest, origins }, null, 2) + '\n');
+    } else {
+      io.out(explainLines(tree, io.cwd).join('\n') + '\n');
     }
+    return 0;
   },
 };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
-import { loadManifest, ManifestError } from '../manifest/index.ts';
+import { loadManifest } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { planBuild, type Plan } from '../plan/index.ts';
 import { surveyHost } from '../plan/survey.ts';
@@ -49,14 +49,7 @@ give the same bytes.
     const [file, ...extra] = args.positionals;
     if (file === undefined || extra.length > 0)
       throw new UsageError('expected exactly one manifest', 'openkey plan --json manifests/s.yaml');
-    let manifest: ResolvedManifest;
-    try {
-      manifest = (await loadManifest(file, io.cwd)).manifest;
-    } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
-      io.err(`${error.format(io.cwd)}\n`);
-      return 2;
-    }
+    const { manifest } = await loadManifest(file, io.cwd);
     const facts = await surveyHost(manifest);
     const plan = planBuild(manifest, facts);
     if (args.values.json)
