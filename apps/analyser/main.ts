@@ -353,7 +353,8 @@ async function run(): Promise<void> {
   setProgress(0, 0);
   setStatus(statusLine, 'Submitting the analysis…');
   try {
-    const { id } = await api.submit(toRequest(state));
+    const request = toRequest(state);
+    const { id } = await api.submit(request);
     if (token !== runToken) return;
     setStatus(statusLine, 'Running…');
     const follower = follow(id, (done, totalEntries) => {
@@ -367,6 +368,8 @@ async function run(): Promise<void> {
       setProgress(analysis.progress.entriesTotal, analysis.progress.entriesTotal);
       result = analysis.result;
       await render();
+      // Which request the drawing shows, for tests and for anyone scripting the page.
+      document.body.dataset.drawnSelection = request.selection ?? '';
       setStatus(statusLine, `Done: ${formatCount(result.selected)} events selected in ${result.seconds.toFixed(2)} s.`);
     } else if (analysis.state === 'cancelled') {
       setStatus(statusLine, 'Cancelled.');

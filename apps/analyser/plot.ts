@@ -1,4 +1,5 @@
 /** Draws the analyser's result with JSROOT: simulation as a THStack by sample, data as points with √N errors. */
+import '../shared/jsroot-settings.ts';
 import { getColor } from 'jsroot/colors';
 import {
   clTCanvas,

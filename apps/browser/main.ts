@@ -3,6 +3,7 @@
  * the bytes it needs cross the wire), shows their content in its hierarchy browser, and draws a chosen branch.
  * Branches are also listed as buttons so that keyboard users can draw them.
  */
+import '../shared/jsroot-settings.ts';
 import { draw, cleanup } from 'jsroot/draw';
 import { HierarchyPainter } from 'jsroot/hierarchy';
 import { openFile, type RootFile } from 'jsroot/io';

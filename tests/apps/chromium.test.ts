@@ -73,7 +73,7 @@ describe('portal', () => {
     expect(await darkPixels(page, '#qr')).toBeGreaterThan(1000);
     await expectFitsWidth(page);
     await screenshot(page, 'portal', true);
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   });
 
@@ -85,7 +85,7 @@ describe('portal', () => {
     await page.waitForSelector('#doc h1');
     expect(await page.textContent('#doc h1')).toBe('Getting started');
     expect(await page.$$eval('#doc table td', (tds) => tds.map((td) => td.textContent))).toEqual(['1', '2']);
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   });
 
@@ -108,7 +108,7 @@ describe('portal', () => {
     expect(await page.inputValue('#classroom-url')).toBe('http://KEY-ADDRESS:8080/');
     expect(requests.every((u) => u.startsWith('file:') || u.startsWith('data:'))).toBe(true);
     await screenshot(page, 'portal-file');
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   });
 });
@@ -131,7 +131,9 @@ describe('histogram analyser', () => {
     );
     await page.selectOption('#preset', zll?.value ?? '');
     const request = (await submitted).postDataJSON() as AnalysisRequest;
-    await page.waitForSelector('body[data-drawn]', { timeout: 60_000 });
+    await page.waitForFunction((sel) => document.body.dataset.drawnSelection === sel, request.selection ?? '', {
+      timeout: 60_000,
+    });
 
     // The plot is an SVG with bins.
     const longestPath = await page.$$eval('#plot svg path', (paths) =>
@@ -195,38 +197,43 @@ describe('histogram analyser', () => {
     expect(Number(await second.page.getAttribute('#total', 'data-value'))).toBeCloseTo(apiTotal, 6);
     expect(await second.page.isChecked('#log')).toBe(true);
     expect(await second.page.inputValue('#rebin')).toBe('2');
-    expect(second.problems).toEqual([]);
+    expect(second.problems.join('\n')).toBe('');
     await second.page.context().close();
 
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
 
   it('adds a slider cut and a typed cut, and re-runs with them', async () => {
     const { page, problems } = await guardedPage(browser);
+    const drawnWith = (selection: string) =>
+      page.waitForFunction((sel) => document.body.dataset.drawnSelection === sel, selection, { timeout: 60_000 });
     await page.goto(
       new URL('analyser/#dataset=cms-hzz&tree=events&expr=Muon_Px&bins=40&min=-100&max=100&run=1', service.url).href,
     );
-    await page.waitForSelector('body[data-drawn="1"]', { timeout: 60_000 });
+    await drawnWith('');
     const before = Number(await page.getAttribute('#total', 'data-value'));
     await page.click('#add-slider');
     await page.fill('#cut-0-expr', 'NMuon');
     await page.press('#cut-0-expr', 'Tab');
-    const posted = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/analyses');
     await page.fill('.cut[data-cut="0"] input[type="number"]', '1');
     await page.press('.cut[data-cut="0"] input[type="number"]', 'Enter');
-    expect(((await posted).postDataJSON() as AnalysisRequest).selection).toBe('NMuon > 1');
-    await page.waitForSelector('body[data-drawn="2"]', { timeout: 60_000 });
+    await drawnWith('NMuon > 1');
     const after = Number(await page.getAttribute('#total', 'data-value'));
     expect(after).toBeLessThan(before);
+    expect(after).toBeGreaterThan(0);
     await page.click('#add-expr');
     await page.fill('#cut-1-expr', 'abs(Muon_Py[0]) < 50');
-    const posted2 = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/analyses');
     await page.press('#cut-1-expr', 'Enter');
-    expect(((await posted2).postDataJSON() as AnalysisRequest).selection).toBe('(NMuon > 1) && (abs(Muon_Py[0]) < 50)');
-    await page.waitForSelector('body[data-drawn="3"]', { timeout: 60_000 });
+    await drawnWith('(NMuon > 1) && (abs(Muon_Py[0]) < 50)');
+    expect(Number(await page.getAttribute('#total', 'data-value'))).toBeLessThan(after);
     expect(page.url()).toContain('cut=e%7Eabs%28Muon_Py%5B0%5D%29+%3C+50');
-    expect(problems).toEqual([]);
+    // Keyboard on the slider: each arrow press moves the threshold by one step of the slider's range.
+    const range = '.cut[data-cut="0"] input[type="range"]';
+    await page.focus(range);
+    await page.keyboard.press('ArrowRight');
+    expect(Number(await page.inputValue('.cut[data-cut="0"] input[type="number"]'))).toBeGreaterThan(1);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
 
@@ -270,7 +277,7 @@ describe('histogram analyser', () => {
     }
     expect(rows.reduce((n, r) => n + (r[4] ?? 0), 0)).toBeGreaterThan(1000);
     await screenshot(page, 'analyser-data-points', true);
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
 
@@ -313,7 +320,7 @@ describe('histogram analyser', () => {
     await page.focus('#expr');
     await page.keyboard.press('Enter');
     await page.waitForSelector('body[data-drawn]', { timeout: 60_000 });
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
 });
@@ -343,7 +350,7 @@ describe('ROOT browser', () => {
     expect(await page.textContent('#status')).toMatch(/lep_pt: [\d\u2009]+ values drawn/);
     await expectFitsWidth(page);
     await screenshot(page, 'browser', true);
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
 
@@ -362,7 +369,7 @@ describe('ROOT browser', () => {
       await page.evaluate(() => delete document.body.dataset.drawn);
     }
     expect(new Set(statuses).size, statuses.join('\n')).toBe(1);
-    expect(problems).toEqual([]);
+    expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
 });
