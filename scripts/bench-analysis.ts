@@ -228,9 +228,12 @@ report(
 const base = rows.find((r) => r.name.startsWith('JSROOT'));
 if (base) {
   process.stdout.write('\n');
-  for (const r of rows.slice(1)) process.stdout.write(`${r.name.padEnd(34)} ${(base.seconds / r.seconds).toFixed(2)}× JSROOT\n`);
+  for (const r of rows.slice(1))
+    process.stdout.write(`${r.name.padEnd(34)} ${(base.seconds / r.seconds).toFixed(2)}× JSROOT\n`);
   for (const r of rows.filter((x) => x.hist && x !== base)) {
-    const diff = Math.max(...r.hist!.map((v, i) => Math.abs(v - base.hist![i]!) / Math.max(1e-12, Math.abs(base.hist![i]!))));
+    const diff = Math.max(
+      ...r.hist!.map((v, i) => Math.abs(v - base.hist![i]!) / Math.max(1e-12, Math.abs(base.hist![i]!))),
+    );
     process.stdout.write(`${r.name}: histogram max relative difference from JSROOT ${diff.toExponential(2)}\n`);
   }
 }

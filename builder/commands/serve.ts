@@ -20,7 +20,8 @@ Exit codes: 0 stopped cleanly, 1 the service failed, 2 bad arguments.
   },
   async run(args, io) {
     const { datasets, host, port, workers, apps } = args.values as Record<string, string | undefined>;
-    if (datasets === undefined) throw new UsageError('--datasets DIR is required', 'openkey serve --datasets ../shared/data');
+    if (datasets === undefined)
+      throw new UsageError('--datasets DIR is required', 'openkey serve --datasets ../shared/data');
     const portNumber = Number(port);
     if (!Number.isInteger(portNumber) || portNumber < 0 || portNumber > 65535)
       throw new UsageError(`--port ${port}: not a port number`);

@@ -284,7 +284,8 @@ export class AnalysisManager {
     a.state = 'running';
     this.notify(a, true);
     void this.execute(a).finally(() => {
-      if (a.state === 'running') this.end(a, 'failed', { error: { code: 'E_INTERNAL', message: 'analysis ended early' } });
+      if (a.state === 'running')
+        this.end(a, 'failed', { error: { code: 'E_INTERNAL', message: 'analysis ended early' } });
     });
   }
 
@@ -388,7 +389,8 @@ export class AnalysisManager {
           hint: `closest: ${near.join(', ')}`,
         });
       });
-      if (new Set(request.files).size !== request.files.length) throw badRequest('E_BAD_REQUEST', 'files: a file is listed twice');
+      if (new Set(request.files).size !== request.files.length)
+        throw badRequest('E_BAD_REQUEST', 'files: a file is listed twice');
     }
     if (files.length === 0) throw badRequest('E_NO_FILES', `dataset "${dataset.id}" has no ROOT files`);
 
@@ -438,7 +440,10 @@ export class AnalysisManager {
     const broken = metas.find((m) => m.meta === undefined);
     if (broken) {
       const why = broken.error ?? 'cannot be read';
-      throw new PlannedFailure('E_ROOT_CORRUPT', why.startsWith(`${broken.info.name}:`) ? why : `${broken.info.name}: ${why}`);
+      throw new PlannedFailure(
+        'E_ROOT_CORRUPT',
+        why.startsWith(`${broken.info.name}:`) ? why : `${broken.info.name}: ${why}`,
+      );
     }
     for (const m of metas) {
       const have = new Set(m.meta!.branches.filter((b) => b.element !== undefined).map((b) => b.name));
@@ -446,7 +451,10 @@ export class AnalysisManager {
       if (missing) throw new PlannedFailure('E_MISSING_BRANCH', `${m.info.name}: has no readable branch "${missing}"`);
     }
 
-    const specs: HistSpec[] = [...request.histograms.map((h) => ({ bins: h.bins, min: h.min, max: h.max })), SELECTED_SPEC];
+    const specs: HistSpec[] = [
+      ...request.histograms.map((h) => ({ bins: h.bins, min: h.min, max: h.max })),
+      SELECTED_SPEC,
+    ];
     const totalEntries = metas.reduce((n, m) => n + m.meta!.entries, 0);
     const target = Math.min(500_000, Math.max(20_000, Math.ceil(totalEntries / (this.pool.size * 4))));
     let remaining = request.maxEntries ?? Infinity;
@@ -480,10 +488,16 @@ export class AnalysisManager {
     if (error.code === 'E_EXPR_UNKNOWN_BRANCH') {
       const unreadable = tree.branches.find((b) => b.element === undefined && error.message.includes(`"${b.name}"`));
       if (unreadable)
-        return badRequest('E_UNSUPPORTED_BRANCH', `${field}: branch "${unreadable.name}" has type ${unreadable.type}, which the service cannot read`);
+        return badRequest(
+          'E_UNSUPPORTED_BRANCH',
+          `${field}: branch "${unreadable.name}" has type ${unreadable.type}, which the service cannot read`,
+        );
       const near = error.suggestions.length > 0 ? error.suggestions : [];
       return new OpenKeyError('E_UNKNOWN_BRANCH', error.message, {
-        hint: near.length > 0 ? `closest branches: ${near.join(', ')}` : `tree ${tree.name} has ${tree.branches.length} branches; GET /api/datasets/:id lists them`,
+        hint:
+          near.length > 0
+            ? `closest branches: ${near.join(', ')}`
+            : `tree ${tree.name} has ${tree.branches.length} branches; GET /api/datasets/:id lists them`,
       });
     }
     return badRequest(error.code, error.message, error.hint);

@@ -20,6 +20,7 @@ import {
   datasetSummarySchema,
   errorSchema,
   idParams,
+  presetSchema,
 } from './schemas.ts';
 
 export interface AppOptions {
@@ -192,7 +193,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   );
 
-  app.get('/api/presets', async () => {
+  app.get('/api/presets', { schema: { response: { 200: { type: 'array', items: presetSchema } } } }, async () => {
     const datasets = await store.list();
     return PRESETS.map((p) => {
       const matching = datasets
@@ -219,7 +220,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           properties: { wait: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
           additionalProperties: false,
         },
-        response: { 200: analysisViewSchema, 202: { type: 'object', properties: { id: { type: 'string' } } }, ...errors },
+        response: {
+          200: analysisViewSchema,
+          202: { type: 'object', properties: { id: { type: 'string' } } },
+          ...errors,
+        },
       },
     },
     async (request, reply) => {
@@ -257,46 +262,60 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/analyses/:id/events', { schema: { params: idParams } }, async (request, reply) => {
-    const a = find(request.params.id);
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const progress = (v: AnalysisView) => ({ id: v.id, state: v.state, progress: v.progress });
-    const view = manager.view(a);
-    if (terminal(view.state)) {
-      send('result', view);
-      raw.end();
-      return reply;
-    }
-    send('progress', progress(view));
-    const unsubscribe = manager.subscribe(a, (v) => {
-      if (terminal(v.state)) {
-        send('result', v);
+  app.get<{ Params: { id: string } }>(
+    '/api/analyses/:id/events',
+    { schema: { params: idParams } },
+    async (request, reply) => {
+      const a = find(request.params.id);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
+      const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const progress = (v: AnalysisView) => ({ id: v.id, state: v.state, progress: v.progress });
+      const view = manager.view(a);
+      if (terminal(view.state)) {
+        send('result', view);
         raw.end();
-        unsubscribe();
-      } else {
-        send('progress', progress(v));
+        return reply;
       }
-    });
-    raw.on('close', unsubscribe);
-    return reply;
-  });
+      send('progress', progress(view));
+      const unsubscribe = manager.subscribe(a, (v) => {
+        if (terminal(v.state)) {
+          send('result', v);
+          raw.end();
+          unsubscribe();
+        } else {
+          send('progress', progress(v));
+        }
+      });
+      raw.on('close', unsubscribe);
+      return reply;
+    },
+  );
 
   registerDataRoutes(app, store);
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ statusCode: 404, code: 'E_NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    reply.code(404).send({
+      statusCode: 404,
+      code: 'E_NOT_FOUND',
+      error: 'Not Found',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    });
   });
 
   if (options.apps !== undefined) {
-    await app.register(fastifyStatic, { root: resolve(options.apps), prefix: '/', index: ['index.html'], wildcard: true });
+    await app.register(fastifyStatic, {
+      root: resolve(options.apps),
+      prefix: '/',
+      index: ['index.html'],
+      wildcard: true,
+    });
   }
   return app;
 }

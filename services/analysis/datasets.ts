@@ -76,12 +76,18 @@ export class DatasetStore {
     try {
       entries = await readdir(this.dir, { withFileTypes: true });
     } catch (error) {
-      throw new OpenKeyError('E_DATASETS_DIR', `cannot read the datasets directory ${this.dir}: ${(error as Error).message}`);
+      throw new OpenKeyError(
+        'E_DATASETS_DIR',
+        `cannot read the datasets directory ${this.dir}: ${(error as Error).message}`,
+      );
     }
     const ids: string[] = [];
     for (const entry of entries) {
       if (!ID.test(entry.name)) continue;
-      if (entry.isDirectory() || (entry.isSymbolicLink() && (await stat(join(this.dir, entry.name)).catch(() => null))?.isDirectory()))
+      if (
+        entry.isDirectory() ||
+        (entry.isSymbolicLink() && (await stat(join(this.dir, entry.name)).catch(() => null))?.isDirectory())
+      )
         ids.push(entry.name);
     }
     return ids.sort();
@@ -91,7 +97,12 @@ export class DatasetStore {
    * Tree metadata of one file, from the cache while its size and mtime are unchanged. Keyed by the real path, so
    * symlinks to one file (datasets sharing files) read it once.
    */
-  async treeMeta(path: string, size: number, mtimeMs: number, tree?: string): Promise<{ trees: string[]; tree?: TreeMeta }> {
+  async treeMeta(
+    path: string,
+    size: number,
+    mtimeMs: number,
+    tree?: string,
+  ): Promise<{ trees: string[]; tree?: TreeMeta }> {
     const key = `${await realpath(path).catch(() => path)}\0${tree ?? ''}`;
     const hit = this.meta.get(key);
     if (hit && hit.size === size && hit.mtimeMs === mtimeMs) return hit.value;
@@ -147,13 +158,19 @@ export class DatasetStore {
       info.labels = copy;
     }
     try {
-      const { trees, tree } = await this.treeMeta(path, st.size, st.mtimeMs, typeof json.tree === 'string' ? json.tree : undefined);
+      const { trees, tree } = await this.treeMeta(
+        path,
+        st.size,
+        st.mtimeMs,
+        typeof json.tree === 'string' ? json.tree : undefined,
+      );
       if (tree) {
         info.tree = tree.name;
         info.entries = tree.entries;
         info.meta = tree;
       } else {
-        info.error = trees.length === 0 ? 'the file has no TTree' : `no tree "${json.tree}" (the file has ${trees.join(', ')})`;
+        info.error =
+          trees.length === 0 ? 'the file has no TTree' : `no tree "${json.tree}" (the file has ${trees.join(', ')})`;
       }
     } catch (error) {
       info.error = (error as Error).message;

@@ -11,7 +11,12 @@ declare module 'jsroot/io' {
     closeFile(): void;
   }
   export function openFile(arg: FileProxy): Promise<RootFile & { delete?(): void }>;
-  export function R__unzip(arr: DataView, tgtsize: number, noalert?: boolean, srcShift?: number): Promise<DataView | null>;
+  export function R__unzip(
+    arr: DataView,
+    tgtsize: number,
+    noalert?: boolean,
+    srcShift?: number,
+  ): Promise<DataView | null>;
 }
 
 declare module 'jsroot/tree' {
@@ -22,5 +27,9 @@ declare module 'jsroot/tree' {
     Process(entry: number): void;
     Terminate(res: boolean): void;
   }
-  export function treeProcess(tree: unknown, selector: TSelector, args?: { numentries?: number; firstentry?: number }): Promise<unknown>;
+  export function treeProcess(
+    tree: unknown,
+    selector: TSelector,
+    args?: { numentries?: number; firstentry?: number },
+  ): Promise<unknown>;
 }

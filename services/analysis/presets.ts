@@ -57,7 +57,8 @@ export const PRESETS: Preset[] = [
   {
     id: 'atlas8-zll',
     title: 'Z→ℓℓ dilepton mass (ATLAS 8 TeV)',
-    description: 'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 8 TeV mini',
     tree: 'mini',
     needs: ['lep_n', 'lep_pt', 'lep_eta', 'lep_phi', 'lep_charge', 'lep_type', 'mcWeight', 'scaleFactor_TRIGGER'],
@@ -65,13 +66,16 @@ export const PRESETS: Preset[] = [
       tree: 'mini',
       selection: zll('lep_pt', 25000),
       weight: ATLAS_8_WEIGHT,
-      histograms: [{ name: 'mll', expr: pairMass('lep_pt', 'lep_eta', 'lep_phi', '/1000'), bins: 60, min: 60, max: 120 }],
+      histograms: [
+        { name: 'mll', expr: pairMass('lep_pt', 'lep_eta', 'lep_phi', '/1000'), bins: 60, min: 60, max: 120 },
+      ],
     },
   },
   {
     id: 'atlas8-wlnu',
     title: 'W→ℓν transverse mass (ATLAS 8 TeV)',
-    description: 'Exactly one lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Exactly one lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 8 TeV mini',
     tree: 'mini',
     needs: ['lep_n', 'lep_pt', 'lep_phi', 'met_et', 'met_phi', 'mcWeight', 'scaleFactor_TRIGGER'],
@@ -79,28 +83,50 @@ export const PRESETS: Preset[] = [
       tree: 'mini',
       selection: 'lep_n==1 && lep_pt[0]>25000 && met_et>25000',
       weight: ATLAS_8_WEIGHT,
-      histograms: [{ name: 'mtw', expr: transverseMass('lep_pt', 'lep_phi', 'met_et', 'met_phi', '/1000'), bins: 40, min: 0, max: 200 }],
+      histograms: [
+        {
+          name: 'mtw',
+          expr: transverseMass('lep_pt', 'lep_phi', 'met_et', 'met_phi', '/1000'),
+          bins: 40,
+          min: 0,
+          max: 200,
+        },
+      ],
     },
   },
   {
     id: 'atlas8-h4l',
     title: 'H→ZZ→4ℓ four-lepton mass (ATLAS 8 TeV)',
-    description: 'Four leptons, zero total charge, same-flavour pairs, pT > 25, 15, 10 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Four leptons, zero total charge, same-flavour pairs, pT > 25, 15, 10 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 8 TeV mini',
     tree: 'mini',
-    needs: ['lep_n', 'lep_pt', 'lep_eta', 'lep_phi', 'lep_E', 'lep_charge', 'lep_type', 'mcWeight', 'scaleFactor_TRIGGER'],
+    needs: [
+      'lep_n',
+      'lep_pt',
+      'lep_eta',
+      'lep_phi',
+      'lep_E',
+      'lep_charge',
+      'lep_type',
+      'mcWeight',
+      'scaleFactor_TRIGGER',
+    ],
     request: {
       tree: 'mini',
       selection: h4l('lep_pt', [25000, 15000, 10000]),
       weight: ATLAS_8_WEIGHT,
-      histograms: [{ name: 'm4l', expr: allMass('lep_pt', 'lep_eta', 'lep_phi', 'lep_E', '/1000'), bins: 34, min: 80, max: 250 }],
+      histograms: [
+        { name: 'm4l', expr: allMass('lep_pt', 'lep_eta', 'lep_phi', 'lep_E', '/1000'), bins: 34, min: 80, max: 250 },
+      ],
     },
   },
   // ATLAS 13 TeV open data (2020 release), tree "mini": std::vector branches, energies in MeV.
   {
     id: 'atlas13-zll',
     title: 'Z→ℓℓ dilepton mass (ATLAS 13 TeV 2020)',
-    description: 'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 13 TeV 2020 mini',
     tree: 'mini',
     needs: ['lep_n', 'lep_pt', 'lep_eta', 'lep_phi', 'lep_charge', 'lep_type', 'mcWeight', 'scaleFactor_LepTRIGGER'],
@@ -108,13 +134,16 @@ export const PRESETS: Preset[] = [
       tree: 'mini',
       selection: zll('lep_pt', 25000),
       weight: ATLAS_13_LEP_WEIGHT,
-      histograms: [{ name: 'mll', expr: pairMass('lep_pt', 'lep_eta', 'lep_phi', '/1000'), bins: 60, min: 60, max: 120 }],
+      histograms: [
+        { name: 'mll', expr: pairMass('lep_pt', 'lep_eta', 'lep_phi', '/1000'), bins: 60, min: 60, max: 120 },
+      ],
     },
   },
   {
     id: 'atlas13-wlnu',
     title: 'W→ℓν transverse mass (ATLAS 13 TeV 2020)',
-    description: 'Exactly one tight lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Exactly one tight lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 13 TeV 2020 mini',
     tree: 'mini',
     needs: ['lep_n', 'lep_pt', 'lep_phi', 'lep_isTightID', 'met_et', 'met_phi', 'mcWeight', 'scaleFactor_LepTRIGGER'],
@@ -122,7 +151,15 @@ export const PRESETS: Preset[] = [
       tree: 'mini',
       selection: 'lep_n==1 && lep_isTightID[0] && lep_pt[0]>25000 && met_et>25000',
       weight: ATLAS_13_LEP_WEIGHT,
-      histograms: [{ name: 'mtw', expr: transverseMass('lep_pt', 'lep_phi', 'met_et', 'met_phi', '/1000'), bins: 40, min: 0, max: 200 }],
+      histograms: [
+        {
+          name: 'mtw',
+          expr: transverseMass('lep_pt', 'lep_phi', 'met_et', 'met_phi', '/1000'),
+          bins: 40,
+          min: 0,
+          max: 200,
+        },
+      ],
     },
   },
   {
@@ -131,33 +168,58 @@ export const PRESETS: Preset[] = [
     description: 'Two tight photons with pT > 40 and 30 GeV; weighted by mcWeight and the photon scale factors.',
     schema: 'ATLAS 13 TeV 2020 mini',
     tree: 'mini',
-    needs: ['photon_n', 'photon_pt', 'photon_eta', 'photon_phi', 'photon_isTightID', 'mcWeight', 'scaleFactor_PhotonTRIGGER'],
+    needs: [
+      'photon_n',
+      'photon_pt',
+      'photon_eta',
+      'photon_phi',
+      'photon_isTightID',
+      'mcWeight',
+      'scaleFactor_PhotonTRIGGER',
+    ],
     request: {
       tree: 'mini',
-      selection: 'photon_n==2 && photon_isTightID[0] && photon_isTightID[1] && photon_pt[0]>40000 && photon_pt[1]>30000',
+      selection:
+        'photon_n==2 && photon_isTightID[0] && photon_isTightID[1] && photon_pt[0]>40000 && photon_pt[1]>30000',
       weight: ATLAS_13_GAM_WEIGHT,
-      histograms: [{ name: 'myy', expr: pairMass('photon_pt', 'photon_eta', 'photon_phi', '/1000'), bins: 55, min: 105, max: 160 }],
+      histograms: [
+        { name: 'myy', expr: pairMass('photon_pt', 'photon_eta', 'photon_phi', '/1000'), bins: 55, min: 105, max: 160 },
+      ],
     },
   },
   {
     id: 'atlas13-h4l',
     title: 'H→ZZ→4ℓ four-lepton mass (ATLAS 13 TeV 2020)',
-    description: 'Four leptons, zero total charge, same-flavour pairs, pT > 25, 15, 10 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Four leptons, zero total charge, same-flavour pairs, pT > 25, 15, 10 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 13 TeV 2020 mini',
     tree: 'mini',
-    needs: ['lep_n', 'lep_pt', 'lep_eta', 'lep_phi', 'lep_E', 'lep_charge', 'lep_type', 'mcWeight', 'scaleFactor_LepTRIGGER'],
+    needs: [
+      'lep_n',
+      'lep_pt',
+      'lep_eta',
+      'lep_phi',
+      'lep_E',
+      'lep_charge',
+      'lep_type',
+      'mcWeight',
+      'scaleFactor_LepTRIGGER',
+    ],
     request: {
       tree: 'mini',
       selection: h4l('lep_pt', [25000, 15000, 10000]),
       weight: ATLAS_13_LEP_WEIGHT,
-      histograms: [{ name: 'm4l', expr: allMass('lep_pt', 'lep_eta', 'lep_phi', 'lep_E', '/1000'), bins: 34, min: 80, max: 250 }],
+      histograms: [
+        { name: 'm4l', expr: allMass('lep_pt', 'lep_eta', 'lep_phi', 'lep_E', '/1000'), bins: 34, min: 80, max: 250 },
+      ],
     },
   },
   // ATLAS open data for education (2025 release), tree "analysis": std::vector branches, energies in GeV.
   {
     id: 'atlas25-zll',
     title: 'Z→ℓℓ dilepton mass (ATLAS 2025)',
-    description: 'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 2025 analysis',
     tree: 'analysis',
     needs: ['lep_n', 'lep_pt', 'lep_eta', 'lep_phi', 'lep_charge', 'lep_type', 'mcWeight', 'ScaleFactor_LepTRIGGER'],
@@ -171,7 +233,8 @@ export const PRESETS: Preset[] = [
   {
     id: 'atlas25-wlnu',
     title: 'W→ℓν transverse mass (ATLAS 2025)',
-    description: 'Exactly one tight lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Exactly one tight lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 2025 analysis',
     tree: 'analysis',
     needs: ['lep_n', 'lep_pt', 'lep_phi', 'lep_isTightID', 'met', 'met_phi', 'mcWeight', 'ScaleFactor_LepTRIGGER'],
@@ -179,7 +242,9 @@ export const PRESETS: Preset[] = [
       tree: 'analysis',
       selection: 'lep_n==1 && lep_isTightID[0] && lep_pt[0]>25 && met>25',
       weight: ATLAS_25_LEP_WEIGHT,
-      histograms: [{ name: 'mtw', expr: transverseMass('lep_pt', 'lep_phi', 'met', 'met_phi', ''), bins: 40, min: 0, max: 200 }],
+      histograms: [
+        { name: 'mtw', expr: transverseMass('lep_pt', 'lep_phi', 'met', 'met_phi', ''), bins: 40, min: 0, max: 200 },
+      ],
     },
   },
   {
@@ -193,21 +258,36 @@ export const PRESETS: Preset[] = [
       tree: 'analysis',
       selection: 'photon_n==2 && photon_isTightID[0] && photon_isTightID[1] && photon_pt[0]>40 && photon_pt[1]>30',
       weight: ATLAS_25_GAM_WEIGHT,
-      histograms: [{ name: 'myy', expr: pairMass('photon_pt', 'photon_eta', 'photon_phi', ''), bins: 55, min: 105, max: 160 }],
+      histograms: [
+        { name: 'myy', expr: pairMass('photon_pt', 'photon_eta', 'photon_phi', ''), bins: 55, min: 105, max: 160 },
+      ],
     },
   },
   {
     id: 'atlas25-h4l',
     title: 'H→ZZ→4ℓ four-lepton mass (ATLAS 2025)',
-    description: 'Four leptons, zero total charge, same-flavour pairs, pT > 20, 15, 10 GeV; weighted by mcWeight and the scale factors.',
+    description:
+      'Four leptons, zero total charge, same-flavour pairs, pT > 20, 15, 10 GeV; weighted by mcWeight and the scale factors.',
     schema: 'ATLAS 2025 analysis',
     tree: 'analysis',
-    needs: ['lep_n', 'lep_pt', 'lep_eta', 'lep_phi', 'lep_e', 'lep_charge', 'lep_type', 'mcWeight', 'ScaleFactor_LepTRIGGER'],
+    needs: [
+      'lep_n',
+      'lep_pt',
+      'lep_eta',
+      'lep_phi',
+      'lep_e',
+      'lep_charge',
+      'lep_type',
+      'mcWeight',
+      'ScaleFactor_LepTRIGGER',
+    ],
     request: {
       tree: 'analysis',
       selection: h4l('lep_pt', [20, 15, 10]),
       weight: ATLAS_25_LEP_WEIGHT,
-      histograms: [{ name: 'm4l', expr: allMass('lep_pt', 'lep_eta', 'lep_phi', 'lep_e', ''), bins: 34, min: 80, max: 250 }],
+      histograms: [
+        { name: 'm4l', expr: allMass('lep_pt', 'lep_eta', 'lep_phi', 'lep_e', ''), bins: 34, min: 80, max: 250 },
+      ],
     },
   },
   // CMS open-data derived HZZ sample (scikit-hep uproot-HZZ), tree "events": counted arrays of Cartesian momenta, GeV.
@@ -242,7 +322,8 @@ export const PRESETS: Preset[] = [
     needs: ['NMuon', 'Muon_Px', 'Muon_Py', 'MET_px', 'MET_py', 'EventWeight'],
     request: {
       tree: 'events',
-      selection: 'NMuon==1 && sqrt(Muon_Px[0]*Muon_Px[0]+Muon_Py[0]*Muon_Py[0])>25 && sqrt(MET_px*MET_px+MET_py*MET_py)>25',
+      selection:
+        'NMuon==1 && sqrt(Muon_Px[0]*Muon_Px[0]+Muon_Py[0]*Muon_Py[0])>25 && sqrt(MET_px*MET_px+MET_py*MET_py)>25',
       weight: 'EventWeight',
       histograms: [
         {

@@ -131,3 +131,20 @@ export const idParams = {
 } as const;
 
 export const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
+
+export const presetSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    title: { type: 'string' },
+    description: { type: 'string' },
+    schema: { type: 'string' },
+    datasets: { type: 'array', items: { type: 'string' } },
+    request: {
+      type: 'object',
+      properties: { ...analysisRequestSchema.properties },
+      required: ['histograms'],
+    },
+  },
+  required: ['id', 'title', 'description', 'schema', 'datasets', 'request'],
+} as const;

@@ -45,7 +45,12 @@ describe('health, datasets, presets', () => {
     const list = res.json<{ id: string; title: string; entries: number; files: Record<string, unknown>[] }[]>();
     expect(list.map((d) => d.id)).toEqual(['atlas', 'broken', 'hzz', 'zmumu']);
     const atlas = list.find((d) => d.id === 'atlas')!;
-    expect(atlas).toMatchObject({ title: 'ATLAS 8 TeV MC sample', licence: 'CC0-1.0', tree: 'mini', entries: ATLAS_ENTRIES });
+    expect(atlas).toMatchObject({
+      title: 'ATLAS 8 TeV MC sample',
+      licence: 'CC0-1.0',
+      tree: 'mini',
+      entries: ATLAS_ENTRIES,
+    });
     expect(atlas.files[0]).toEqual({
       name: 'mc_105986.ZZ.root',
       size: statSync(`${ATLAS}mc_105986.ZZ.root`).size,
@@ -67,7 +72,11 @@ describe('health, datasets, presets', () => {
     expect(res.statusCode).toBe(200);
     const d = res.json<{ branches: { name: string; type: string; isArray: boolean }[] }>();
     expect(d.branches).toHaveLength(46);
-    expect(d.branches.find((b) => b.name === 'lep_pt')).toEqual({ name: 'lep_pt', type: 'Float_t[lep_n]', isArray: true });
+    expect(d.branches.find((b) => b.name === 'lep_pt')).toEqual({
+      name: 'lep_pt',
+      type: 'Float_t[lep_n]',
+      isArray: true,
+    });
     expect(d.branches.find((b) => b.name === 'lep_n')).toEqual({ name: 'lep_n', type: 'UInt_t', isArray: false });
     expect(d.branches.find((b) => b.name === 'trigE')).toEqual({ name: 'trigE', type: 'Bool_t', isArray: false });
     const missing = await app.inject('/api/datasets/atlass');
@@ -177,7 +186,11 @@ describe('analyses', () => {
   });
 
   it('maxEntries stops after that many entries', async () => {
-    const view = await analyse({ dataset: 'atlas', maxEntries: 20000, histograms: [{ name: 'n', expr: 'lep_n', bins: 5, min: 0, max: 5 }] });
+    const view = await analyse({
+      dataset: 'atlas',
+      maxEntries: 20000,
+      histograms: [{ name: 'n', expr: 'lep_n', bins: 5, min: 0, max: 5 }],
+    });
     expect(view.result!.entries).toBe(20000);
     expect(view.result!.histograms.n!.fEntries).toBe(20000);
   });
@@ -331,12 +344,20 @@ describe('bad input', () => {
   }
 
   it('a truncated file: the analysis fails naming the file, the service keeps serving', async () => {
-    const view = await analyse({ dataset: 'broken', files: ['truncated.root'], histograms: [{ ...histogram, expr: 'NMuon' }] });
+    const view = await analyse({
+      dataset: 'broken',
+      files: ['truncated.root'],
+      histograms: [{ ...histogram, expr: 'NMuon' }],
+    });
     expect(view.state).toBe('failed');
     expect(view.error!.code).toBe('E_ROOT_CORRUPT');
     expect(view.error!.message).toMatch(/^truncated\.root: not a readable ROOT file/);
     expect((await app.inject('/api/health')).statusCode).toBe(200);
-    const good = await analyse({ dataset: 'broken', files: ['good.root'], histograms: [{ ...histogram, expr: 'NMuon' }] });
+    const good = await analyse({
+      dataset: 'broken',
+      files: ['good.root'],
+      histograms: [{ ...histogram, expr: 'NMuon' }],
+    });
     expect(good.state).toBe('done');
   });
 
@@ -353,12 +374,20 @@ describe('bad input', () => {
     const bytes = Buffer.from(readFileSync(source));
     bytes.fill(0x5a, branch.baskets.seek[0]! + header.keylen + 11, branch.baskets.seek[0]! + header.keylen + 200);
     writeFileSync(join(fixture.root, 'broken', 'damaged.root'), bytes);
-    const view = await analyse({ dataset: 'broken', files: ['damaged.root'], histograms: [{ ...histogram, expr: 'Muon_Px' }] });
+    const view = await analyse({
+      dataset: 'broken',
+      files: ['damaged.root'],
+      histograms: [{ ...histogram, expr: 'Muon_Px' }],
+    });
     expect(view.state).toBe('failed');
     expect(view.error!.code).toBe('E_ROOT_READ');
     expect(view.error!.message).toMatch(/^damaged\.root: /);
     // Other branches of the same file are intact.
-    const other = await analyse({ dataset: 'broken', files: ['damaged.root'], histograms: [{ ...histogram, expr: 'MET_px' }] });
+    const other = await analyse({
+      dataset: 'broken',
+      files: ['damaged.root'],
+      histograms: [{ ...histogram, expr: 'MET_px' }],
+    });
     expect(other.state).toBe('done');
   });
 });

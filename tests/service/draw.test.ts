@@ -31,7 +31,11 @@ async function ours(
   max: number,
   selection?: string,
 ): Promise<number[]> {
-  const payload: Record<string, unknown> = { dataset, files: [file], histograms: [{ name: 'h', expr, bins, min, max }] };
+  const payload: Record<string, unknown> = {
+    dataset,
+    files: [file],
+    histograms: [{ name: 'h', expr, bins, min, max }],
+  };
   if (selection !== undefined) payload.selection = selection;
   const res = await app.inject({ method: 'POST', url: '/api/analyses?wait=1', payload });
   const view = res.json<AnalysisView>();
@@ -64,7 +68,11 @@ describe('histograms equal jsroot treeDraw bin for bin', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/api/analyses?wait=1',
-      payload: { dataset: 'zmumu', files: ['uproot-Zmumu.root'], histograms: [{ name: 'm', expr: 'M', bins: 3, min: 80, max: 100 }] },
+      payload: {
+        dataset: 'zmumu',
+        files: ['uproot-Zmumu.root'],
+        histograms: [{ name: 'm', expr: 'M', bins: 3, min: 80, max: 100 }],
+      },
     });
     const h = res.json<AnalysisView>().result!.histograms.m!;
     expect(h).toMatchObject({
@@ -146,7 +154,9 @@ describe('expressions jsroot 7.11 cannot evaluate, against a hand-written TSelec
           fill(h2, 8, 0, 8, pt.length, 1);
         };
         await treeProcess(tree, sel);
-        expect(await ours('atlas', 'mc_105986.ZZ.root', 'lep_pt[1]', 20, 0, 200000, 'lep_n==2 && lep_pt[1]>25000')).toEqual(h1);
+        expect(
+          await ours('atlas', 'mc_105986.ZZ.root', 'lep_pt[1]', 20, 0, 200000, 'lep_n==2 && lep_pt[1]>25000'),
+        ).toEqual(h1);
         expect(await ours('atlas', 'mc_105986.ZZ.root', 'Length$(lep_pt)', 8, 0, 8)).toEqual(h2);
       }
       {

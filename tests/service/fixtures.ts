@@ -45,7 +45,13 @@ export function makeDatasets(longRepeats = 0): Fixture {
       licence: 'CC0-1.0',
       tree: 'mini',
       files: {
-        'mc_105986.ZZ.root': { sample: 'ZZ', process: 'zz', crossSection: 0.677, kind: 'simulation', truth: { secret: 1 } },
+        'mc_105986.ZZ.root': {
+          sample: 'ZZ',
+          process: 'zz',
+          crossSection: 0.677,
+          kind: 'simulation',
+          truth: { secret: 1 },
+        },
         'mc_167746.WtaunuWithB.root': { sample: 'W', kind: 'simulation' },
       },
     }),

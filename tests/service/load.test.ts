@@ -13,7 +13,8 @@ let fixture: Fixture;
 
 const ZLL = {
   dataset: 'long',
-  selection: 'lep_n==2 && lep_charge[0]*lep_charge[1]<0 && lep_type[0]==lep_type[1] && lep_pt[0]>25000 && lep_pt[1]>25000',
+  selection:
+    'lep_n==2 && lep_charge[0]*lep_charge[1]<0 && lep_type[0]==lep_type[1] && lep_pt[0]>25000 && lep_pt[1]>25000',
   weight: 'mcWeight*scaleFactor_PILEUP*scaleFactor_ELE*scaleFactor_MUON*scaleFactor_TRIGGER',
   histograms: [
     {
@@ -60,7 +61,10 @@ describe('cancel', () => {
   it('DELETE stops the analysis and its workers within a second', async () => {
     const { id } = (await submit(app, longRequest())).json<{ id: string }>();
     expect(
-      await until(async () => (await app.inject(`/api/analyses/${id}`)).json<AnalysisView>().progress.entriesDone > 0, 10_000),
+      await until(
+        async () => (await app.inject(`/api/analyses/${id}`)).json<AnalysisView>().progress.entriesDone > 0,
+        10_000,
+      ),
     ).toBe(true);
     const res = await app.inject({ method: 'DELETE', url: `/api/analyses/${id}` });
     const cancelledAt = Date.now();
@@ -104,7 +108,8 @@ describe('the bounded queue', () => {
     });
     const queued = (await app.inject(`/api/analyses/${second.json<{ id: string }>().id}`)).json<AnalysisView>();
     expect(queued.state).toBe('queued');
-    for (const r of [first, second]) await app.inject({ method: 'DELETE', url: `/api/analyses/${r.json<{ id: string }>().id}` });
+    for (const r of [first, second])
+      await app.inject({ method: 'DELETE', url: `/api/analyses/${r.json<{ id: string }>().id}` });
     expect((await submit(app, longRequest())).statusCode).toBe(202);
   });
 });
@@ -133,7 +138,11 @@ describe('a crashing worker', () => {
     const ok = await app.inject({
       method: 'POST',
       url: '/api/analyses?wait=1',
-      payload: { dataset: 'hzz', files: ['uproot-HZZ-zlib.root'], histograms: [{ name: 'px', expr: 'Muon_Px', bins: 10, min: -50, max: 50 }] },
+      payload: {
+        dataset: 'hzz',
+        files: ['uproot-HZZ-zlib.root'],
+        histograms: [{ name: 'px', expr: 'Muon_Px', bins: 10, min: -50, max: 50 }],
+      },
     });
     expect(ok.json<AnalysisView>().state).toBe('done');
     expect((await app.inject('/api/health')).json()).toMatchObject({ status: 'ok', workers: 2 });
@@ -151,7 +160,11 @@ describe('health under load', () => {
 
   it('GET /api/health answers in under 50 ms at p99 while 4 analyses run', async () => {
     // Warm the metadata cache and the workers first, as a running service would be.
-    await app.inject({ method: 'POST', url: '/api/analyses?wait=1', payload: { ...longRequest(), maxEntries: 200_000 } });
+    await app.inject({
+      method: 'POST',
+      url: '/api/analyses?wait=1',
+      payload: { ...longRequest(), maxEntries: 200_000 },
+    });
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${base}/api/analyses`, {
@@ -178,7 +191,9 @@ describe('health under load', () => {
       p99s.push(times[Math.ceil(times.length * 0.99) - 1]!);
       if (p99s.at(-1)! < 50) break;
     }
-    const states = await Promise.all(ids.map(async (id) => (await app.inject(`/api/analyses/${id}`)).json<AnalysisView>().state));
+    const states = await Promise.all(
+      ids.map(async (id) => (await app.inject(`/api/analyses/${id}`)).json<AnalysisView>().state),
+    );
     // The analyses were still running for the whole measurement.
     expect(states.filter((s) => s === 'running').length).toBeGreaterThanOrEqual(3);
     expect(Math.min(...p99s)).toBeLessThan(50);

@@ -22,7 +22,8 @@ export function readAt(fd: number, position: number, length: number): Buffer {
   let done = 0;
   while (done < length) {
     const got = readSync(fd, buffer, done, length - done, position + done);
-    if (got === 0) throw new Error(`file ends before byte ${position + length} (wanted ${length} bytes at ${position})`);
+    if (got === 0)
+      throw new Error(`file ends before byte ${position + length} (wanted ${length} bytes at ${position})`);
     done += got;
   }
   return buffer;

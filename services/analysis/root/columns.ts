@@ -6,8 +6,7 @@ import { readBasket, type Basket } from './basket.ts';
 import { ELEMENT_SIZE, type BranchMeta, type ElementType } from './types.ts';
 
 export type Column =
-  | { kind: 'scalar'; values: Float64Array }
-  | { kind: 'array'; offsets: Uint32Array; values: Float64Array };
+  { kind: 'scalar'; values: Float64Array } | { kind: 'array'; offsets: Uint32Array; values: Float64Array };
 
 export interface ReadStats {
   /** Bytes read from disk (compressed). */

@@ -162,7 +162,14 @@ function describeBranch(branch: JsBranch, prefix: string): BranchMeta {
     const element = leaf.fIsUnsigned ? kind[1] : kind[0];
     const type = leaf.fIsUnsigned ? kind[3] : kind[2];
     if (leaf.fLeafCount) {
-      return { ...base, type: `${type}[${leaf.fLeafCount.fName}]`, isArray: true, element, layout: 'counted', counter: leaf.fLeafCount.fName };
+      return {
+        ...base,
+        type: `${type}[${leaf.fLeafCount.fName}]`,
+        isArray: true,
+        element,
+        layout: 'counted',
+        counter: leaf.fLeafCount.fName,
+      };
     }
     if (leaf.fLen > 1) {
       const dims = /(\[\d+\])+/.exec(branch.fTitle)?.[0] ?? `[${leaf.fLen}]`;

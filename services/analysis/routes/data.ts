@@ -88,7 +88,10 @@ function multipart(path: string, ranges: Range[], size: number, boundary: string
 }
 
 export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): void {
-  const handler = async (request: FastifyRequest<{ Params: { dataset: string; file: string } }>, reply: FastifyReply) => {
+  const handler = async (
+    request: FastifyRequest<{ Params: { dataset: string; file: string } }>,
+    reply: FastifyReply,
+  ) => {
     const { dataset, file } = request.params;
     const { path, size, mtime } = await resolveFile(store, dataset, file);
     const etag = `"${size.toString(16)}-${mtime.getTime().toString(16)}"`;
@@ -112,12 +115,18 @@ export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): v
     }
     if (ranges.length === 1) {
       const [a, b] = ranges[0]!;
-      reply.code(206).header('Content-Range', `bytes ${a}-${b}/${size}`).header('Content-Length', b - a + 1);
+      reply
+        .code(206)
+        .header('Content-Range', `bytes ${a}-${b}/${size}`)
+        .header('Content-Length', b - a + 1);
       return head ? reply.send() : reply.send(createReadStream(path, { start: a, end: b }));
     }
     const boundary = `openkey-${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
     const { body, length } = multipart(path, ranges, size, boundary);
-    reply.code(206).header('Content-Type', `multipart/byteranges; boundary=${boundary}`).header('Content-Length', length);
+    reply
+      .code(206)
+      .header('Content-Type', `multipart/byteranges; boundary=${boundary}`)
+      .header('Content-Length', length);
     if (head) {
       body.destroy();
       return reply.send();
