@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, utimes, lutimes } from 'node:fs/promises';
+import path from 'node:path';
+import { OpenKeyError } from '../errors.ts';
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function sha256Text(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Mount points at or below `dir` (a killed mmdebstrap can leave /proc or /sys mounted inside its tree). */
+export async function mountsBelow(dir: string): Promise<string[]> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const prefix = path.resolve(dir) + '/';
+  return info
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .map((mountPoint) => mountPoint.replace(/\\040/g, ' '))
+    .filter((mountPoint) => mountPoint === path.resolve(dir) || mountPoint.startsWith(prefix));
+}
+
+/** rm -rf that refuses to descend into a mounted file system, so a leftover bind mount never costs host files. */
+export async function removeTree(dir: string): Promise<void> {
+  const mounts = await mountsBelow(dir);
+  if (mounts.length > 0) {
+    throw new OpenKeyError('E_MOUNTED', `refusing to delete ${dir}: ${mounts.join(', ')} still mounted`, {
+      hint: `umount -R ${mounts[0]} then retry`,
+    });
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Hard-links `source` to `dest` (same file system, no copy) and falls back to a copy across file systems. */
+export async function linkOrCopy(source: string, dest: string): Promise<void> {
+  await mkdir(path.dirname(dest), { recursive: true });
+  await rm(dest, { force: true });
+  try {
+    await link(source, dest);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
+    await copyFile(source, dest);
+  }
+}
+
+/**
+ * Copies a tree the build wrote or took from the repository, normalising what git does not track: directories 0755,
+ * files 0644 or 0755 when executable. Later sources overwrite earlier ones (overlay order).
+ */
+export async function copyTreeNormalised(source: string, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  await chmod(dest, 0o755);
+  const entries = (await readdir(source, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    const from = path.join(source, entry.name);
+    const to = path.join(dest, entry.name);
+    if (entry.isDirectory()) {
+      await copyTreeNormalised(from, to);
+    } else if (entry.isSymbolicLink()) {
+      await rm(to, { force: true, recursive: true });
+      await symlink(await readlink(from), to);
+    } else if (entry.isFile()) {
+      const mode = (await lstat(from)).mode;
+      await rm(to, { force: true, recursive: true });
+      await copyFile(from, to);
+      await chmod(to, mode & 0o111 ? 0o755 : 0o644);
+    }
+  }
+}
+
+/** Sets every mtime and atime below `dir` (and `dir` itself) to the epoch, links included. */
+export async function setTreeTimes(dir: string, epoch: number): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await setTreeTimes(full, epoch);
+    else if (entry.isSymbolicLink()) await lutimes(full, epoch, epoch);
+    else await utimes(full, epoch, epoch);
+  }
+  await utimes(dir, epoch, epoch);
+}
+
+/** Every regular file below `dir`, as sorted relative paths. */
+export async function listFiles(dir: string, base = dir): Promise<string[]> {
+  const out: string[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(full, base)));
+    else if (entry.isFile()) out.push(path.relative(base, full));
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { copyTreeNormalised, listFiles } from '../cache/fsutil.ts';
+import { treeBytes } from '../cache/index.ts';
+import type { ResolvedManifest } from '../manifest/types.ts';
+import type { StageDefinition } from './types.ts';
+
+/** The portal's URL as seen from the key itself. */
+export function localPortalUrl(manifest: ResolvedManifest): string {
+  return `http://127.0.0.1:${manifest.services.analysis.port}/`;
+}
+
+/** Files generated from the manifest, on top of the overlay folders. */
+export function generatedFiles(manifest: ResolvedManifest): Record<string, string> {
+  const { hostname, locale, keyboard, timezone, users } = manifest.system;
+  const { port, lan, workers } = manifest.services.analysis;
+  const portal = lan ? `http://\\4:${port}/  (or http://${hostname}.local:${port}/)` : `http://127.0.0.1:${port}/`;
+  const files: Record<string, string> = {
+    'etc/hostname': `${hostname}\n`,
+    'etc/hosts': `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n::1\t\tlocalhost ip6-localhost ip6-loopback\n`,
+    'etc/default/locale': `LANG=${locale}\n`,
+    'etc/default/keyboard': `XKBMODEL="pc105"\nXKBLAYOUT="${keyboard}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`,
+    'etc/timezone': `${timezone}\n`,
+    'etc/openkey/analysis.env': `OPENKEY_HOST=${lan ? '0.0.0.0' : '127.0.0.1'}\nOPENKEY_PORT=${port}\nOPENKEY_WORKERS=${workers}\n`,
+    'etc/openkey/kiosk.env': `OPENKEY_URL=${localPortalUrl(manifest)}\n`,
+    'etc/issue': [
+      `${manifest.name} ${manifest.version} (${manifest.variant}) \\n \\l`,
+      '',
+      `  Open Key portal: ${portal}`,
+      '  The datasets, docs and apps are also on the key itself: open START-HERE.html on any computer.',
+      '',
+      '',
+    ].join('\n'),
+  };
+  const autologin = users.find((user) => user.autologin);
+  if (autologin !== undefined && manifest.session === 'desktop') {
+    files['etc/systemd/system/getty@tty1.service.d/autologin.conf'] = [
+      '[Service]',
+      'ExecStart=',
+      `ExecStart=-/sbin/agetty --autologin ${autologin.name} --noclear %I $TERM`,
+      '',
+    ].join('\n');
+  }
+  if (autologin !== undefined) files['etc/openkey/session-user'] = `${autologin.name}\n`;
+  return files;
+}
+
+/**
+ * The configuration layer: the manifest's overlay folders copied in order (image/overlay/common, then the variant's),
+ * then files generated from the manifest. Small and quick, so changing a setting never rebuilds the OS layer.
+ */
+export const overlayStage: StageDefinition = {
+  name: 'overlay',
+  async run(context) {
+    const { manifest } = context;
+    const tree = path.join(context.outDir, 'tree');
+    await mkdir(tree, { recursive: true });
+    for (const overlay of manifest.overlays) {
+      context.log(`copying ${path.relative(context.projectRoot, overlay) || overlay}`);
+      await copyTreeNormalised(overlay, tree);
+    }
+    for (const [file, text] of Object.entries(generatedFiles(manifest))) {
+      const full = path.join(tree, file);
+      await mkdir(path.dirname(full), { recursive: true });
+      await writeFile(full, text, { mode: 0o644 });
+    }
+    await rm(path.join(tree, 'etc/localtime'), { force: true });
+    await symlink(`/usr/share/zoneinfo/${manifest.system.timezone}`, path.join(tree, 'etc/localtime'));
+    if (!manifest.services.analysis.enabled) {
+      await rm(path.join(tree, 'etc/systemd/system/multi-user.target.wants/openkey-analysis.service'), { force: true });
+    }
+    const files = await listFiles(tree);
+    return { outputs: { tree: await treeBytes(tree) }, details: { files } };
+  },
+};

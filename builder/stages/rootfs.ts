@@ -1,0 +1,166 @@
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { removeTree } from '../cache/fsutil.ts';
+import { treeBytes } from '../cache/index.ts';
+import { OpenKeyError } from '../errors.ts';
+import type { ResolvedManifest } from '../manifest/types.ts';
+import { dpkgQueryList } from '../tools/dpkg.ts';
+import { mksquashfs } from '../tools/mksquashfs.ts';
+import { mmdebstrap } from '../tools/mmdebstrap.ts';
+import type { StageDefinition } from './types.ts';
+
+/** Packages a live key cannot boot without, whatever the manifest lists. */
+const ALWAYS = ['linux-image-amd64', 'live-boot', 'systemd-sysv'];
+/** A kiosk or desktop session needs a logind session for its seat. */
+const SESSION_PACKAGES: Record<ResolvedManifest['session'], string[]> = {
+  none: [],
+  kiosk: ['libpam-systemd'],
+  desktop: ['libpam-systemd'],
+};
+
+/** Documentation, man pages and translations are dropped: the key carries its own docs, in the portal. */
+const DPKG_EXCLUDES = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/info/*',
+  'path-exclude=/usr/share/locale/*',
+  'path-include=/usr/share/locale/locale.alias',
+  'path-exclude=/usr/share/lintian/*',
+];
+
+export function rootfsPackages(manifest: ResolvedManifest): string[] {
+  return [...new Set([...ALWAYS, ...SESSION_PACKAGES[manifest.session], ...Object.values(manifest.packages).flat()])].sort();
+}
+
+export function aptSources(manifest: ResolvedManifest): string[] {
+  const { suite, mirror, security, snapshot } = manifest.base;
+  if (snapshot !== undefined) {
+    // snapshot.debian.org serves every archive state by timestamp; its Release files are old by design.
+    const options = '[check-valid-until=no]';
+    return [
+      `deb ${options} http://snapshot.debian.org/archive/debian/${snapshot}/ ${suite} main`,
+      `deb ${options} http://snapshot.debian.org/archive/debian/${snapshot}/ ${suite}-updates main`,
+      `deb ${options} http://snapshot.debian.org/archive/debian-security/${snapshot}/ ${suite}-security main`,
+    ];
+  }
+  return [`deb ${mirror} ${suite} main`, `deb ${mirror} ${suite}-updates main`, `deb ${security} ${suite}-security main`];
+}
+
+/** The InRelease file of each archive the rootfs uses: reachable means the mirror answers for this suite. */
+export function releaseUrls(manifest: ResolvedManifest): string[] {
+  return aptSources(manifest).map((line) => {
+    const [, uri = '', suite = ''] = line.replace(/ \[[^\]]*\]/, '').split(' ');
+    return `${uri.replace(/\/$/, '')}/dists/${suite}/InRelease`;
+  });
+}
+
+/** A single-quoted shell word (mmdebstrap hooks are shell snippets; everything user-given goes through this). */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function customizeHooks(manifest: ResolvedManifest): string[] {
+  const hooks: string[] = [];
+  const { locale, users } = manifest.system;
+  const charset = locale.includes('.') ? locale.split('.')[1] : 'UTF-8';
+  hooks.push(
+    `if [ -x "$1/usr/sbin/locale-gen" ]; then echo ${shellQuote(`${locale} ${charset}`)} > "$1/etc/locale.gen" && chroot "$1" locale-gen; fi`,
+  );
+  for (const user of users) {
+    for (const group of user.groups) {
+      hooks.push(`chroot "$1" getent group ${shellQuote(group)} >/dev/null || chroot "$1" groupadd --system ${shellQuote(group)}`);
+    }
+    const groups = user.groups.length > 0 ? `--groups ${shellQuote(user.groups.join(','))}` : '';
+    hooks.push(`chroot "$1" useradd --create-home --user-group --shell ${shellQuote(user.shell)} ${groups} ${shellQuote(user.name)}`);
+    // No password: autologin users never type one, the others get one from whoever administers the key.
+    hooks.push(`chroot "$1" passwd --lock ${shellQuote(user.name)} >/dev/null`);
+  }
+  hooks.push(
+    'chroot "$1" passwd --lock root >/dev/null',
+    'chroot "$1" systemctl enable systemd-networkd.service',
+    // Live systems make a fresh machine id on every boot; a fixed one would make every key the same machine.
+    ': > "$1/etc/machine-id"',
+    'rm -f "$1/var/lib/dbus/machine-id" "$1/etc/hostname" "$1"/etc/ssh/ssh_host_*',
+    'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1/var/cache/ldconfig/aux-cache"',
+    'rm -rf "$1"/var/log/apt "$1"/var/log/*.log "$1"/var/log/journal/*',
+    'rm -f "$1"/var/cache/debconf/*-old "$1"/var/lib/dpkg/*-old',
+  );
+  return hooks;
+}
+
+async function newest(dir: string, prefix: string): Promise<string> {
+  const names = (await readdir(dir)).filter((name) => name.startsWith(prefix)).sort();
+  const last = names.at(-1);
+  if (last === undefined) throw new OpenKeyError('E_ROOTFS', `no ${prefix}* in the rootfs /boot`, { hint: 'the manifest must install linux-image-amd64' });
+  return path.join(dir, last);
+}
+
+/**
+ * Debian trixie (or the manifest's suite) bootstrapped with mmdebstrap, squashed as the bottom layer `00-os`.
+ * The tree itself is not kept: the layer, the kernel, the initrd and the package list are all later stages need.
+ */
+export const rootfsStage: StageDefinition = {
+  name: 'rootfs',
+  extraKey: (manifest) => ({ compression: manifest.compression, implicit: rootfsPackages(manifest), hooks: customizeHooks(manifest) }),
+  async run(context) {
+    const { manifest } = context;
+    const tree = path.join(context.workDir, 'tree');
+    let phase = '';
+    try {
+      await mmdebstrap({
+        suite: manifest.base.suite,
+        target: tree,
+        sources: aptSources(manifest),
+        include: rootfsPackages(manifest),
+        variant: 'apt',
+        aptOptions: ['APT::Install-Recommends "false"', 'Acquire::Retries "3"'],
+        dpkgOptions: DPKG_EXCLUDES,
+        customizeHooks: customizeHooks(manifest),
+        sourceDateEpoch: context.sourceDateEpoch,
+        signal: context.signal,
+        onLine: (line) => {
+          const match = /^I: (.*)/.exec(line.trim());
+          const message = match?.[1]?.startsWith('running --customize-hook') ? 'customizing (locale, users, cleanup)' : match?.[1];
+          if (message !== undefined && message !== phase) {
+            phase = message;
+            context.log(phase);
+          }
+        },
+      });
+      const packages = await dpkgQueryList(tree, context.signal);
+      await writeFile(
+        path.join(context.outDir, 'packages.tsv'),
+        packages.map((p) => `${p.name}\t${p.version}\t${p.architecture}\n`).join(''),
+      );
+      const kernel = await newest(path.join(tree, 'boot'), 'vmlinuz-');
+      const initrd = await newest(path.join(tree, 'boot'), 'initrd.img-');
+      await copyFile(kernel, path.join(context.outDir, 'vmlinuz'));
+      await copyFile(initrd, path.join(context.outDir, 'initrd.img'));
+      const treeSize = await treeBytes(tree);
+      context.log('squashing the OS tree (00-os.squashfs)');
+      await mkdir(path.join(context.outDir), { recursive: true });
+      await mksquashfs(tree, path.join(context.outDir, '00-os.squashfs'), {
+        compression: manifest.compression.squashfs,
+        level: manifest.compression.level,
+        sourceDateEpoch: context.sourceDateEpoch,
+        signal: context.signal,
+      });
+      const outputs: Record<string, number> = {};
+      for (const name of ['00-os.squashfs', 'vmlinuz', 'initrd.img']) {
+        outputs[name] = (await stat(path.join(context.outDir, name))).size;
+      }
+      return {
+        outputs,
+        details: {
+          kernel: path.basename(kernel).replace(/^vmlinuz-/, ''),
+          packages: packages.length,
+          treeBytes: treeSize,
+          sources: aptSources(manifest),
+        },
+      };
+    } finally {
+      await removeTree(tree);
+    }
+  },
+};

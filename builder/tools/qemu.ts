@@ -1,0 +1,230 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { OpenKeyError } from '../errors.ts';
+import { run } from './exec.ts';
+
+export type Firmware = 'bios' | 'uefi';
+export type BootMedia = 'cd' | 'usb';
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+export interface BootTestOptions {
+  image: string;
+  firmware: Firmware;
+  media: BootMedia;
+  /** Guest port of the analysis service, forwarded to a free port on 127.0.0.1. */
+  guestPort?: number;
+  /** Give up after this long (power-on to healthy and reported). */
+  deadlineMs?: number;
+  memoryMiB?: number;
+  /** Called with every line the guest prints on its serial console. */
+  onSerial?: (line: string) => void;
+  /** While the guest runs and is healthy: e.g. take a screendump through the monitor. */
+  whileReady?: (vm: RunningVm) => Promise<void>;
+  /** Use KVM instead of TCG (only where /dev/kvm works). */
+  kvm?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface BootTestResult {
+  firmware: Firmware;
+  media: BootMedia;
+  passed: boolean;
+  /** Seconds from starting QEMU to the first healthy answer of GET /api/health. */
+  secondsToHealthy?: number;
+  /** Seconds from starting QEMU to the boot report line on the serial console. */
+  secondsToReport?: number;
+  systemState?: string;
+  failedUnits: string[];
+  health?: unknown;
+  reason?: string;
+  serialTail: string[];
+}
+
+export interface RunningVm {
+  hostPort: number;
+  /** Sends one command to the QEMU human monitor and returns its answer. */
+  monitor: (command: string) => Promise<string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function monitorCommand(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = net.createConnection(socket);
+    let buffer = '';
+    let sent = false;
+    const timer = setTimeout(() => {
+      client.destroy();
+      reject(new Error(`QEMU monitor did not answer ${command}`));
+    }, 30_000);
+    client.on('data', (data) => {
+      buffer += data.toString();
+      if (!sent && buffer.includes('(qemu)')) {
+        sent = true;
+        buffer = '';
+        client.write(`${command}\n`);
+      } else if (sent && buffer.includes('(qemu)')) {
+        clearTimeout(timer);
+        client.end();
+        resolve(buffer.replace(/\(qemu\)\s*$/, '').trim());
+      }
+    });
+    client.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+const BOOT_LINE = /OPENKEY-BOOT state=(\S+) failed=\[([^\]]*)\]/;
+
+/**
+ * Boots an image in QEMU (TCG unless told otherwise) under SeaBIOS or OVMF, as a CD or as a USB stick, and waits for
+ * the analysis service to answer through hostfwd and for the key's boot report on the serial console. Passes when the
+ * service is healthy and no systemd unit failed.
+ */
+export async function bootTest(options: BootTestOptions): Promise<BootTestResult> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'openkey-boot-'));
+  const hostPort = await freePort();
+  const monitorSocket = path.join(scratch, 'monitor.sock');
+  const deadlineMs = options.deadlineMs ?? 240_000;
+  const args = [
+    ...(options.kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
+    '-m',
+    String(options.memoryMiB ?? 2048),
+    '-smp',
+    '2',
+    '-display',
+    'none',
+    '-vga',
+    'std',
+    '-serial',
+    'stdio',
+    '-monitor',
+    `unix:${monitorSocket},server,nowait`,
+    '-netdev',
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${hostPort}-:${options.guestPort ?? 8080}`,
+    '-device',
+    'virtio-net-pci,netdev=net0',
+    '-no-reboot',
+  ];
+  if (options.firmware === 'uefi') {
+    const vars = path.join(scratch, 'OVMF_VARS.fd');
+    await copyFile(OVMF_VARS, vars);
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+  }
+  if (options.media === 'cd') {
+    args.push('-drive', `file=${options.image},media=cdrom,if=ide,readonly=on`, '-boot', 'order=d');
+  } else {
+    args.push(
+      '-device',
+      'qemu-xhci,id=xhci',
+      '-drive',
+      `if=none,id=stick,format=raw,snapshot=on,file=${options.image}`,
+      '-device',
+      'usb-storage,bus=xhci.0,drive=stick,bootindex=0',
+    );
+  }
+
+  const serial: string[] = [];
+  const result: BootTestResult = { firmware: options.firmware, media: options.media, passed: false, failedUnits: [], serialTail: [] };
+  const started = performance.now();
+  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let exited = false;
+  let exitError: unknown;
+  const qemu = run('qemu-system-x86_64', args, {
+    aptPackage: 'qemu-system-x86',
+    signal: stop.signal,
+    onLine: (line) => {
+      // eslint-disable-next-line no-control-regex
+      const clean = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+      serial.push(clean);
+      if (serial.length > 400) serial.shift();
+      options.onSerial?.(clean);
+      const match = BOOT_LINE.exec(clean);
+      if (match && result.systemState === undefined) {
+        result.systemState = match[1] ?? '';
+        result.failedUnits = (match[2] ?? '').split(' ').filter(Boolean);
+        result.secondsToReport = seconds();
+      }
+    },
+  }).then(
+    () => {
+      exited = true;
+    },
+    (error: unknown) => {
+      exited = true;
+      exitError = error;
+    },
+  );
+
+  try {
+    const deadline = started + deadlineMs;
+    while (performance.now() < deadline && !exited && (result.secondsToHealthy === undefined || result.systemState === undefined)) {
+      options.signal?.throwIfAborted();
+      if (result.secondsToHealthy === undefined) {
+        try {
+          const response = await fetch(`http://127.0.0.1:${hostPort}/api/health`, { signal: AbortSignal.timeout(3000) });
+          if (response.ok) {
+            result.health = await response.json().catch(() => undefined);
+            result.secondsToHealthy = seconds();
+          }
+        } catch {
+          // Not up yet.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    if (exited) {
+      result.reason = `QEMU exited early${exitError instanceof Error ? `: ${exitError.message}` : ''}`;
+    } else if (result.secondsToHealthy === undefined) {
+      result.reason = `GET /api/health did not answer within ${deadlineMs / 1000} s`;
+    } else if (result.systemState === undefined) {
+      result.reason = `no boot report on the serial console within ${deadlineMs / 1000} s`;
+    } else if (result.failedUnits.length > 0) {
+      result.reason = `failed units: ${result.failedUnits.join(', ')}`;
+    } else {
+      result.passed = true;
+      if (options.whileReady !== undefined) {
+        await options.whileReady({ hostPort, monitor: (command) => monitorCommand(monitorSocket, command) });
+      }
+    }
+  } finally {
+    stop.abort();
+    await qemu;
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    result.serialTail = serial.slice(-60);
+    await rm(scratch, { recursive: true, force: true });
+  }
+  if (exitError !== undefined && (exitError as { code?: string }).code === 'E_TOOL_MISSING') {
+    throw exitError;
+  }
+  return result;
+}
+
+/** Fails loudly when a firmware file the boot tests need is missing (a missing tool fails, never skips). */
+export async function requireFirmware(firmware: Firmware): Promise<void> {
+  if (firmware !== 'uefi') return;
+  const { access } = await import('node:fs/promises');
+  for (const file of [OVMF_CODE, OVMF_VARS]) {
+    await access(file).catch(() => {
+      throw new OpenKeyError('E_TOOL_MISSING', `${file} is missing`, { hint: 'apt-get install ovmf' });
+    });
+  }
+}
