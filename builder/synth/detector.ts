@@ -282,5 +282,13 @@ export class Detector {
 
 /** Orders a collection by decreasing pT, as the ntuples store it. */
 export function byPt<T extends { p: P4 }>(items: T[]): T[] {
-  return items.sort((a, b) => b.p.pt - a.p.pt);
+  if (items.length < 2) return items;
+  if (items.length === 2) {
+    if (items[1]!.p.pt > items[0]!.p.pt) items.reverse();
+    return items;
+  }
+  const keyed = items.map((item) => ({ item, pt: item.p.pt }));
+  keyed.sort((a, b) => b.pt - a.pt);
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item;
+  return items;
 }

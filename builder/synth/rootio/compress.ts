@@ -35,25 +35,30 @@ function header(target: Uint8Array, at: number, compressedSize: number, rawSize:
   target[at + 8] = (rawSize >>> 16) & 0xff;
 }
 
-function assemble(blocks: Uint8Array[], raw: Uint8Array): Uint8Array | null {
-  let total = 0;
-  for (const block of blocks) total += HEADER + block.length;
-  if (total >= raw.length) return null;
-  const out = new Uint8Array(total);
-  let at = 0;
+/** A compressed payload as a list of parts (block headers and zlib streams), ready to append without copying. */
+export interface Packed {
+  parts: Uint8Array[];
+  size: number;
+}
+
+function pack(blocks: Uint8Array[], raw: Uint8Array): Packed | null {
+  let size = 0;
+  for (const block of blocks) size += HEADER + block.length;
+  if (size >= raw.length) return null;
+  const parts: Uint8Array[] = [];
   let offset = 0;
   for (const block of blocks) {
     const rawSize = Math.min(MAX_BLOCK, raw.length - offset);
-    header(out, at, block.length, rawSize);
-    out.set(block, at + HEADER);
-    at += HEADER + block.length;
+    const head = new Uint8Array(HEADER);
+    header(head, 0, block.length, rawSize);
+    parts.push(head, block);
     offset += rawSize;
   }
-  return out;
+  return { parts, size };
 }
 
 /** Compresses `raw` as ROOT does; null means "store it uncompressed" (level 0, or no gain). */
-export function rootCompressSync(raw: Uint8Array, compression: Compression): Uint8Array | null {
+export function rootCompressSync(raw: Uint8Array, compression: Compression): Packed | null {
   if (compressionSetting(compression) === 0 || raw.length === 0) return null;
   const blocks: Uint8Array[] = [];
   for (let offset = 0; offset < raw.length; offset += MAX_BLOCK) {
@@ -61,7 +66,7 @@ export function rootCompressSync(raw: Uint8Array, compression: Compression): Uin
       deflateSync(raw.subarray(offset, Math.min(raw.length, offset + MAX_BLOCK)), { level: compression.level }),
     );
   }
-  return assemble(blocks, raw);
+  return pack(blocks, raw);
 }
 
 function deflateAsync(data: Uint8Array, level: number): Promise<Uint8Array> {
@@ -71,11 +76,11 @@ function deflateAsync(data: Uint8Array, level: number): Promise<Uint8Array> {
 }
 
 /** The same bytes as rootCompressSync, computed on libuv's thread pool so the caller's thread keeps working. */
-export async function rootCompress(raw: Uint8Array, compression: Compression): Promise<Uint8Array | null> {
+export async function rootCompress(raw: Uint8Array, compression: Compression): Promise<Packed | null> {
   if (compressionSetting(compression) === 0 || raw.length === 0) return null;
   const jobs: Promise<Uint8Array>[] = [];
   for (let offset = 0; offset < raw.length; offset += MAX_BLOCK) {
     jobs.push(deflateAsync(raw.subarray(offset, Math.min(raw.length, offset + MAX_BLOCK)), compression.level));
   }
-  return assemble(await Promise.all(jobs), raw);
+  return pack(await Promise.all(jobs), raw);
 }

@@ -192,11 +192,12 @@ export class RootFileWriter {
     object.stream(body);
     const raw = body.result();
     const packed = raw.length > 256 ? rootCompressSync(raw, this.compression) : null;
-    const payload = packed ?? raw;
+    const payload = packed ? packed.parts : [raw];
+    const payloadSize = packed ? packed.size : raw.length;
     const header = new WBuffer(keylen);
     const fields = {
       ...key,
-      nbytes: keylen + payload.length,
+      nbytes: keylen + payloadSize,
       objlen: raw.length,
       datime: this.datime,
       keylen,
@@ -204,7 +205,7 @@ export class RootFileWriter {
       seekPdir: BEGIN,
     };
     writeKeyHeader(header, fields);
-    this.append([header.result(), payload]);
+    this.append([header.result(), ...payload]);
     if (listed) this.keys.push({ header: header.result().slice() });
     return { seek, nbytes: fields.nbytes };
   }

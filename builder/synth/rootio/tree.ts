@@ -1,6 +1,6 @@
 import { WBuffer, type Streamable } from './buffer.ts';
-import { rootCompress, rootCompressSync, type Compression } from './compress.ts';
-import { keyLength, writeKeyHeader, type RootFileWriter } from './file.ts';
+import { rootCompress, rootCompressSync, type Compression, type Packed } from './compress.ts';
+import { keyLength, type RootFileWriter } from './file.ts';
 import {
   checksumOf,
   STL_CLASS_VERSION,
@@ -50,12 +50,16 @@ interface LeafType {
   letter: string;
   size: number;
   unsigned: boolean;
+  /** Writes one value at `at`. */
   put: (view: DataView, at: number, value: Value) => void;
+  /** Writes `items[0..n)` from `at`, one value every `size` bytes (the hot loop, kept monomorphic per type). */
+  putMany: (view: DataView, at: number, items: ArrayLike<Value>, n: number) => void;
   /** TLeafX::fMinimum/fMaximum as stored. */
   writeRange: (buffer: WBuffer, minimum: number, maximum: number) => void;
 }
 
 const toNumber = (value: Value): number => (typeof value === 'boolean' ? (value ? 1 : 0) : Number(value));
+const toBigInt = (value: Value): bigint => (typeof value === 'bigint' ? value : BigInt(toNumber(value)));
 
 const LEAF_TYPES: Record<ScalarType, LeafType> = {
   Int_t: {
@@ -64,6 +68,9 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     size: 4,
     unsigned: false,
     put: (view, at, value) => view.setInt32(at, toNumber(value)),
+    putMany: (view, at, items, n) => {
+      for (let i = 0; i < n; i++) view.setInt32(at + 4 * i, items[i] as number);
+    },
     writeRange: (b, min, max) => (b.i32(min), b.i32(max)),
   },
   UInt_t: {
@@ -72,6 +79,9 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     size: 4,
     unsigned: true,
     put: (view, at, value) => view.setUint32(at, toNumber(value)),
+    putMany: (view, at, items, n) => {
+      for (let i = 0; i < n; i++) view.setUint32(at + 4 * i, items[i] as number);
+    },
     writeRange: (b, min, max) => (b.i32(min), b.i32(max)),
   },
   Float_t: {
@@ -80,6 +90,9 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     size: 4,
     unsigned: false,
     put: (view, at, value) => view.setFloat32(at, toNumber(value)),
+    putMany: (view, at, items, n) => {
+      for (let i = 0; i < n; i++) view.setFloat32(at + 4 * i, items[i] as number);
+    },
     writeRange: (b, min, max) => (b.f32(min), b.f32(max)),
   },
   Double_t: {
@@ -88,6 +101,9 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     size: 8,
     unsigned: false,
     put: (view, at, value) => view.setFloat64(at, toNumber(value)),
+    putMany: (view, at, items, n) => {
+      for (let i = 0; i < n; i++) view.setFloat64(at + 8 * i, items[i] as number);
+    },
     writeRange: (b, min, max) => (b.f64(min), b.f64(max)),
   },
   Bool_t: {
@@ -95,8 +111,10 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     letter: 'O',
     size: 1,
     unsigned: false,
-    put: (view, at, value) =>
-      view.setUint8(at, value === true || (typeof value !== 'boolean' && Number(value) !== 0) ? 1 : 0),
+    put: (view, at, value) => view.setUint8(at, value ? 1 : 0),
+    putMany: (view, at, items, n) => {
+      for (let i = 0; i < n; i++) view.setUint8(at + i, items[i] ? 1 : 0);
+    },
     writeRange: (b, min, max) => (b.bool(min !== 0), b.bool(max !== 0)),
   },
   Long64_t: {
@@ -104,7 +122,10 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     letter: 'L',
     size: 8,
     unsigned: false,
-    put: (view, at, value) => view.setBigInt64(at, BigInt(typeof value === 'boolean' ? Number(value) : value)),
+    put: (view, at, value) => view.setBigInt64(at, toBigInt(value)),
+    putMany: (view, at, items, n) => {
+      for (let i = 0; i < n; i++) view.setBigInt64(at + 8 * i, toBigInt(items[i]!));
+    },
     writeRange: (b, min, max) => (b.i64(min), b.i64(max)),
   },
   ULong64_t: {
@@ -112,7 +133,10 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     letter: 'l',
     size: 8,
     unsigned: true,
-    put: (view, at, value) => view.setBigUint64(at, BigInt(typeof value === 'boolean' ? Number(value) : value)),
+    put: (view, at, value) => view.setBigUint64(at, toBigInt(value)),
+    putMany: (view, at, items, n) => {
+      for (let i = 0; i < n; i++) view.setBigUint64(at + 8 * i, toBigInt(items[i]!));
+    },
     writeRange: (b, min, max) => (b.i64(min), b.i64(max)),
   },
 };
@@ -197,11 +221,39 @@ class Leaf implements Streamable {
 
 interface PendingBasket {
   branch: Branch;
-  index: number;
-  header: Uint8Array;
-  raw: Uint8Array;
+  /** A pooled buffer holding the key header at [0, keylen) and the uncompressed payload after it. */
+  record: Uint8Array;
   keylen: number;
-  packed: Promise<Uint8Array | null> | Uint8Array | null;
+  objlen: number;
+  packed: Promise<Packed | null> | Packed | null;
+}
+
+/**
+ * Reusable record buffers by power-of-two capacity. Baskets are allocated and dropped at a high rate; recycling
+ * them keeps the process's memory flat instead of leaving it to the garbage collector's pace.
+ */
+class BufferPool {
+  private readonly free = new Map<number, Uint8Array[]>();
+  private count = 0;
+  constructor(private readonly limit: number) {}
+  get(size: number): Uint8Array {
+    let capacity = 4096;
+    while (capacity < size) capacity *= 2;
+    const list = this.free.get(capacity);
+    const buffer = list?.pop();
+    if (buffer !== undefined) {
+      this.count--;
+      return buffer;
+    }
+    return new Uint8Array(capacity);
+  }
+  release(buffer: Uint8Array): void {
+    if (this.count >= this.limit) return;
+    let list = this.free.get(buffer.length);
+    if (list === undefined) this.free.set(buffer.length, (list = []));
+    list.push(buffer);
+    this.count++;
+  }
 }
 
 class Branch implements Streamable {
@@ -221,6 +273,8 @@ class Branch implements Streamable {
   basketSize: number;
   entryOffsetLen: number;
   readonly keylen: number;
+  /** The key's class name, object name and title as counted strings (constant for a branch). */
+  private readonly keyStrings: Uint8Array;
   // The open basket.
   data: Uint8Array;
   view: DataView;
@@ -236,12 +290,10 @@ class Branch implements Streamable {
   basketBytes: number[] = [];
   basketEntry: number[] = [0];
   basketSeek: number[] = [];
-  private readonly treeName: string;
 
   constructor(spec: BranchSpec, column: number, treeName: string, basketSize: number) {
     this.name = spec.name;
     this.column = column;
-    this.treeName = treeName;
     if ('vector' in spec) {
       this.kind = 'vector';
       this.vectorType = spec.vector;
@@ -278,6 +330,11 @@ class Branch implements Streamable {
     this.basketSize = basketSize;
     // TBasket keys are always in the 64-bit form (TBasket's constructor adds 1000 to the key version).
     this.keylen = keyLength({ className: 'TBasket', name: this.name, title: treeName, cycle: 0, big: true }) + 19;
+    const strings = new WBuffer(64);
+    strings.tstring('TBasket');
+    strings.tstring(this.name);
+    strings.tstring(treeName);
+    this.keyStrings = strings.result().slice();
     this.data = new Uint8Array(Math.max(basketSize, 256));
     this.view = new DataView(this.data.buffer);
     this.resetBasket();
@@ -333,11 +390,8 @@ class Branch implements Streamable {
       } else {
         this.reserve(n * size);
       }
-      const put = this.type.put;
-      for (let i = 0; i < n; i++) {
-        put(this.view, this.length, items[i]!);
-        this.length += size;
-      }
+      this.type.putMany(this.view, this.length, items, n);
+      this.length += n * size;
     }
     this.nevbuf++;
     this.entries++;
@@ -351,22 +405,39 @@ class Branch implements Streamable {
     return this.nevbuf > 0;
   }
 
-  /** Closes the open basket into a record (header + uncompressed payload) and starts a new one. */
-  closeBasket(datime: number, seekDir: number): PendingBasket {
+  /** Closes the open basket into a pooled record (key header + uncompressed payload) and starts a new one. */
+  closeBasket(pool: BufferPool, datime: number, seekDir: number): PendingBasket {
     const withOffsets = this.entryOffsetLen > 0;
+    const keylen = this.keylen;
     const objlen = this.length + (withOffsets ? 4 + 4 * (this.nevbuf + 1) : 0);
-    const raw = new Uint8Array(objlen);
-    raw.set(this.data.subarray(0, this.length));
+    const record = pool.get(keylen + objlen);
+    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    // Key (version 1004: 64-bit seeks); fNbytes and fSeekKey are filled in when the record is placed.
+    view.setInt32(0, 0);
+    view.setInt16(4, 1004);
+    view.setInt32(6, objlen);
+    view.setUint32(10, datime);
+    view.setInt16(14, keylen);
+    view.setInt16(16, this.writeBasket); // fCycle: the basket number
+    view.setBigInt64(18, 0n);
+    view.setBigInt64(26, BigInt(seekDir));
+    record.set(this.keyStrings, 34);
+    let at = 34 + this.keyStrings.length;
+    const last = keylen + this.length;
+    view.setInt16(at, 3); // TBasket version
+    view.setInt32(at + 2, Math.max(this.basketSize, last)); // fBufferSize
+    view.setInt32(at + 6, this.nevbufSize);
+    view.setInt32(at + 10, this.nevbuf);
+    view.setInt32(at + 14, last);
+    record[at + 18] = 0; // flag: header only, the data follow in the same record
+    record.set(this.data.subarray(0, this.length), keylen);
     if (withOffsets) {
-      const view = new DataView(raw.buffer);
-      let at = this.length;
+      at = keylen + this.length;
       view.setInt32(at, this.nevbuf + 1);
       at += 4;
       for (let i = 0; i < this.nevbuf; i++, at += 4) view.setInt32(at, this.offsets[i]!);
       view.setInt32(at, 0); // the extra, never-read element ROOT leaves at 0
     }
-    const index = this.writeBasket;
-    const header = this.basketHeader(index, datime, seekDir, objlen);
     // TBranch::WriteBasketImpl adapts the offset table length to what this basket needed.
     const nevbuf = this.nevbuf;
     if (this.entryOffsetLen > 10 && 4 * nevbuf < this.entryOffsetLen)
@@ -375,33 +446,7 @@ class Branch implements Streamable {
     this.writeBasket++;
     this.basketEntry.push(this.entries);
     this.resetBasket();
-    return { branch: this, index, header, raw, keylen: this.keylen, packed: null };
-  }
-
-  /** The key plus TBasket's own 19 header bytes; fNbytes and fSeekKey are patched in when the record is placed. */
-  private basketHeader(cycle: number, datime: number, seekDir: number, objlen: number): Uint8Array {
-    const header = new WBuffer(this.keylen);
-    writeKeyHeader(header, {
-      className: 'TBasket',
-      name: this.name,
-      title: this.treeName,
-      cycle,
-      big: true,
-      nbytes: 0,
-      objlen,
-      datime,
-      keylen: this.keylen,
-      seekKey: 0,
-      seekPdir: seekDir,
-    });
-    const last = this.keylen + this.length;
-    header.i16(3); // TBasket version
-    header.i32(Math.max(this.basketSize, last)); // fBufferSize
-    header.i32(this.nevbufSize);
-    header.i32(this.nevbuf);
-    header.i32(last);
-    header.u8(0); // flag: header only, the data follow in the same record
-    return header.result().slice();
+    return { branch: this, record, keylen, objlen, packed: null };
   }
 
   recordWritten(nbytes: number, seek: number, objlen: number): void {
@@ -534,6 +579,7 @@ export class TreeWriter {
   clusters = 0;
   private readonly compression: Compression;
   private readonly pending: PendingBasket[] = [];
+  private readonly pool: BufferPool;
   private readonly maxPending: number;
   private closed = false;
 
@@ -545,6 +591,7 @@ export class TreeWriter {
     this.autoFlush = options.autoFlush ?? -30_000_000;
     if (this.autoFlush === 0) throw new Error('autoFlush must not be 0');
     this.maxPending = options.maxPending ?? 64;
+    this.pool = new BufferPool(this.maxPending + 16);
     const basketSize = options.basketSize ?? 32000;
     const seen = new Map<string, Branch>();
     this.branches = specs.map((spec, column) => {
@@ -589,7 +636,8 @@ export class TreeWriter {
         const n = toNumber(value as Value);
         if (n > branch.leaf.maximum) branch.leaf.maximum = n;
       }
-      if (branch.fill(value as Value | ArrayValue)) this.queue(branch.closeBasket(this.file.datime, this.file.seekDir));
+      if (branch.fill(value as Value | ArrayValue))
+        this.queue(branch.closeBasket(this.pool, this.file.datime, this.file.seekDir));
     }
     this.entries++;
     this.maybeAutoFlush();
@@ -620,7 +668,7 @@ export class TreeWriter {
 
   private flushAll(): void {
     for (const branch of this.branches) {
-      if (branch.hasEntries) this.queue(branch.closeBasket(this.file.datime, this.file.seekDir));
+      if (branch.hasEntries) this.queue(branch.closeBasket(this.pool, this.file.datime, this.file.seekDir));
     }
     this.clusters++;
   }
@@ -630,14 +678,15 @@ export class TreeWriter {
   }
 
   private queue(basket: PendingBasket): void {
+    const raw = basket.record.subarray(basket.keylen, basket.keylen + basket.objlen);
     if (this.firstCluster) {
       // The first cluster's end depends on compressed sizes, so those are computed here, in order.
-      basket.packed = rootCompressSync(basket.raw, this.compression);
+      basket.packed = rootCompressSync(raw, this.compression);
       this.pending.push(basket);
       this.writeReady();
       return;
     }
-    basket.packed = rootCompress(basket.raw, this.compression);
+    basket.packed = rootCompress(raw, this.compression);
     this.pending.push(basket);
   }
 
@@ -651,17 +700,20 @@ export class TreeWriter {
     }
   }
 
-  private place(basket: PendingBasket, packed: Uint8Array | null): void {
-    const payload = packed ?? basket.raw;
-    const nbytes = basket.keylen + payload.length;
+  private place(basket: PendingBasket, packed: Packed | null): void {
+    const { record, keylen, objlen } = basket;
+    const payloadSize = packed ? packed.size : objlen;
+    const nbytes = keylen + payloadSize;
     const seek = this.file.end;
-    const view = new DataView(basket.header.buffer, basket.header.byteOffset, basket.header.byteLength);
+    const view = new DataView(record.buffer, record.byteOffset, keylen);
     view.setInt32(0, nbytes);
     view.setBigInt64(18, BigInt(seek));
-    this.file.append([basket.header, payload]);
-    basket.branch.recordWritten(nbytes, seek, basket.raw.length);
-    this.totBytes += basket.keylen + basket.raw.length;
+    if (packed) this.file.append([record.subarray(0, keylen), ...packed.parts]);
+    else this.file.append([record.subarray(0, keylen + objlen)]);
+    basket.branch.recordWritten(nbytes, seek, objlen);
+    this.totBytes += keylen + objlen;
     this.zipBytes += nbytes;
+    this.pool.release(record);
   }
 
   /** Waits until at most `keep` baskets are still being compressed. */
@@ -723,7 +775,7 @@ export class TreeWriter {
     if (this.closed) return;
     this.closed = true;
     for (const branch of this.branches) {
-      if (branch.hasEntries) this.queue(branch.closeBasket(this.file.datime, this.file.seekDir));
+      if (branch.hasEntries) this.queue(branch.closeBasket(this.pool, this.file.datime, this.file.seekDir));
     }
     await this.drain(0);
     this.file.writeObject(new TreeRecord(this), this.name, this.title, true);
