@@ -1,0 +1,52 @@
+/**
+ * Bundles the service for the key: main.js (the entry the systemd unit runs) and analysis-worker.js beside it,
+ * plus a package.json marking them as ES modules. Node and the files in `outDir` are all the key needs.
+ *
+ *   npx tsx services/analysis/bundle.ts OUTDIR
+ */
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+/** Optional packages jsroot reaches for only when drawing in node (images, LaTeX); the service never draws. */
+const NOT_NEEDED = ['canvas', 'jsdom', 'xhr2', 'mathjax', 'three', 'd3', 'svg2pdf.js', 'jspdf', '@resvg/resvg-js'];
+
+export async function bundleService(outDir: string): Promise<{ main: string; worker: string }> {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  await mkdir(outDir, { recursive: true });
+  await build({
+    entryPoints: { main: join(here, 'main.ts'), 'analysis-worker': join(here, 'pool', 'worker.ts') },
+    outdir: outDir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: NOT_NEEDED,
+    logLevel: 'warning',
+    // Some CommonJS dependencies (the zstd decoder) use require and __dirname; give the ES module bundle them.
+    banner: {
+      js: [
+        "import { createRequire as __okCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __okFileURLToPath } from 'node:url';",
+        "import { dirname as __okDirname } from 'node:path';",
+        'const require = __okCreateRequire(import.meta.url);',
+        'const __filename = __okFileURLToPath(import.meta.url);',
+        'const __dirname = __okDirname(__filename);',
+      ].join(' '),
+    },
+    legalComments: 'linked',
+  });
+  await writeFile(join(outDir, 'package.json'), '{ "type": "module", "private": true }\n');
+  return { main: join(outDir, 'main.js'), worker: join(outDir, 'analysis-worker.js') };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = process.argv[2];
+  if (out === undefined) {
+    process.stderr.write('usage: tsx services/analysis/bundle.ts OUTDIR\n');
+    process.exit(2);
+  }
+  const { main, worker } = await bundleService(out);
+  process.stdout.write(`${main}\n${worker}\n`);
+}
