@@ -164,12 +164,13 @@ describe('histogram analyser', () => {
     // Display changes redraw without a new request: log scale, rebin, S/√B window with a signal sample.
     await page.check('#log');
     await page.selectOption('#rebin', '2');
-    await page.fill('#win-lo', String(request.histograms[0]?.min ?? 0));
-    await page.fill('#win-hi', String(request.histograms[0]?.max ?? 1));
+    const { min = 0, max = 1 } = request.histograms[0] ?? {};
+    await page.fill('#win-lo', String(min + (max - min) / 3));
+    await page.fill('#win-hi', String(max - (max - min) / 3));
     await page.press('#win-hi', 'Enter');
     await page.check('tr[data-sample="Diboson"] input[type="checkbox"]');
     await page.waitForFunction(() => /^[\d.e+-]+$/.test(document.getElementById('sig-z')?.textContent ?? ''));
-    await screenshot(page, 'analyser-log-window');
+    await screenshot(page, 'analyser-log-window', true);
 
     // Exports.
     for (const [button, extension] of [
