@@ -1,0 +1,119 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildImage } from '../build.ts';
+import { listFiles, removeTree, sha256File } from '../cache/fsutil.ts';
+import { UsageError } from '../errors.ts';
+import { loadManifest, ManifestError } from '../manifest/index.ts';
+import type { ResolvedManifest } from '../manifest/types.ts';
+import { PROJECT_ROOT } from '../plan/survey.ts';
+import { unsquashfs } from '../tools/mksquashfs.ts';
+import { osirroxExtract } from '../tools/xorriso.ts';
+import type { Command } from './types.ts';
+
+function parseSums(text: string): Map<string, string> {
+  return new Map(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [sum = '', name = ''] = line.split(/\s+\*?/);
+        return [name, sum] as const;
+      }),
+  );
+}
+
+/** The first file whose content differs between two extracted trees (or that exists in only one), or undefined. */
+async function firstDifference(a: string, b: string): Promise<{ file: string; why: string } | undefined> {
+  const [filesA, filesB] = [await listFiles(a), await listFiles(b)];
+  const all = [...new Set([...filesA, ...filesB])].sort();
+  const inA = new Set(filesA);
+  const inB = new Set(filesB);
+  for (const file of all) {
+    if (!inA.has(file) || !inB.has(file)) return { file, why: `only in build ${inA.has(file) ? 1 : 2}` };
+    if ((await sha256File(path.join(a, file))) !== (await sha256File(path.join(b, file)))) return { file, why: 'content differs' };
+  }
+  return undefined;
+}
+
+/** Opens the ISOs, then the first differing squashfs layer, to name the first differing file inside the image. */
+async function explainIsoDifference(isoA: string, isoB: string, scratch: string, signal: AbortSignal): Promise<string> {
+  const [dirA, dirB] = [path.join(scratch, 'iso-a'), path.join(scratch, 'iso-b')];
+  await osirroxExtract(isoA, dirA, signal);
+  await osirroxExtract(isoB, dirB, signal);
+  const diff = await firstDifference(dirA, dirB);
+  if (diff === undefined) return 'the ISO file systems are identical: the difference is in the boot records or volume metadata';
+  if (!diff.file.endsWith('.squashfs') || diff.why !== 'content differs') return `first differing file: /${diff.file} (${diff.why})`;
+  const [sqA, sqB] = [path.join(scratch, 'sq-a'), path.join(scratch, 'sq-b')];
+  await unsquashfs(path.join(dirA, diff.file), sqA, signal);
+  await unsquashfs(path.join(dirB, diff.file), sqB, signal);
+  const inner = await firstDifference(sqA, sqB);
+  return inner === undefined
+    ? `/${diff.file} differs but its files are identical: metadata (times, owners, order) differs`
+    : `first differing file: /${diff.file} → /${inner.file} (${inner.why})`;
+}
+
+export const command: Command = {
+  name: 'verify-repro',
+  help: `Usage: openkey verify-repro <manifest.yaml> [--work DIR] [--keep]
+
+Builds the manifest twice, each time into a fresh cache and output folder under --work (default: a temp folder),
+and compares the SHA-256 of every output. When they differ it opens both images and names the first differing file
+inside them (inside the squashfs layer when that is where it is). Exit 0 when every output is identical.
+`,
+  options: { work: { type: 'string' }, keep: { type: 'boolean' } },
+  async run(args, io) {
+    const [file, ...extra] = args.positionals;
+    if (file === undefined || extra.length > 0) throw new UsageError('expected exactly one manifest', 'openkey verify-repro manifests/mu.yaml');
+    let manifest: ResolvedManifest;
+    try {
+      manifest = (await loadManifest(file, io.cwd)).manifest;
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      io.err(`${error.format(io.cwd)}\n`);
+      return 2;
+    }
+    const base = typeof args.values.work === 'string' ? path.resolve(io.cwd, args.values.work) : undefined;
+    if (base !== undefined) await mkdir(base, { recursive: true });
+    const work = await mkdtemp(path.join(base ?? os.tmpdir(), 'openkey-repro-'));
+    try {
+      const sums: Map<string, string>[] = [];
+      const outs: string[] = [];
+      for (const round of [1, 2]) {
+        io.err(`verify-repro: build ${round} of 2 (fresh cache ${path.join(work, `cache-${round}`)})\n`);
+        const started = performance.now();
+        const outcome = await buildImage({
+          manifest,
+          projectRoot: PROJECT_ROOT,
+          outDir: path.join(work, `out-${round}`),
+          cacheDir: path.join(work, `cache-${round}`),
+          signal: io.signal,
+          events: { stageEnd: (r) => io.err(`  ${r.name}: ${r.seconds.toFixed(1)} s\n`) },
+        });
+        io.err(`verify-repro: build ${round} done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+        outs.push(outcome.outDir);
+        sums.push(parseSums(await readFile(path.join(outcome.outDir, 'SHA256SUMS'), 'utf8')));
+      }
+      const [first = new Map<string, string>(), second = new Map<string, string>()] = sums;
+      let identical = true;
+      for (const name of [...new Set([...first.keys(), ...second.keys()])].sort()) {
+        const [a, b] = [first.get(name), second.get(name)];
+        const same = a !== undefined && a === b;
+        identical &&= same;
+        io.out(`${same ? 'identical' : 'DIFFERENT'}  ${a ?? '-'}  ${name}${same ? '' : `  (second build: ${b ?? '-'})`}\n`);
+      }
+      if (!identical) {
+        const iso = [...first.keys()].find((name) => name.endsWith('.iso') && first.get(name) !== second.get(name));
+        if (iso !== undefined && outs[0] !== undefined && outs[1] !== undefined) {
+          io.out(`${await explainIsoDifference(path.join(outs[0], iso), path.join(outs[1], iso), path.join(work, 'diff'), io.signal)}\n`);
+        }
+        return 1;
+      }
+      io.out('reproducible: both builds gave identical outputs\n');
+      return 0;
+    } finally {
+      if (args.values.keep !== true) await removeTree(work).catch(() => rm(work, { recursive: true, force: true }));
+      else io.err(`kept ${work}\n`);
+    }
+  },
+};
