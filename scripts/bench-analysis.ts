@@ -6,7 +6,7 @@
  *   - the floor: node:zlib inflate of the same baskets, nothing else.
  * MB are the compressed bytes of the baskets of the branches the analysis reads.
  *
- * Each figure is the best of --repeat runs (default 3): the machine may be shared, the minimum is the least disturbed.
+ * The configurations take turns for --repeat rounds (default 3) and each keeps its best: the machine may be shared.
  *
  * Usage: scripts/bench-analysis [--events N] [--repeat N] [--data DIR] [--skip-jsroot]
  */
@@ -33,14 +33,6 @@ const { values } = parseArgs({
 const minEvents = Number(values.events);
 const repeat = Math.max(1, Number(values.repeat));
 
-async function best<T extends { seconds: number }>(run: () => Promise<T>): Promise<T> {
-  let winner: T | undefined;
-  for (let i = 0; i < repeat; i++) {
-    const r = await run();
-    if (winner === undefined || r.seconds < winner.seconds) winner = r;
-  }
-  return winner!;
-}
 const source = values.data!;
 
 const SELECTION =
@@ -175,55 +167,64 @@ async function jsrootRun(paths: string[]): Promise<number[]> {
   return hist;
 }
 
+async function jsrootTimed(): Promise<Row> {
+  const t0 = performance.now();
+  const hist = await jsrootRun(files);
+  return { name: 'JSROOT 1 thread (baseline)', seconds: (performance.now() - t0) / 1000, hist };
+}
+
+const body = (name: string) => ({
+  dataset: 'zll',
+  selection: SELECTION,
+  weight: WEIGHT,
+  histograms: [{ name, expr: MASS, bins: BINS, min: MIN, max: MAX }],
+});
+
+/** A service with `workers` threads, warmed up (metadata cache, worker start-up, JIT). */
+async function service(workers: number) {
+  const app = await buildApp({ datasets: root, workers });
+  await app.inject({ method: 'POST', url: '/api/analyses?wait=1', payload: body('warm') });
+  let serial = 0;
+  const timed = async (): Promise<Row> => {
+    // A new histogram name each time, so the result cache misses.
+    const t0 = performance.now();
+    const res = await app.inject({ method: 'POST', url: '/api/analyses?wait=1', payload: body(`mll${serial++}`) });
+    const seconds = (performance.now() - t0) / 1000;
+    const view = res.json<AnalysisView>();
+    if (view.state !== 'done') throw new Error(`analysis ${view.state}: ${JSON.stringify(view.error)}`);
+    const hist = Object.values(view.result!.histograms)[0]!.fArray;
+    return { name: `service, ${workers} worker${workers === 1 ? '' : 's'}`, seconds, hist };
+  };
+  return { app, timed };
+}
+
+async function floorTimed(): Promise<Row> {
+  const t0 = performance.now();
+  for (let p = 0; p < passes; p++) inflateAll();
+  return { name: 'floor: node:zlib inflate, 1 thread', seconds: (performance.now() - t0) / 1000 };
+}
+
+// The configurations take turns, `repeat` rounds, and each keeps its best round: a shared machine disturbs some
+// rounds, and taking turns spreads the disturbance over all of them instead of one.
+const cores = availableParallelism();
+const one = await service(1);
+const many = await service(cores);
+const runs: (() => Promise<Row>)[] = [one.timed, many.timed, floorTimed];
 if (!values['skip-jsroot']) {
   await jsrootRun(files.slice(0, originals.length)); // warm-up: JIT and jsroot's lazy modules
-  report(
-    await best(async () => {
-      const t0 = performance.now();
-      const hist = await jsrootRun(files);
-      return { name: 'JSROOT 1 thread (baseline)', seconds: (performance.now() - t0) / 1000, hist };
-    }),
-  );
+  runs.unshift(jsrootTimed);
 }
-
-async function serviceRun(workers: number): Promise<Row> {
-  const app = await buildApp({ datasets: root, workers });
-  try {
-    const body = (name: string) => ({
-      dataset: 'zll',
-      selection: SELECTION,
-      weight: WEIGHT,
-      histograms: [{ name, expr: MASS, bins: BINS, min: MIN, max: MAX }],
-    });
-    // Warm-up (metadata cache, worker start-up and JIT); a different histogram name so the result cache misses.
-    await app.inject({ method: 'POST', url: '/api/analyses?wait=1', payload: body('warm') });
-    let run = 0;
-    return await best(async () => {
-      const t0 = performance.now();
-      const res = await app.inject({ method: 'POST', url: '/api/analyses?wait=1', payload: body(`mll${run++}`) });
-      const seconds = (performance.now() - t0) / 1000;
-      const view = res.json<AnalysisView>();
-      if (view.state !== 'done') throw new Error(`analysis ${view.state}: ${JSON.stringify(view.error)}`);
-      const hist = Object.values(view.result!.histograms)[0]!.fArray;
-      return { name: `service, ${workers} worker${workers === 1 ? '' : 's'}`, seconds, hist };
-    });
-  } finally {
-    await app.close();
+inflateAll();
+const bests: Row[] = [];
+for (let round = 0; round < repeat; round++) {
+  for (let i = 0; i < runs.length; i++) {
+    const r = await runs[i]!();
+    if (bests[i] === undefined || r.seconds < bests[i]!.seconds) bests[i] = r;
   }
 }
-
-report(await serviceRun(1));
-const cores = availableParallelism();
-report(await serviceRun(cores));
-
-inflateAll();
-report(
-  await best(async () => {
-    const t0 = performance.now();
-    for (let p = 0; p < passes; p++) inflateAll();
-    return { name: 'floor: node:zlib inflate, 1 thread', seconds: (performance.now() - t0) / 1000 };
-  }),
-);
+await one.app.close();
+await many.app.close();
+for (const r of bests) report(r);
 
 const base = rows.find((r) => r.name.startsWith('JSROOT'));
 if (base) {
