@@ -105,6 +105,8 @@ function inflateAll(): void {
 interface Row {
   name: string;
   seconds: number;
+  /** CPU seconds of the whole process (all threads) during the run. */
+  cpu?: number;
   hist?: number[];
 }
 const rows: Row[] = [];
@@ -114,7 +116,8 @@ function report(row: Row): void {
   const eps = events / row.seconds;
   const mbs = totalBytes / 1e6 / row.seconds;
   process.stdout.write(
-    `${row.name.padEnd(34)} ${row.seconds.toFixed(3).padStart(8)} s ${(eps / 1e6).toFixed(3).padStart(8)} M events/s ${mbs.toFixed(1).padStart(8)} MB/s\n`,
+    `${row.name.padEnd(34)} ${row.seconds.toFixed(3).padStart(8)} s ${(eps / 1e6).toFixed(3).padStart(8)} M events/s ` +
+      `${mbs.toFixed(1).padStart(8)} MB/s ${row.cpu === undefined ? '' : `${row.cpu.toFixed(3).padStart(8)} s CPU`}\n`,
   );
 }
 
@@ -218,7 +221,10 @@ inflateAll();
 const bests: Row[] = [];
 for (let round = 0; round < repeat; round++) {
   for (let i = 0; i < runs.length; i++) {
+    const c0 = process.cpuUsage();
     const r = await runs[i]!();
+    const c = process.cpuUsage(c0);
+    r.cpu = (c.user + c.system) / 1e6;
     if (bests[i] === undefined || r.seconds < bests[i]!.seconds) bests[i] = r;
   }
 }
