@@ -1,0 +1,97 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256File } from '../../builder/cache/fsutil.ts';
+import type { PlannedStage } from '../../builder/plan/index.ts';
+import { isoFileName, isoStage } from '../../builder/stages/iso.ts';
+import type { StageContext } from '../../builder/stages/types.ts';
+import { run } from '../../builder/tools/exec.ts';
+import { mksquashfs } from '../../builder/tools/mksquashfs.ts';
+import { sfdiskDump } from '../../builder/tools/sfdisk.ts';
+import { manifestOf, PROJECT } from './helpers.ts';
+
+/**
+ * The iso stage with real grub-mkimage, mtools and xorriso over stand-in layers (a few KiB each): the boot records,
+ * the partition table and the bytes are the same as a real build's, in a few seconds.
+ */
+let scratch: string;
+const deps: Record<string, string> = {};
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'openkey-iso-test-'));
+  for (const name of ['os-layer', 'service-layer', 'service', 'content']) deps[name] = path.join(scratch, name);
+  await mkdir(path.join(scratch, 'tree', 'etc'), { recursive: true });
+  await writeFile(path.join(scratch, 'tree', 'etc', 'motd'), 'hello\n');
+  await mkdir(deps['os-layer'] ?? '', { recursive: true });
+  await writeFile(path.join(deps['os-layer'] ?? '', 'vmlinuz'), 'not a kernel');
+  await writeFile(path.join(deps['os-layer'] ?? '', 'initrd.img'), 'not an initrd');
+  for (const [layer, dir] of [
+    ['00-os.squashfs', 'os-layer'],
+    ['05-config.squashfs', 'os-layer'],
+    ['10-service.squashfs', 'service-layer'],
+  ] as const) {
+    await mkdir(deps[dir] ?? '', { recursive: true });
+    await mksquashfs(path.join(scratch, 'tree'), path.join(deps[dir] ?? '', layer), { compression: 'zstd', level: 3, sourceDateEpoch: 1761955200, allRoot: true });
+  }
+  await mkdir(path.join(deps.service ?? '', 'apps'), { recursive: true });
+  await writeFile(path.join(deps.service ?? '', 'apps', 'index.html'), '<!doctype html><title>portal</title>');
+  await mkdir(path.join(deps.content ?? '', 'root', 'openkey', 'datasets'), { recursive: true });
+  await writeFile(path.join(deps.content ?? '', 'root', 'START-HERE.html'), '<!doctype html><title>start</title>');
+  await writeFile(path.join(deps.content ?? '', 'root', 'openkey', 'key-index.js'), 'window.OPENKEY_INDEX = {};\n');
+});
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function buildIso(round: number): Promise<string> {
+  const manifest = await manifestOf('manifests/mu.yaml');
+  const outDir = path.join(scratch, `out-${round}`);
+  const workDir = path.join(scratch, `work-${round}`);
+  await mkdir(outDir, { recursive: true });
+  await mkdir(workDir, { recursive: true });
+  const stage: PlannedStage = { name: 'iso', dependsOn: [], inputs: {}, inputsHash: 'ab'.repeat(32) };
+  const context: StageContext = {
+    manifest,
+    stage,
+    projectRoot: PROJECT,
+    deps,
+    outDir,
+    workDir,
+    sourceDateEpoch: manifest.sourceDateEpoch,
+    offline: true,
+    signal: new AbortController().signal,
+    log: () => undefined,
+    progress: () => undefined,
+  };
+  await isoStage.run(context);
+  return path.join(outDir, isoFileName(manifest));
+}
+
+describe('hybrid ISO (real grub-mkimage, mtools, xorriso)', () => {
+  it('is byte-identical when built twice', async () => {
+    const first = await buildIso(1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = await buildIso(2);
+    expect(await sha256File(second)).toBe(await sha256File(first));
+  }, 120_000);
+
+  it('carries an MBR and a GPT with the EFI system partition, so dd onto a key boots', async () => {
+    const table = await sfdiskDump(path.join(scratch, 'out-1', 'openkey-mu-0.1.0.iso'));
+    expect(table.label).toBe('gpt');
+    expect(table.partitions.map((p) => p.type)).toContain('C12A7328-F81F-11D2-BA4B-00A0C93EC93B');
+  });
+
+  it('has El Torito entries for BIOS and UEFI, the label, the layers and the content', async () => {
+    const iso = path.join(scratch, 'out-1', 'openkey-mu-0.1.0.iso');
+    const report = await run('xorriso', ['-indev', iso, '-report_el_torito', 'plain', '-find', '/', '-type', 'f']);
+    const text = report.stdout + report.stderr;
+    expect(text).toMatch(/El Torito boot img :\s+1\s+BIOS/);
+    expect(text).toMatch(/El Torito boot img :\s+2\s+UEFI/);
+    expect(text).toContain("Volume id    : 'OPENKEY_MU'");
+    for (const file of ['/live/00-os.squashfs', '/live/05-config.squashfs', '/live/10-service.squashfs', '/live/vmlinuz', '/START-HERE.html', '/openkey/index.html', '/openkey/key-index.js', '/boot/grub/grub.cfg', '/EFI/BOOT/BOOTX64.EFI']) {
+      expect(text).toContain(`'${file}'`);
+    }
+  });
+});
