@@ -114,7 +114,7 @@ export const command: Command = {
     const synth = await import('../synth/index.ts');
     const { process: processName } = synth.validateSpec(spec);
     const path = resolve(io.cwd, out);
-    synth.checkOutputPath(path);
+    synth.checkOutputPath(path, out);
     const result = await synth.writeSyntheticFile(spec, path, {
       compression: level === 0 ? { algorithm: 'none', level: 0 } : { algorithm: 'zlib', level },
       onProgress: progressReporter(io, `synth ${processName}`),

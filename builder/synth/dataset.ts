@@ -94,29 +94,31 @@ export function validateSpec(spec: SyntheticSpec): { schema: SchemaName; process
 }
 
 /** Fails early, as a usage error, when `path` cannot become a file: missing or non-directory parent, no access. */
-export function checkOutputPath(path: string): void {
+export function checkOutputPath(path: string, shown: string = path): void {
   const directory = dirname(resolve(path));
   let parent;
   try {
     parent = statSync(directory);
   } catch {
     throw new UsageError(
-      `cannot write ${path}: directory ${directory} does not exist`,
+      `cannot write ${shown}: directory ${directory} does not exist`,
       `create it first: mkdir -p ${directory}`,
     );
   }
-  if (!parent.isDirectory()) throw new UsageError(`cannot write ${path}: ${directory} is not a directory`);
+  if (!parent.isDirectory()) throw new UsageError(`cannot write ${shown}: ${directory} is not a directory`);
   try {
     accessSync(directory, constants.W_OK);
   } catch {
-    throw new UsageError(`cannot write ${path}: no write permission on ${directory}`);
+    throw new UsageError(`cannot write ${shown}: no write permission on ${directory}`);
   }
+  let existing;
   try {
-    if (statSync(path).isDirectory())
-      throw new UsageError(`cannot write ${path}: it is a directory`, 'give a file name, e.g. out/zll.root');
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
+    existing = statSync(path);
+  } catch {
+    return;
   }
+  if (existing.isDirectory())
+    throw new UsageError(`cannot write ${shown}: it is a directory`, 'give a file name, e.g. out/zll.root');
 }
 
 function fileDate(env: NodeJS.ProcessEnv): Date {
