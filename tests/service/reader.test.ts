@@ -1,4 +1,7 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSyntheticFile } from '../../builder/synth/index.ts';
 import { describe, expect, it } from 'vitest';
 import { readColumn, type Column } from '../../services/analysis/root/columns.ts';
 import { readTreeMeta } from '../../services/analysis/root/meta.ts';
@@ -54,5 +57,26 @@ describe('direct basket reader equals jsroot', () => {
   }
   it('ATLAS 8 TeV mini: counted arrays, bools, unsigned', async () => {
     expect(await compareFile(`${ATLAS}mc_105986.ZZ.root`, 'mini')).toBe(46);
+  });
+});
+
+describe('std::vector branches (the ATLAS 13 TeV mini layout, written by openkey synth)', () => {
+  it('every branch equals jsroot, over several clusters', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openkey-vector-'));
+    try {
+      const path = join(dir, 'zz4l.root');
+      await writeSyntheticFile({ schema: 'atlas13-mini', process: 'zz4l', events: 3000, seed: 7 }, path, {
+        autoFlush: 700,
+      });
+      const { tree } = await readTreeMeta(path, 'mini');
+      expect(tree!.branches.find((b) => b.name === 'lep_pt')).toMatchObject({
+        type: 'vector<float>',
+        layout: 'vector',
+      });
+      expect(tree!.branches.find((b) => b.name === 'lep_pt')!.baskets.seek.length).toBeGreaterThan(3);
+      expect(await compareFile(path, 'mini')).toBeGreaterThan(50);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -131,9 +131,13 @@ export async function readColumn(
   let e = 0;
   for (const { basket, start, from, to } of parts) {
     const off = basket.offsets!;
+    const view = new DataView(basket.data.buffer, basket.data.byteOffset, basket.data.length);
     for (let k = from - start; k < to - start; k++) {
       const bytes = off[k + 1]! - off[k]! - header;
       if (bytes < 0 || bytes % size !== 0) throw new Error(`entry ${start + k} of ${branch.name} is damaged`);
+      // A vector entry also states its length after the 6-byte object header: both must agree.
+      if (header > 0 && view.getInt32(off[k]! + 6, false) !== bytes / size)
+        throw new Error(`entry ${start + k} of ${branch.name} is not a plain std::vector`);
       total += bytes / size;
       offsets[++e] = total;
     }
