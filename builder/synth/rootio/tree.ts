@@ -41,8 +41,8 @@ export interface TreeOptions {
    * cluster closes and its entry count becomes the cluster size (ROOT's default -30000000).
    */
   autoFlush?: number;
-  /** Baskets allowed in flight to the compression thread pool before `fill` asks the caller to wait. */
-  maxPending?: number;
+  /** Uncompressed bytes allowed in flight to the compression thread pool before `fill` asks the caller to wait. */
+  maxPendingBytes?: number;
 }
 
 interface LeafType {
@@ -234,25 +234,24 @@ interface PendingBasket {
  */
 class BufferPool {
   private readonly free = new Map<number, Uint8Array[]>();
-  private count = 0;
-  constructor(private readonly limit: number) {}
+  private bytes = 0;
+  constructor(private readonly limitBytes: number) {}
   get(size: number): Uint8Array {
     let capacity = 4096;
     while (capacity < size) capacity *= 2;
-    const list = this.free.get(capacity);
-    const buffer = list?.pop();
+    const buffer = this.free.get(capacity)?.pop();
     if (buffer !== undefined) {
-      this.count--;
+      this.bytes -= buffer.length;
       return buffer;
     }
     return new Uint8Array(capacity);
   }
   release(buffer: Uint8Array): void {
-    if (this.count >= this.limit) return;
+    if (this.bytes + buffer.length > this.limitBytes) return;
     let list = this.free.get(buffer.length);
     if (list === undefined) this.free.set(buffer.length, (list = []));
     list.push(buffer);
-    this.count++;
+    this.bytes += buffer.length;
   }
 }
 
@@ -344,13 +343,22 @@ class Branch implements Streamable {
     this.length = 0;
     this.nevbuf = 0;
     this.nevbufSize = this.entryOffsetLen;
+    // Keep the buffer at the basket size: after OptimizeBaskets a basket may be far larger (or smaller) than before.
+    const target = Math.max(this.basketSize, 256);
+    if (this.data.length < target || this.data.length > 2 * target) this.setCapacity(target);
+  }
+
+  private setCapacity(size: number): void {
+    const next = new Uint8Array(size);
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+    this.view = new DataView(next.buffer);
   }
 
   private reserve(extra: number): void {
     const need = this.length + extra;
     if (need <= this.data.length) return;
-    let size = this.data.length * 2;
-    while (size < need) size *= 2;
+    const size = Math.max(need, Math.ceil(this.data.length * 1.25));
     const grown = new Uint8Array(size);
     grown.set(this.data.subarray(0, this.length));
     this.data = grown;
@@ -580,7 +588,8 @@ export class TreeWriter {
   private readonly compression: Compression;
   private readonly pending: PendingBasket[] = [];
   private readonly pool: BufferPool;
-  private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
+  private pendingBytes = 0;
   private closed = false;
 
   constructor(file: RootFileWriter, name: string, specs: readonly BranchSpec[], options: TreeOptions = {}) {
@@ -590,8 +599,8 @@ export class TreeWriter {
     this.compression = file.compression;
     this.autoFlush = options.autoFlush ?? -30_000_000;
     if (this.autoFlush === 0) throw new Error('autoFlush must not be 0');
-    this.maxPending = options.maxPending ?? 64;
-    this.pool = new BufferPool(this.maxPending + 16);
+    this.maxPendingBytes = options.maxPendingBytes ?? 24 << 20;
+    this.pool = new BufferPool(16 << 20);
     const basketSize = options.basketSize ?? 32000;
     const seen = new Map<string, Branch>();
     this.branches = specs.map((spec, column) => {
@@ -641,7 +650,7 @@ export class TreeWriter {
     }
     this.entries++;
     this.maybeAutoFlush();
-    if (this.pending.length > this.maxPending) return this.drain(this.maxPending >> 1);
+    if (this.pendingBytes > this.maxPendingBytes) return this.drain(this.maxPendingBytes >> 1);
     return undefined;
   }
 
@@ -683,11 +692,13 @@ export class TreeWriter {
       // The first cluster's end depends on compressed sizes, so those are computed here, in order.
       basket.packed = rootCompressSync(raw, this.compression);
       this.pending.push(basket);
+      this.pendingBytes += basket.objlen;
       this.writeReady();
       return;
     }
     basket.packed = rootCompress(raw, this.compression);
     this.pending.push(basket);
+    this.pendingBytes += basket.objlen;
   }
 
   /** Writes queued baskets whose compression is done, in queue order (which fixes their file offsets). */
@@ -711,14 +722,15 @@ export class TreeWriter {
     if (packed) this.file.append([record.subarray(0, keylen), ...packed.parts]);
     else this.file.append([record.subarray(0, keylen + objlen)]);
     basket.branch.recordWritten(nbytes, seek, objlen);
+    this.pendingBytes -= objlen;
     this.totBytes += keylen + objlen;
     this.zipBytes += nbytes;
     this.pool.release(record);
   }
 
-  /** Waits until at most `keep` baskets are still being compressed. */
-  async drain(keep = 0): Promise<void> {
-    while (this.pending.length > keep) {
+  /** Waits until at most `keepBytes` of baskets are still being compressed. */
+  async drain(keepBytes = 0): Promise<void> {
+    while (this.pending.length > 0 && this.pendingBytes > keepBytes) {
       const head = this.pending.shift()!;
       const packed = head.packed instanceof Promise ? await head.packed : head.packed;
       this.place(head, packed);
