@@ -30,6 +30,15 @@ Exit codes: 0 stopped cleanly, 1 the service failed, 2 bad arguments.
       throw new UsageError(`--workers ${workers}: give a whole number from 1`);
     const { startServer } = await import('../../services/analysis/server.ts');
     const { resolve } = await import('node:path');
+    const { stat } = await import('node:fs/promises');
+    for (const [flag, dir] of [
+      ['--datasets', datasets],
+      ['--apps', apps],
+    ] as const) {
+      if (dir === undefined) continue;
+      const st = await stat(resolve(io.cwd, dir)).catch(() => null);
+      if (!st?.isDirectory()) throw new UsageError(`${flag} ${dir}: no such directory`);
+    }
     const { app, url } = await startServer({
       datasets: resolve(io.cwd, datasets),
       host: host ?? '127.0.0.1',
