@@ -61,7 +61,16 @@ export function parseBasketHeader(raw: Buffer): RawBasket {
   pos += 4; // fNevBufSize
   const nevbuf = view.getInt32(pos, false);
   const last = view.getInt32(pos + 4, false);
-  if (nbytes !== raw.length || keylen <= 0 || keylen > nbytes || objlen < 0 || nevbuf < 0 || last < keylen)
+  // 512 MiB: far above any real basket, low enough that a damaged length cannot exhaust a worker's memory.
+  if (
+    nbytes !== raw.length ||
+    keylen <= 0 ||
+    keylen > nbytes ||
+    objlen < 0 ||
+    objlen > 1 << 29 ||
+    nevbuf < 0 ||
+    last < keylen
+  )
     throw new Error(`basket header is damaged (fNbytes ${nbytes}, fKeylen ${keylen}, fObjLen ${objlen})`);
   return { raw, keylen, objlen, nbytes, nevbuf, last };
 }
