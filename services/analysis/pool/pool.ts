@@ -190,6 +190,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const slot of this.slots) if (slot.killTimer !== undefined) clearTimeout(slot.killTimer);
     for (const job of this.queue.splice(0)) job.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
