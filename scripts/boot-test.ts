@@ -1,12 +1,19 @@
 /**
  * Boots a built image under QEMU in every firmware × media combination and prints seconds to a healthy service.
- * Usage: scripts/boot-test IMAGE.iso [--only bios-cd,uefi-usb] [--json]
+ * Usage: scripts/boot-test IMAGE.iso [--only bios-cd,uefi-usb] [--json] [--verbose] [--screendump FILE.png]
  */
 import { parseArgs } from 'node:util';
-import { bootTest, requireFirmware, type BootMedia, type Firmware } from '../builder/tools/qemu.ts';
+import { bootTest, requireFirmware, screenshotWhenGraphical, type BootMedia, type Firmware } from '../builder/tools/qemu.ts';
 
 const { values, positionals } = parseArgs({
-  options: { only: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, deadline: { type: 'string' } },
+  options: {
+    only: { type: 'string' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    deadline: { type: 'string' },
+    screendump: { type: 'string' },
+    'guest-health': { type: 'boolean' },
+  },
   allowPositionals: true,
 });
 const [image] = positionals;
@@ -26,6 +33,16 @@ for (const name of wanted) {
     firmware,
     media,
     deadlineMs: Number(values.deadline ?? 300) * 1000,
+    // Keys whose service listens on 127.0.0.1 only (kiosk): trust the guest's own health check.
+    ...(values['guest-health'] ? { hostHealth: false } : {}),
+    ...(values.screendump === undefined
+      ? {}
+      : {
+          whileReady: async (vm: Parameters<NonNullable<Parameters<typeof bootTest>[0]['whileReady']>>[0]) => {
+            const shot = await screenshotWhenGraphical(vm, values.screendump ?? '', 300_000);
+            process.stderr.write(`screendump ${values.screendump}${shot.graphical ? '' : ' (the screen never showed a graphical page)'}\n`);
+          },
+        }),
     ...(values.verbose ? { onSerial: (line: string) => process.stderr.write(`  | ${line}\n`) } : {}),
   });
   results.push(result);

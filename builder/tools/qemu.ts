@@ -24,6 +24,8 @@ export interface BootTestOptions {
   onSerial?: (line: string) => void;
   /** While the guest runs and is healthy: e.g. take a screendump through the monitor. */
   whileReady?: (vm: RunningVm) => Promise<void>;
+  /** false when the service listens on 127.0.0.1 only (no LAN): health then comes from the guest's boot report. */
+  hostHealth?: boolean;
   /** Use KVM instead of TCG (only where /dev/kvm works). */
   kvm?: boolean;
   signal?: AbortSignal;
@@ -38,6 +40,8 @@ export interface BootTestResult {
   /** Seconds from starting QEMU to the boot report line on the serial console. */
   secondsToReport?: number;
   systemState?: string;
+  /** The guest's own GET /api/health on 127.0.0.1, from the boot report: ok, down or disabled. */
+  guestHealth?: string;
   failedUnits: string[];
   health?: unknown;
   reason?: string;
@@ -89,7 +93,7 @@ async function monitorCommand(socket: string, command: string): Promise<string> 
   });
 }
 
-const BOOT_LINE = /OPENKEY-BOOT state=(\S+) failed=\[([^\]]*)\]/;
+const BOOT_LINE = /OPENKEY-BOOT state=(\S+) failed=\[([^\]]*)\](?: health=(\S+))?/;
 
 /**
  * Boots an image in QEMU (TCG unless told otherwise) under SeaBIOS or OVMF, as a CD or as a USB stick, and waits for
@@ -162,6 +166,10 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
         result.systemState = match[1] ?? '';
         result.failedUnits = (match[2] ?? '').split(' ').filter(Boolean);
         result.secondsToReport = seconds();
+        result.guestHealth = match[3] ?? 'unknown';
+        // A key whose service listens on 127.0.0.1 only (kiosk) cannot be reached through hostfwd: the guest's own
+        // check in the boot report is the health signal then.
+        if (result.guestHealth === 'ok' && options.hostHealth === false) result.secondsToHealthy = result.secondsToReport;
       }
     },
   }).then(
@@ -178,7 +186,7 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     const deadline = started + deadlineMs;
     while (performance.now() < deadline && !exited && (result.secondsToHealthy === undefined || result.systemState === undefined)) {
       options.signal?.throwIfAborted();
-      if (result.secondsToHealthy === undefined) {
+      if (result.secondsToHealthy === undefined && options.hostHealth !== false) {
         try {
           const response = await fetch(`http://127.0.0.1:${hostPort}/api/health`, { signal: AbortSignal.timeout(3000) });
           if (response.ok) {
@@ -216,6 +224,50 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     throw exitError;
   }
   return result;
+}
+
+/** Distinct colours among a sample of a binary PPM's pixels, and the share of (near) black ones. */
+export function ppmStats(ppm: Buffer): { colours: number; blackShare: number } {
+  const header = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(ppm.subarray(0, 64).toString('latin1'));
+  if (header === null) throw new Error('not a binary PPM');
+  const offset = header[0].length;
+  const pixels = (ppm.length - offset) / 3;
+  const colours = new Set<number>();
+  let black = 0;
+  let samples = 0;
+  for (let i = 0; i < pixels; i += 97) {
+    const at = offset + i * 3;
+    const [r = 0, g = 0, b = 0] = [ppm[at], ppm[at + 1], ppm[at + 2]];
+    colours.add((r << 16) | (g << 8) | b);
+    if (r + g + b < 30) black += 1;
+    samples += 1;
+  }
+  return { colours: colours.size, blackShare: samples === 0 ? 1 : black / samples };
+}
+
+/**
+ * Waits until the guest's screen shows a graphical page (many colours, mostly not black: a browser, not a text
+ * console), then saves it as PNG. Gives up after `timeoutMs` and saves whatever is on the screen.
+ */
+export async function screenshotWhenGraphical(vm: RunningVm, file: string, timeoutMs: number): Promise<{ graphical: boolean }> {
+  const { readFile } = await import('node:fs/promises');
+  const probe = path.join(os.tmpdir(), `openkey-screen-${process.pid}.ppm`);
+  const deadline = performance.now() + timeoutMs;
+  let graphical = false;
+  while (performance.now() < deadline) {
+    await vm.monitor(`screendump ${probe}`);
+    const stats = ppmStats(await readFile(probe).catch(() => Buffer.alloc(0)));
+    if (stats.colours > 24 && stats.blackShare < 0.5) {
+      graphical = true;
+      // Let the page finish painting.
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+  await vm.monitor(`screendump ${file} -f png`);
+  await rm(probe, { force: true });
+  return { graphical };
 }
 
 /** Fails loudly when a firmware file the boot tests need is missing (a missing tool fails, never skips). */
