@@ -123,7 +123,8 @@ export function checkOutputPath(path: string, shown: string = path): void {
 
 function fileDate(env: NodeJS.ProcessEnv): Date {
   const epoch = env.SOURCE_DATE_EPOCH;
-  if (epoch !== undefined && /^\d+$/.test(epoch)) return new Date(Number(epoch) * 1000);
+  // TDatime counts from 1995: earlier dates cannot be represented.
+  if (epoch !== undefined && /^\d+$/.test(epoch)) return new Date(Math.max(Number(epoch) * 1000, Date.UTC(1995, 0, 1)));
   return new Date(DEFAULT_DATE);
 }
 

@@ -229,11 +229,11 @@ export class Detector {
     return jets;
   }
 
-  /** The visible part of a hadronic tau decay. */
-  tau(truth: P4, charge: number): Tau | null {
+  /** A hadronic tau from the visible part of its decay (the neutrino is the caller's missing energy). */
+  tau(visible: P4, charge: number): Tau | null {
     const rng = this.rng;
-    const visibleFraction = 0.35 + 0.6 * rng.uniform();
-    const pt = truth.pt * visibleFraction * Math.max(0.1, 1 + 0.08 * rng.gauss());
+    const truth = visible;
+    const pt = truth.pt * Math.max(0.1, 1 + 0.08 * rng.gauss());
     if (pt < 20 * GEV || Math.abs(truth.eta) > 2.5 || inCrack(truth.eta) || !rng.bernoulli(0.8)) return null;
     const p = P4.ptEtaPhiM(pt, truth.eta, truth.phi, 800 + 600 * rng.uniform());
     return {
