@@ -31,7 +31,18 @@ const BUILDER_DIR = path.dirname(fileURLToPath(import.meta.url));
  * and ova only when enabled) and their cache keys; finalize always runs, outside the cache.
  */
 export function recipe(): StageDefinition[] {
-  return [rootfsStage, overlayStage, osLayerStage, serviceStage, serviceLayerStage, contentStage, isoStage, usbStage, qcow2Stage, ovaStage];
+  return [
+    rootfsStage,
+    overlayStage,
+    osLayerStage,
+    serviceStage,
+    serviceLayerStage,
+    contentStage,
+    isoStage,
+    usbStage,
+    qcow2Stage,
+    ovaStage,
+  ];
 }
 
 export interface BuildEvents {
@@ -84,15 +95,26 @@ const STAGE_CODE: Record<StageName, string[]> = {
   finalize: ['stages/finalize.ts'],
 };
 
-async function stageKey(stage: PlannedStage, definition: StageDefinition | undefined, manifest: ResolvedManifest, upstream: Record<string, string>): Promise<string> {
-  const sources = await Promise.all(STAGE_CODE[stage.name].map((file) => readFile(path.join(BUILDER_DIR, file), 'utf8')));
+async function stageKey(
+  stage: PlannedStage,
+  definition: StageDefinition | undefined,
+  manifest: ResolvedManifest,
+  upstream: Record<string, string>,
+): Promise<string> {
+  const sources = await Promise.all(
+    STAGE_CODE[stage.name].map((file) => readFile(path.join(BUILDER_DIR, file), 'utf8')),
+  );
   const code = sha256Text(sources.map(sha256Text).join('\n'));
   const extra = definition?.extraKey === undefined ? null : await definition.extraKey(manifest);
   return sha256Text(canonicalJson({ planned: stage.inputsHash, extra, code, upstream })).slice(0, 32);
 }
 
 /** Cache keys for every planned stage (finalize excluded), with whether each is already in the cache. */
-export async function resolveStages(plan: Plan, manifest: ResolvedManifest, cache: Cache): Promise<PlannedBuildStage[]> {
+export async function resolveStages(
+  plan: Plan,
+  manifest: ResolvedManifest,
+  cache: Cache,
+): Promise<PlannedBuildStage[]> {
   const definitions = new Map(recipe().map((stage) => [stage.name, stage]));
   const keys = new Map<StageName, string>();
   const out: PlannedBuildStage[] = [];
@@ -119,7 +141,11 @@ function toolsNeeded(plan: Plan): HostTool[] {
 /** Free bytes a build needs on the cache's file system for the stages it has to run (generous estimates). */
 export function bytesNeeded(stages: PlannedBuildStage[], manifest: ResolvedManifest): number {
   const GiB = 1024 ** 3;
-  const content = manifest.datasets.reduce((sum, d) => sum + (d.source === 'url' ? d.size : d.source === 'synthetic' ? d.synthetic.events * 400 : 512 * 1024 ** 2), 0);
+  const content = manifest.datasets.reduce(
+    (sum, d) =>
+      sum + (d.source === 'url' ? d.size : d.source === 'synthetic' ? d.synthetic.events * 400 : 512 * 1024 ** 2),
+    0,
+  );
   const estimates: Partial<Record<StageName, number>> = {
     rootfs: 3 * GiB,
     'os-layer': 0.1 * GiB,
@@ -151,7 +177,8 @@ async function checkMirror(url: string, signal: AbortSignal | undefined): Promis
   try {
     const response = await fetch(url, {
       method: 'HEAD',
-      signal: signal === undefined ? AbortSignal.timeout(20_000) : AbortSignal.any([signal, AbortSignal.timeout(20_000)]),
+      signal:
+        signal === undefined ? AbortSignal.timeout(20_000) : AbortSignal.any([signal, AbortSignal.timeout(20_000)]),
     });
     if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
   } catch (error) {
@@ -168,23 +195,35 @@ async function preflight(plan: Plan, stages: PlannedBuildStage[], options: Build
   const missing = statuses.filter((status) => !status.found);
   if (missing.length > 0) {
     const packages = [...new Set(missing.map((m) => m.tool.aptPackage))].sort();
-    throw new OpenKeyError('E_TOOLS_MISSING', `missing host tools: ${missing.map((m) => `${m.tool.program} (${m.tool.purpose})`).join(', ')}`, {
-      hint: `apt-get install ${packages.join(' ')}   (openkey doctor lists every tool)`,
-    });
+    throw new OpenKeyError(
+      'E_TOOLS_MISSING',
+      `missing host tools: ${missing.map((m) => `${m.tool.program} (${m.tool.purpose})`).join(', ')}`,
+      {
+        hint: `apt-get install ${packages.join(' ')}   (openkey doctor lists every tool)`,
+      },
+    );
   }
   const needed = bytesNeeded(stages, options.manifest);
   const free = await freeBytes(options.cacheDir);
   if (free < needed) {
-    throw new OpenKeyError('E_DISK_SPACE', `not enough free space for ${options.cacheDir}: ${(free / 1024 ** 3).toFixed(2)} GiB free, about ${(needed / 1024 ** 3).toFixed(2)} GiB needed`, {
-      hint: 'free some space, use --cache DIR on a larger disk, or openkey cache prune',
-    });
+    throw new OpenKeyError(
+      'E_DISK_SPACE',
+      `not enough free space for ${options.cacheDir}: ${(free / 1024 ** 3).toFixed(2)} GiB free, about ${(needed / 1024 ** 3).toFixed(2)} GiB needed`,
+      {
+        hint: 'free some space, use --cache DIR on a larger disk, or openkey cache prune',
+      },
+    );
   }
   const rootfs = stages.find((s) => s.stage.name === 'rootfs');
   if (rootfs !== undefined && !rootfs.cached) {
     if (options.offline) {
-      throw new OpenKeyError('E_OFFLINE', 'the rootfs is not in the cache and --offline forbids downloading Debian packages', {
-        hint: 'build once online with the same cache (--cache) first',
-      });
+      throw new OpenKeyError(
+        'E_OFFLINE',
+        'the rootfs is not in the cache and --offline forbids downloading Debian packages',
+        {
+          hint: 'build once online with the same cache (--cache) first',
+        },
+      );
     }
     const urls = new Set(releaseUrls(options.manifest));
     for (const url of urls) await checkMirror(url, options.signal);
@@ -230,7 +269,9 @@ async function runStage(
 async function publishOutput(staging: string, target: string): Promise<void> {
   const existing = await readdir(target).catch(() => undefined);
   if (existing !== undefined && existing.length > 0 && !existing.includes('SHA256SUMS')) {
-    throw new OpenKeyError('E_OUT_NOT_EMPTY', `${target} exists and is not an openkey output folder`, { hint: 'choose another --out' });
+    throw new OpenKeyError('E_OUT_NOT_EMPTY', `${target} exists and is not an openkey output folder`, {
+      hint: 'choose another --out',
+    });
   }
   const old = `${target}.old-${process.pid}`;
   if (existing !== undefined) await rename(target, old);
@@ -265,7 +306,9 @@ export async function buildImage(options: BuildOptions): Promise<BuildOutcome> {
     let result: StageResult;
     if (hit !== undefined) {
       dir = hit;
-      const entry = JSON.parse(await readFile(path.join(hit, 'entry.json'), 'utf8')) as { meta: { result: StageResult } };
+      const entry = JSON.parse(await readFile(path.join(hit, 'entry.json'), 'utf8')) as {
+        meta: { result: StageResult };
+      };
       result = entry.meta.result;
     } else {
       ({ dir, result } = await runStage(planned, definition, deps, cache, options));
@@ -297,7 +340,8 @@ export async function buildImage(options: BuildOptions): Promise<BuildOutcome> {
   const osLayer = deps['os-layer'] ?? '';
   const layers: Record<string, number> = {};
   for (const report of reports) {
-    for (const [file, bytes] of Object.entries(report.outputs)) if (file.endsWith('.squashfs')) layers[file.replace(/\.squashfs$/, '')] = bytes;
+    for (const [file, bytes] of Object.entries(report.outputs))
+      if (file.endsWith('.squashfs')) layers[file.replace(/\.squashfs$/, '')] = bytes;
   }
   const outParent = path.dirname(path.resolve(options.outDir));
   await mkdir(outParent, { recursive: true });
@@ -316,7 +360,16 @@ export async function buildImage(options: BuildOptions): Promise<BuildOutcome> {
         version: manifest.version,
         variant: manifest.variant,
         sourceDateEpoch: manifest.sourceDateEpoch,
-        stages: [...reports, { name: 'finalize', key: '', cached: false, seconds: (performance.now() - finalizeStarted) / 1000, outputs: {} }],
+        stages: [
+          ...reports,
+          {
+            name: 'finalize',
+            key: '',
+            cached: false,
+            seconds: (performance.now() - finalizeStarted) / 1000,
+            outputs: {},
+          },
+        ],
         layers,
         datasets: deps.content === undefined ? [] : await readDatasetSummaries(deps.content),
         totalSeconds: (performance.now() - started) / 1000,

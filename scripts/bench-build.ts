@@ -23,7 +23,9 @@ import { mksquashfs } from '../builder/tools/mksquashfs.ts';
 import { mmdebstrap } from '../builder/tools/mmdebstrap.ts';
 import { bootTest } from '../builder/tools/qemu.ts';
 
-const { values } = parseArgs({ options: { work: { type: 'string' }, 'no-boot': { type: 'boolean' }, json: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { work: { type: 'string' }, 'no-boot': { type: 'boolean' }, json: { type: 'string' } },
+});
 const base = values.work ?? os.tmpdir();
 await mkdir(base, { recursive: true });
 const work = await mkdtemp(path.join(base, 'openkey-bench-'));
@@ -58,9 +60,16 @@ log(`bench: rebuild after a doc change ${rebuildSeconds} s (rebuilt: ${rebuilt.j
 
 let bootSeconds: number | undefined;
 if (!values['no-boot']) {
-  const result = await bootTest({ image: path.join(outDir, isoFileName(changed)), firmware: 'bios', media: 'cd', deadlineMs: 600_000 });
+  const result = await bootTest({
+    image: path.join(outDir, isoFileName(changed)),
+    firmware: 'bios',
+    media: 'cd',
+    deadlineMs: 600_000,
+  });
   bootSeconds = result.secondsToHealthy;
-  log(`bench: power-on to healthy (TCG, BIOS, CD) ${bootSeconds ?? 'never'} s${result.passed ? '' : ` (${result.reason})`}`);
+  log(
+    `bench: power-on to healthy (TCG, BIOS, CD) ${bootSeconds ?? 'never'} s${result.passed ? '' : ` (${result.reason})`}`,
+  );
 }
 
 log('bench: baseline mmdebstrap + mksquashfs + grub-mkrescue of the same package set');
@@ -78,15 +87,26 @@ await mmdebstrap({
 });
 const boot = path.join(plain, 'tree', 'boot');
 const names = await readdir(boot);
-await copyFile(path.join(boot, names.find((n) => n.startsWith('vmlinuz-')) ?? ''), path.join(plain, 'iso', 'live', 'vmlinuz'));
-await copyFile(path.join(boot, names.find((n) => n.startsWith('initrd.img-')) ?? ''), path.join(plain, 'iso', 'live', 'initrd.img'));
+await copyFile(
+  path.join(boot, names.find((n) => n.startsWith('vmlinuz-')) ?? ''),
+  path.join(plain, 'iso', 'live', 'vmlinuz'),
+);
+await copyFile(
+  path.join(boot, names.find((n) => n.startsWith('initrd.img-')) ?? ''),
+  path.join(plain, 'iso', 'live', 'initrd.img'),
+);
 await mksquashfs(path.join(plain, 'tree'), path.join(plain, 'iso', 'live', 'filesystem.squashfs'), {
   compression: manifest.compression.squashfs,
   level: manifest.compression.level,
   sourceDateEpoch: manifest.sourceDateEpoch,
 });
-await writeFile(path.join(plain, 'iso', 'boot', 'grub', 'grub.cfg'), 'menuentry live { linux /live/vmlinuz boot=live\n initrd /live/initrd.img }\n');
-await run('grub-mkrescue', ['-o', path.join(plain, 'plain.iso'), path.join(plain, 'iso')], { aptPackage: 'grub-common' });
+await writeFile(
+  path.join(plain, 'iso', 'boot', 'grub', 'grub.cfg'),
+  'menuentry live { linux /live/vmlinuz boot=live\n initrd /live/initrd.img }\n',
+);
+await run('grub-mkrescue', ['-o', path.join(plain, 'plain.iso'), path.join(plain, 'iso')], {
+  aptPackage: 'grub-common',
+});
 const baselineSeconds = seconds(started);
 const ratio = Math.round((coldSeconds / baselineSeconds) * 100) / 100;
 log(`bench: baseline ${baselineSeconds} s; ratio ${ratio}`);
@@ -107,7 +127,9 @@ process.stdout.write(
     `cold build of mu.yaml            ${coldSeconds} s`,
     `rebuild after one doc change     ${rebuildSeconds} s (rebuilt ${rebuilt.join(', ')})`,
     `power-on to healthy (TCG)        ${bootSeconds ?? '-'} s`,
-    `layers                           ${Object.entries(figures.layers).map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ')}`,
+    `layers                           ${Object.entries(figures.layers)
+      .map(([k, v]) => `${k} ${formatBytes(v)}`)
+      .join(', ')}`,
     `plain mmdebstrap+mksquashfs+grub-mkrescue  ${baselineSeconds} s; ratio ${ratio}`,
     '',
   ].join('\n'),

@@ -3,7 +3,13 @@
  * Usage: scripts/boot-test IMAGE.iso [--only bios-cd,uefi-usb] [--json] [--verbose] [--screendump FILE.png]
  */
 import { parseArgs } from 'node:util';
-import { bootTest, requireFirmware, screenshotWhenGraphical, type BootMedia, type Firmware } from '../builder/tools/qemu.ts';
+import {
+  bootTest,
+  requireFirmware,
+  screenshotWhenGraphical,
+  type BootMedia,
+  type Firmware,
+} from '../builder/tools/qemu.ts';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -18,7 +24,9 @@ const { values, positionals } = parseArgs({
 });
 const [image] = positionals;
 if (image === undefined) {
-  process.stderr.write('usage: scripts/boot-test IMAGE.iso [--only bios-cd,bios-usb,uefi-cd,uefi-usb] [--json] [--verbose]\n');
+  process.stderr.write(
+    'usage: scripts/boot-test IMAGE.iso [--only bios-cd,bios-usb,uefi-cd,uefi-usb] [--json] [--verbose]\n',
+  );
   process.exit(2);
 }
 const all = ['bios-cd', 'bios-usb', 'uefi-cd', 'uefi-usb'];
@@ -40,7 +48,9 @@ for (const name of wanted) {
       : {
           whileReady: async (vm: Parameters<NonNullable<Parameters<typeof bootTest>[0]['whileReady']>>[0]) => {
             const shot = await screenshotWhenGraphical(vm, values.screendump ?? '', 300_000);
-            process.stderr.write(`screendump ${values.screendump}${shot.graphical ? '' : ' (the screen never showed a graphical page)'}\n`);
+            process.stderr.write(
+              `screendump ${values.screendump}${shot.graphical ? '' : ' (the screen never showed a graphical page)'}\n`,
+            );
           },
         }),
     ...(values.verbose ? { onSerial: (line: string) => process.stderr.write(`  | ${line}\n`) } : {}),
@@ -50,7 +60,20 @@ for (const name of wanted) {
   process.stderr.write(
     `${status} ${name}: healthy after ${result.secondsToHealthy ?? '-'} s, boot report after ${result.secondsToReport ?? '-'} s (${result.systemState ?? 'no report'})${result.reason ? `: ${result.reason}` : ''}\n`,
   );
-  if (!result.passed) process.stderr.write(result.serialTail.slice(-25).map((l) => `  | ${l}\n`).join(''));
+  if (!result.passed)
+    process.stderr.write(
+      result.serialTail
+        .slice(-25)
+        .map((l) => `  | ${l}\n`)
+        .join(''),
+    );
 }
-if (values.json) process.stdout.write(JSON.stringify(results.map(({ serialTail: _tail, ...rest }) => rest), null, 2) + '\n');
+if (values.json)
+  process.stdout.write(
+    JSON.stringify(
+      results.map(({ serialTail: _tail, ...rest }) => rest),
+      null,
+      2,
+    ) + '\n',
+  );
 process.exit(results.every((r) => r.passed) ? 0 : 1);

@@ -1,6 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, utimes, lutimes } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  utimes,
+  lutimes,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { OpenKeyError } from '../errors.ts';
 

@@ -121,7 +121,9 @@ export class Cache {
    * for `olderThanDays`, or all of them with `all`, and, with `keepPerStage`, all but the most recently used N of each
    * stage. Returns what it removed.
    */
-  async prune(options: { all?: boolean; olderThanDays?: number; keepPerStage?: number } = {}): Promise<{ removed: string[]; bytes: number }> {
+  async prune(
+    options: { all?: boolean; olderThanDays?: number; keepPerStage?: number } = {},
+  ): Promise<{ removed: string[]; bytes: number }> {
     const removed: string[] = [];
     let bytes = 0;
     const tmp = path.join(this.root, 'tmp');

@@ -33,12 +33,16 @@ export function stageTable(reports: StageReport[]): string {
 }
 
 function printDryRun(outcome: BuildOutcome, manifest: ResolvedManifest, io: CommandIo): void {
-  io.out(`${outcome.plan.name} ${outcome.plan.version} (variant ${outcome.plan.variant}): dry run, nothing written\n\n`);
+  io.out(
+    `${outcome.plan.name} ${outcome.plan.version} (variant ${outcome.plan.variant}): dry run, nothing written\n\n`,
+  );
   for (const { stage, key, cached } of outcome.stages) {
     io.out(`  ${stage.name.padEnd(14)} ${key.slice(0, 16)}  ${cached ? 'cached' : 'to build'}\n`);
   }
   io.out(`  ${'finalize'.padEnd(14)} ${''.padEnd(16)}  always\n`);
-  io.out(`\nwould write ${outcome.outDir}; about ${formatBytes(bytesNeeded(outcome.stages, manifest))} of cache space needed\n`);
+  io.out(
+    `\nwould write ${outcome.outDir}; about ${formatBytes(bytesNeeded(outcome.stages, manifest))} of cache space needed\n`,
+  );
 }
 
 export const command: Command = {
@@ -65,7 +69,8 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
   },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
-    if (file === undefined || extra.length > 0) throw new UsageError('expected exactly one manifest', 'openkey build manifests/mu.yaml');
+    if (file === undefined || extra.length > 0)
+      throw new UsageError('expected exactly one manifest', 'openkey build manifests/mu.yaml');
     let manifest: ResolvedManifest;
     try {
       manifest = (await loadManifest(file, io.cwd)).manifest;
@@ -74,8 +79,10 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
       io.err(`${error.format(io.cwd)}\n`);
       return 2;
     }
-    const outDir = typeof args.values.out === 'string' ? path.resolve(io.cwd, args.values.out) : defaultOutDir(manifest, io.cwd);
-    const cacheDir = typeof args.values.cache === 'string' ? path.resolve(io.cwd, args.values.cache) : defaultCacheDir(io.env);
+    const outDir =
+      typeof args.values.out === 'string' ? path.resolve(io.cwd, args.values.out) : defaultOutDir(manifest, io.cwd);
+    const cacheDir =
+      typeof args.values.cache === 'string' ? path.resolve(io.cwd, args.values.cache) : defaultCacheDir(io.env);
     const started = performance.now();
     const stamp = () => `[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s]`;
     let lastPercent = new Map<string, number>();
@@ -97,7 +104,9 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
           io.err(`${stamp()} ${stage}: ${step}%\n`);
         },
         stageEnd: (report) =>
-          io.err(`${stamp()} ${report.name}: ${report.cached ? 'cache hit' : 'done'} in ${report.seconds.toFixed(1)} s\n`),
+          io.err(
+            `${stamp()} ${report.name}: ${report.cached ? 'cache hit' : 'done'} in ${report.seconds.toFixed(1)} s\n`,
+          ),
       },
     });
     if (outcome.report === undefined) {
@@ -106,7 +115,11 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
     }
     lastPercent = new Map();
     io.out('\n' + stageTable(outcome.report.stages));
-    io.out(`\nlayers: ${Object.entries(outcome.report.layers).map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ')}\n`);
+    io.out(
+      `\nlayers: ${Object.entries(outcome.report.layers)
+        .map(([k, v]) => `${k} ${formatBytes(v)}`)
+        .join(', ')}\n`,
+    );
     io.out(`built ${outcome.outDir} in ${outcome.report.totalSeconds.toFixed(1)} s\n`);
     for (const [name, info] of Object.entries(outcome.report.files)) io.out(`  ${name}  ${formatBytes(info.bytes)}\n`);
     return 0;

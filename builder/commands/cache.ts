@@ -24,7 +24,10 @@ The cache lives in $OPENKEY_CACHE or ~/.cache/openkey unless --cache says otherw
   async run(args, io) {
     const [action, ...extra] = args.positionals;
     if ((action !== 'ls' && action !== 'prune') || extra.length > 0) {
-      throw new UsageError(`expected "ls" or "prune"${action === undefined ? '' : `, got "${[action, ...extra].join(' ')}"`}`, 'openkey cache --help');
+      throw new UsageError(
+        `expected "ls" or "prune"${action === undefined ? '' : `, got "${[action, ...extra].join(' ')}"`}`,
+        'openkey cache --help',
+      );
     }
     const cache = new Cache(typeof args.values.cache === 'string' ? args.values.cache : defaultCacheDir(io.env));
     if (action === 'ls') {
@@ -35,7 +38,9 @@ The cache lives in $OPENKEY_CACHE or ~/.cache/openkey unless --cache says otherw
       }
       const width = Math.max(...entries.map((e) => e.stage.length));
       for (const entry of entries) {
-        io.out(`${entry.stage.padEnd(width)}  ${entry.key.slice(0, 16)}  ${formatBytes(entry.bytes).padStart(9)}  used ${entry.usedAt.toISOString().slice(0, 16).replace('T', ' ')}\n`);
+        io.out(
+          `${entry.stage.padEnd(width)}  ${entry.key.slice(0, 16)}  ${formatBytes(entry.bytes).padStart(9)}  used ${entry.usedAt.toISOString().slice(0, 16).replace('T', ' ')}\n`,
+        );
       }
       const total = entries.reduce((sum, e) => sum + e.bytes, 0);
       io.out(`${entries.length} entries, ${formatBytes(total)} in ${cache.root}\n`);

@@ -31,7 +31,8 @@ async function firstDifference(a: string, b: string): Promise<{ file: string; wh
   const inB = new Set(filesB);
   for (const file of all) {
     if (!inA.has(file) || !inB.has(file)) return { file, why: `only in build ${inA.has(file) ? 1 : 2}` };
-    if ((await sha256File(path.join(a, file))) !== (await sha256File(path.join(b, file)))) return { file, why: 'content differs' };
+    if ((await sha256File(path.join(a, file))) !== (await sha256File(path.join(b, file))))
+      return { file, why: 'content differs' };
   }
   return undefined;
 }
@@ -42,8 +43,10 @@ async function explainIsoDifference(isoA: string, isoB: string, scratch: string,
   await osirroxExtract(isoA, dirA, signal);
   await osirroxExtract(isoB, dirB, signal);
   const diff = await firstDifference(dirA, dirB);
-  if (diff === undefined) return 'the ISO file systems are identical: the difference is in the boot records or volume metadata';
-  if (!diff.file.endsWith('.squashfs') || diff.why !== 'content differs') return `first differing file: /${diff.file} (${diff.why})`;
+  if (diff === undefined)
+    return 'the ISO file systems are identical: the difference is in the boot records or volume metadata';
+  if (!diff.file.endsWith('.squashfs') || diff.why !== 'content differs')
+    return `first differing file: /${diff.file} (${diff.why})`;
   const [sqA, sqB] = [path.join(scratch, 'sq-a'), path.join(scratch, 'sq-b')];
   await unsquashfs(path.join(dirA, diff.file), sqA, signal);
   await unsquashfs(path.join(dirB, diff.file), sqB, signal);
@@ -64,7 +67,8 @@ inside them (inside the squashfs layer when that is where it is). Exit 0 when ev
   options: { work: { type: 'string' }, keep: { type: 'boolean' } },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
-    if (file === undefined || extra.length > 0) throw new UsageError('expected exactly one manifest', 'openkey verify-repro manifests/mu.yaml');
+    if (file === undefined || extra.length > 0)
+      throw new UsageError('expected exactly one manifest', 'openkey verify-repro manifests/mu.yaml');
     let manifest: ResolvedManifest;
     try {
       manifest = (await loadManifest(file, io.cwd)).manifest;
@@ -100,12 +104,16 @@ inside them (inside the squashfs layer when that is where it is). Exit 0 when ev
         const [a, b] = [first.get(name), second.get(name)];
         const same = a !== undefined && a === b;
         identical &&= same;
-        io.out(`${same ? 'identical' : 'DIFFERENT'}  ${a ?? '-'}  ${name}${same ? '' : `  (second build: ${b ?? '-'})`}\n`);
+        io.out(
+          `${same ? 'identical' : 'DIFFERENT'}  ${a ?? '-'}  ${name}${same ? '' : `  (second build: ${b ?? '-'})`}\n`,
+        );
       }
       if (!identical) {
         const iso = [...first.keys()].find((name) => name.endsWith('.iso') && first.get(name) !== second.get(name));
         if (iso !== undefined && outs[0] !== undefined && outs[1] !== undefined) {
-          io.out(`${await explainIsoDifference(path.join(outs[0], iso), path.join(outs[1], iso), path.join(work, 'diff'), io.signal)}\n`);
+          io.out(
+            `${await explainIsoDifference(path.join(outs[0], iso), path.join(outs[1], iso), path.join(work, 'diff'), io.signal)}\n`,
+          );
         }
         return 1;
       }

@@ -36,11 +36,19 @@ async function rootFilesOf(source: string): Promise<string[]> {
     .map((name) => path.join(source, name));
 }
 
-async function fetchDataset(dataset: Extract<Dataset, { source: 'url' }>, dest: string, context: StageContext): Promise<void> {
+async function fetchDataset(
+  dataset: Extract<Dataset, { source: 'url' }>,
+  dest: string,
+  context: StageContext,
+): Promise<void> {
   if (context.offline) {
-    throw new OpenKeyError('E_OFFLINE', `dataset ${dataset.id} must be downloaded from ${dataset.url}, but --offline is set`, {
-      hint: 'build once without --offline (the content is then cached), or use a local source',
-    });
+    throw new OpenKeyError(
+      'E_OFFLINE',
+      `dataset ${dataset.id} must be downloaded from ${dataset.url}, but --offline is set`,
+      {
+        hint: 'build once without --offline (the content is then cached), or use a local source',
+      },
+    );
   }
   context.log(`downloading ${dataset.url}`);
   let response: Response;
@@ -64,19 +72,26 @@ async function fetchDataset(dataset: Extract<Dataset, { source: 'url' }>, dest: 
 }
 
 interface SynthModule {
-  writeSyntheticDataset: (options: { schema: string; process: string; events: number; seed: number }, outDir: string) => Promise<unknown>;
+  writeSyntheticDataset: (
+    options: { schema: string; process: string; events: number; seed: number },
+    outDir: string,
+  ) => Promise<unknown>;
 }
 
 async function placeDataset(dataset: Dataset, dir: string, context: StageContext): Promise<{ events?: number }> {
   await mkdir(dir, { recursive: true });
   if (dataset.source === 'local') {
     const files = await rootFilesOf(dataset.path);
-    if (files.length === 0) throw new OpenKeyError('E_DATASET', `dataset ${dataset.id}: no .root files in ${dataset.path}`);
+    if (files.length === 0)
+      throw new OpenKeyError('E_DATASET', `dataset ${dataset.id}: no .root files in ${dataset.path}`);
     for (const file of files) await copyFile(file, path.join(dir, path.basename(file)));
     if (dataset.sha256 !== undefined && files.length === 1 && files[0] !== undefined) {
       const digest = await sha256File(files[0]);
       if (digest !== dataset.sha256) {
-        throw new OpenKeyError('E_CHECKSUM', `dataset ${dataset.id}: ${files[0]} has sha256 ${digest}, the manifest says ${dataset.sha256}`);
+        throw new OpenKeyError(
+          'E_CHECKSUM',
+          `dataset ${dataset.id}: ${files[0]} has sha256 ${digest}, the manifest says ${dataset.sha256}`,
+        );
       }
     }
     return {};
@@ -88,7 +103,10 @@ async function placeDataset(dataset: Dataset, dir: string, context: StageContext
   }
   const synthEntry = path.join(context.projectRoot, 'builder', 'synth', 'index.ts');
   if (!(await exists(synthEntry))) {
-    throw new OpenKeyError('E_SYNTH_MISSING', `dataset ${dataset.id} is synthetic but ${synthEntry} does not exist yet`);
+    throw new OpenKeyError(
+      'E_SYNTH_MISSING',
+      `dataset ${dataset.id} is synthetic but ${synthEntry} does not exist yet`,
+    );
   }
   context.log(`generating ${dataset.id} (${dataset.synthetic.process}, ${dataset.synthetic.events} events)`);
   const synth = (await import(pathToFileURL(synthEntry).href)) as SynthModule;
@@ -109,11 +127,19 @@ async function placeDoc(source: string, dir: string): Promise<string> {
     const from = path.join(source, name);
     if ((await stat(from)).isFile()) await copyFile(from, path.join(dir, name));
   }
-  return names.find((name) => /^index\.(html|md)$/i.test(name)) ?? names.find((name) => /^readme\.md$/i.test(name)) ?? names[0] ?? '';
+  return (
+    names.find((name) => /^index\.(html|md)$/i.test(name)) ??
+    names.find((name) => /^readme\.md$/i.test(name)) ??
+    names[0] ??
+    ''
+  );
 }
 
 function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 }
 
 export function startHereHtml(manifest: ResolvedManifest): string {
@@ -145,7 +171,9 @@ export function startHereHtml(manifest: ResolvedManifest): string {
 export const contentStage: StageDefinition = {
   name: 'content',
   // The generator's code decides the bytes of every synthetic dataset.
-  extraKey: async () => ({ synth: await treeDigest(path.join(PROJECT_ROOT, 'builder', 'synth')).catch(() => 'missing') }),
+  extraKey: async () => ({
+    synth: await treeDigest(path.join(PROJECT_ROOT, 'builder', 'synth')).catch(() => 'missing'),
+  }),
   async run(context) {
     const { manifest } = context;
     const root = path.join(context.outDir, 'root');

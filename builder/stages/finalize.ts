@@ -43,7 +43,8 @@ export function formatBytes(bytes: number): string {
 }
 
 export function reportHtml(report: BuildReport): string {
-  const rows = (cells: string[][]) => cells.map((row) => `<tr>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  const rows = (cells: string[][]) =>
+    cells.map((row) => `<tr>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.name)} ${escapeHtml(report.version)}: build report</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}td:nth-child(n+2){font-variant-numeric:tabular-nums}</style>
@@ -52,7 +53,16 @@ export function reportHtml(report: BuildReport): string {
 <p>SOURCE_DATE_EPOCH ${report.sourceDateEpoch}; built in ${report.totalSeconds.toFixed(1)} s.</p>
 <h2>Stages</h2>
 <table><tr><th>stage</th><th>seconds</th><th>cache</th><th>outputs</th></tr>
-${rows(report.stages.map((s) => [s.name, s.seconds.toFixed(1), s.cached ? 'hit' : 'built', Object.entries(s.outputs).map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ')]))}
+${rows(
+  report.stages.map((s) => [
+    s.name,
+    s.seconds.toFixed(1),
+    s.cached ? 'hit' : 'built',
+    Object.entries(s.outputs)
+      .map(([k, v]) => `${k} ${formatBytes(v)}`)
+      .join(', '),
+  ]),
+)}
 </table>
 <h2>Layers</h2>
 <table><tr><th>layer</th><th>size</th></tr>
@@ -93,7 +103,10 @@ export async function finalize(input: FinalizeInput): Promise<BuildReport> {
   for (const [name, source] of Object.entries(input.images).sort()) {
     await linkOrCopy(source, path.join(input.dir, name));
   }
-  await writeFile(path.join(input.dir, `${base}.manifest.json`), JSON.stringify(input.resolvedManifest, null, 2) + '\n');
+  await writeFile(
+    path.join(input.dir, `${base}.manifest.json`),
+    JSON.stringify(input.resolvedManifest, null, 2) + '\n',
+  );
   await writeFile(
     path.join(input.dir, `${base}.packages.txt`),
     (await readFile(input.packagesTsv, 'utf8'))

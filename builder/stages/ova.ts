@@ -24,7 +24,13 @@ function xml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
 }
 
-export function ovfDescriptor(options: { manifest: ResolvedManifest; vm: VmHardware; diskFile: string; diskBytes: number; capacityBytes: number }): string {
+export function ovfDescriptor(options: {
+  manifest: ResolvedManifest;
+  vm: VmHardware;
+  diskFile: string;
+  diskBytes: number;
+  capacityBytes: number;
+}): string {
   const { manifest, vm } = options;
   const item = (id: number, type: number, name: string, extra: string) =>
     `      <Item>
@@ -89,27 +95,48 @@ export const ovaStage: StageDefinition = {
     const base = `${manifest.name}-${manifest.version}`;
     const diskFile = `${base}-disk1.vmdk`;
     const disk = path.join(context.workDir, diskFile);
-    await qemuImgConvert(iso, disk, { from: 'raw', to: 'vmdk', options: ['subformat=streamOptimized'], signal: context.signal });
+    await qemuImgConvert(iso, disk, {
+      from: 'raw',
+      to: 'vmdk',
+      options: ['subformat=streamOptimized'],
+      signal: context.signal,
+    });
     const capacityBytes = Math.max((await stat(iso)).size, vm.diskGiB * 1024 ** 3);
     const ovfFile = `${base}.ovf`;
     const ovf = path.join(context.workDir, ovfFile);
     await writeFile(ovf, ovfDescriptor({ manifest, vm, diskFile, diskBytes: (await stat(disk)).size, capacityBytes }));
     const schema = ovfSchemaPath(context.projectRoot);
     await stat(schema).catch(() => {
-      throw new OpenKeyError('E_OVF_SCHEMA', `the OVF schema ${schema} is missing`, { hint: 'set OPENKEY_OVF_SCHEMA to dsp8023_1.1.1.xsd' });
+      throw new OpenKeyError('E_OVF_SCHEMA', `the OVF schema ${schema} is missing`, {
+        hint: 'set OPENKEY_OVF_SCHEMA to dsp8023_1.1.1.xsd',
+      });
     });
     await xmllintValidate(ovf, schema);
     const mfFile = `${base}.mf`;
     const mf = path.join(context.workDir, mfFile);
-    await writeFile(mf, `SHA256(${ovfFile})= ${await sha256File(ovf)}\nSHA256(${diskFile})= ${await sha256File(disk)}\n`);
+    await writeFile(
+      mf,
+      `SHA256(${ovfFile})= ${await sha256File(ovf)}\nSHA256(${diskFile})= ${await sha256File(disk)}\n`,
+    );
 
     const output = path.join(context.outDir, ovaFileName(manifest));
     const pack = tar.pack();
     const written = pipeline(pack, createWriteStream(output));
-    const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(context.sourceDateEpoch * 1000), uid: 0, gid: 0, uname: 'root', gname: 'root' });
+    const header = (name: string, size: number) => ({
+      name,
+      size,
+      mode: 0o644,
+      mtime: new Date(context.sourceDateEpoch * 1000),
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
+    });
     for (const file of [ovf, mf]) {
       const body = await readFile(file);
-      await new Promise<void>((resolve, reject) => pack.entry(header(path.basename(file), body.length), body, (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(header(path.basename(file), body.length), body, (error) => (error ? reject(error) : resolve())),
+      );
     }
     const diskBytes = (await stat(disk)).size;
     await new Promise<void>((resolve, reject) => {
@@ -118,6 +145,9 @@ export const ovaStage: StageDefinition = {
     });
     pack.finalize();
     await written;
-    return { outputs: { [ovaFileName(manifest)]: (await stat(output)).size }, details: { vm, vmdkBytes: (await stat(disk)).size } };
+    return {
+      outputs: { [ovaFileName(manifest)]: (await stat(output)).size },
+      details: { vm, vmdkBytes: (await stat(disk)).size },
+    };
   },
 };

@@ -30,7 +30,9 @@ const DPKG_EXCLUDES = [
 ];
 
 export function rootfsPackages(manifest: ResolvedManifest): string[] {
-  return [...new Set([...ALWAYS, ...SESSION_PACKAGES[manifest.session], ...Object.values(manifest.packages).flat()])].sort();
+  return [
+    ...new Set([...ALWAYS, ...SESSION_PACKAGES[manifest.session], ...Object.values(manifest.packages).flat()]),
+  ].sort();
 }
 
 export function aptSources(manifest: ResolvedManifest): string[] {
@@ -44,7 +46,11 @@ export function aptSources(manifest: ResolvedManifest): string[] {
       `deb ${options} http://snapshot.debian.org/archive/debian-security/${snapshot}/ ${suite}-security main`,
     ];
   }
-  return [`deb ${mirror} ${suite} main`, `deb ${mirror} ${suite}-updates main`, `deb ${security} ${suite}-security main`];
+  return [
+    `deb ${mirror} ${suite} main`,
+    `deb ${mirror} ${suite}-updates main`,
+    `deb ${security} ${suite}-security main`,
+  ];
 }
 
 /** The InRelease file of each archive the rootfs uses: reachable means the mirror answers for this suite. */
@@ -69,10 +75,14 @@ function customizeHooks(manifest: ResolvedManifest): string[] {
   );
   for (const user of users) {
     for (const group of user.groups) {
-      hooks.push(`chroot "$1" getent group ${shellQuote(group)} >/dev/null || chroot "$1" groupadd --system ${shellQuote(group)}`);
+      hooks.push(
+        `chroot "$1" getent group ${shellQuote(group)} >/dev/null || chroot "$1" groupadd --system ${shellQuote(group)}`,
+      );
     }
     const groups = user.groups.length > 0 ? `--groups ${shellQuote(user.groups.join(','))}` : '';
-    hooks.push(`chroot "$1" useradd --create-home --user-group --shell ${shellQuote(user.shell)} ${groups} ${shellQuote(user.name)}`);
+    hooks.push(
+      `chroot "$1" useradd --create-home --user-group --shell ${shellQuote(user.shell)} ${groups} ${shellQuote(user.name)}`,
+    );
     // No password: autologin users never type one, the others get one from whoever administers the key.
     hooks.push(`chroot "$1" passwd --lock ${shellQuote(user.name)} >/dev/null`);
   }
@@ -92,7 +102,10 @@ function customizeHooks(manifest: ResolvedManifest): string[] {
 async function newest(dir: string, prefix: string): Promise<string> {
   const names = (await readdir(dir)).filter((name) => name.startsWith(prefix)).sort();
   const last = names.at(-1);
-  if (last === undefined) throw new OpenKeyError('E_ROOTFS', `no ${prefix}* in the rootfs /boot`, { hint: 'the manifest must install linux-image-amd64' });
+  if (last === undefined)
+    throw new OpenKeyError('E_ROOTFS', `no ${prefix}* in the rootfs /boot`, {
+      hint: 'the manifest must install linux-image-amd64',
+    });
   return path.join(dir, last);
 }
 
@@ -102,7 +115,11 @@ async function newest(dir: string, prefix: string): Promise<string> {
  */
 export const rootfsStage: StageDefinition = {
   name: 'rootfs',
-  extraKey: (manifest) => ({ compression: manifest.compression, implicit: rootfsPackages(manifest), hooks: customizeHooks(manifest) }),
+  extraKey: (manifest) => ({
+    compression: manifest.compression,
+    implicit: rootfsPackages(manifest),
+    hooks: customizeHooks(manifest),
+  }),
   async run(context) {
     const { manifest } = context;
     const tree = path.join(context.workDir, 'tree');
@@ -121,7 +138,9 @@ export const rootfsStage: StageDefinition = {
         signal: context.signal,
         onLine: (line) => {
           const match = /^I: (.*)/.exec(line.trim());
-          const message = match?.[1]?.startsWith('running --customize-hook') ? 'customizing (locale, users, cleanup)' : match?.[1];
+          const message = match?.[1]?.startsWith('running --customize-hook')
+            ? 'customizing (locale, users, cleanup)'
+            : match?.[1];
           if (message !== undefined && message !== phase) {
             phase = message;
             context.log(phase);

@@ -55,15 +55,23 @@ export const serviceStage: StageDefinition = {
         legalComments: 'none',
         logLevel: 'error',
         // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-        banner: { js: "import { createRequire as __openkeyRequire } from 'node:module'; const require = __openkeyRequire(import.meta.url);" },
+        banner: {
+          js: "import { createRequire as __openkeyRequire } from 'node:module'; const require = __openkeyRequire(import.meta.url);",
+        },
         absWorkingDir: context.projectRoot,
       });
     } else {
       kind = 'placeholder';
       context.log('services/analysis/main.ts not found: shipping the placeholder health server');
-      await copyFile(path.join(context.projectRoot, 'image', 'service-placeholder', 'main.js'), path.join(target, 'main.js'));
+      await copyFile(
+        path.join(context.projectRoot, 'image', 'service-placeholder', 'main.js'),
+        path.join(target, 'main.js'),
+      );
     }
-    await writeFile(path.join(target, 'package.json'), JSON.stringify({ type: 'module', private: true }, null, 2) + '\n');
+    await writeFile(
+      path.join(target, 'package.json'),
+      JSON.stringify({ type: 'module', private: true }, null, 2) + '\n',
+    );
 
     const appsBuild = path.join(context.projectRoot, 'apps', 'build.ts');
     if (context.manifest.apps.length > 0) {
@@ -71,7 +79,9 @@ export const serviceStage: StageDefinition = {
         throw new OpenKeyError('E_APPS_MISSING', `the manifest lists apps but ${appsBuild} does not exist`);
       }
       context.log('building the web apps');
-      const module = (await import(pathToFileURL(appsBuild).href)) as { buildApps: (o: { outDir: string }) => Promise<void> };
+      const module = (await import(pathToFileURL(appsBuild).href)) as {
+        buildApps: (o: { outDir: string }) => Promise<void>;
+      };
       await module.buildApps({ outDir: path.join(context.outDir, 'apps') });
     }
     return {

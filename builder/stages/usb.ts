@@ -31,15 +31,25 @@ export const usbStage: StageDefinition = {
     const image = path.join(context.outDir, usbFileName(manifest));
     await linkOrCopy(iso, image);
     const table = await sfdiskDump(image);
-    const esp = table.partitions.find((p) => p.type.toUpperCase() === 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' || p.type === 'ef');
-    if (esp === undefined) throw new OpenKeyError('E_USB_LAYOUT', `${image} has no EFI system partition (sfdisk sees ${table.label})`);
+    const esp = table.partitions.find(
+      (p) => p.type.toUpperCase() === 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' || p.type === 'ef',
+    );
+    if (esp === undefined)
+      throw new OpenKeyError('E_USB_LAYOUT', `${image} has no EFI system partition (sfdisk sees ${table.label})`);
     const size = (await stat(image)).size;
     const capacity = MEDIA_BYTES[manifest.media.size] * (1 - manifest.media.headroomPercent / 100);
     if (size > capacity) {
-      throw new OpenKeyError('E_MEDIA_TOO_SMALL', `the image is ${size} bytes; a ${manifest.media.size} key with ${manifest.media.headroomPercent}% headroom holds ${Math.floor(capacity)}`, {
-        hint: 'raise media.size or drop datasets',
-      });
+      throw new OpenKeyError(
+        'E_MEDIA_TOO_SMALL',
+        `the image is ${size} bytes; a ${manifest.media.size} key with ${manifest.media.headroomPercent}% headroom holds ${Math.floor(capacity)}`,
+        {
+          hint: 'raise media.size or drop datasets',
+        },
+      );
     }
-    return { outputs: { [usbFileName(manifest)]: size }, details: { partitionTable: table.label, partitions: table.partitions.length } };
+    return {
+      outputs: { [usbFileName(manifest)]: size },
+      details: { partitionTable: table.label, partitions: table.partitions.length },
+    };
   },
 };

@@ -11,7 +11,11 @@ export interface InstalledPackage {
 export async function dpkgQueryList(rootfs: string, signal?: AbortSignal): Promise<InstalledPackage[]> {
   const result = await run(
     'dpkg-query',
-    [`--admindir=${rootfs}/var/lib/dpkg`, '--show', '--showformat=${Package}\t${Version}\t${Architecture}\t${Installed-Size}\n'],
+    [
+      `--admindir=${rootfs}/var/lib/dpkg`,
+      '--show',
+      '--showformat=${Package}\t${Version}\t${Architecture}\t${Installed-Size}\n',
+    ],
     { aptPackage: 'dpkg', ...(signal === undefined ? {} : { signal }) },
   );
   return result.stdout

@@ -4,7 +4,10 @@ import { run } from './exec.ts';
  * FAT images for the EFI system partition, written without mounting. mtools stamps files with the current time unless
  * SOURCE_DATE_EPOCH is set, and mformat takes a fixed volume serial, so the image is reproducible.
  */
-export async function mformat(image: string, options: { label: string; serial: number; sourceDateEpoch: number }): Promise<void> {
+export async function mformat(
+  image: string,
+  options: { label: string; serial: number; sourceDateEpoch: number },
+): Promise<void> {
   await run('mformat', ['-i', image, '-N', options.serial.toString(16).padStart(8, '0'), '-v', options.label, '::'], {
     aptPackage: 'mtools',
     env: { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' },

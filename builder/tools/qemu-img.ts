@@ -7,7 +7,16 @@ export async function qemuImgConvert(
 ): Promise<void> {
   await run(
     'qemu-img',
-    ['convert', '-f', options.from, '-O', options.to, ...(options.options ?? []).flatMap((o) => ['-o', o]), source, dest],
+    [
+      'convert',
+      '-f',
+      options.from,
+      '-O',
+      options.to,
+      ...(options.options ?? []).flatMap((o) => ['-o', o]),
+      source,
+      dest,
+    ],
     { aptPackage: 'qemu-utils', ...(options.signal === undefined ? {} : { signal: options.signal }) },
   );
 }

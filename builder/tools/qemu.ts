@@ -60,7 +60,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -128,7 +130,12 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
   if (options.firmware === 'uefi') {
     const vars = path.join(scratch, 'OVMF_VARS.fd');
     await copyFile(OVMF_VARS, vars);
-    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+    args.push(
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${vars}`,
+    );
   }
   if (options.media === 'cd') {
     args.push('-drive', `file=${options.image},media=cdrom,if=ide,readonly=on`, '-boot', 'order=d');
@@ -144,7 +151,13 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
   }
 
   const serial: string[] = [];
-  const result: BootTestResult = { firmware: options.firmware, media: options.media, passed: false, failedUnits: [], serialTail: [] };
+  const result: BootTestResult = {
+    firmware: options.firmware,
+    media: options.media,
+    passed: false,
+    failedUnits: [],
+    serialTail: [],
+  };
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 100) / 10;
   const stop = new AbortController();
@@ -169,7 +182,8 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
         result.guestHealth = match[3] ?? 'unknown';
         // A key whose service listens on 127.0.0.1 only (kiosk) cannot be reached through hostfwd: the guest's own
         // check in the boot report is the health signal then.
-        if (result.guestHealth === 'ok' && options.hostHealth === false) result.secondsToHealthy = result.secondsToReport;
+        if (result.guestHealth === 'ok' && options.hostHealth === false)
+          result.secondsToHealthy = result.secondsToReport;
       }
     },
   }).then(
@@ -184,11 +198,17 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
 
   try {
     const deadline = started + deadlineMs;
-    while (performance.now() < deadline && !exited && (result.secondsToHealthy === undefined || result.systemState === undefined)) {
+    while (
+      performance.now() < deadline &&
+      !exited &&
+      (result.secondsToHealthy === undefined || result.systemState === undefined)
+    ) {
       options.signal?.throwIfAborted();
       if (result.secondsToHealthy === undefined && options.hostHealth !== false) {
         try {
-          const response = await fetch(`http://127.0.0.1:${hostPort}/api/health`, { signal: AbortSignal.timeout(3000) });
+          const response = await fetch(`http://127.0.0.1:${hostPort}/api/health`, {
+            signal: AbortSignal.timeout(3000),
+          });
           if (response.ok) {
             result.health = await response.json().catch(() => undefined);
             result.secondsToHealthy = seconds();
@@ -249,7 +269,11 @@ export function ppmStats(ppm: Buffer): { colours: number; blackShare: number } {
  * Waits until the guest's screen shows a graphical page (many colours, mostly not black: a browser, not a text
  * console), then saves it as PNG. Gives up after `timeoutMs` and saves whatever is on the screen.
  */
-export async function screenshotWhenGraphical(vm: RunningVm, file: string, timeoutMs: number): Promise<{ graphical: boolean }> {
+export async function screenshotWhenGraphical(
+  vm: RunningVm,
+  file: string,
+  timeoutMs: number,
+): Promise<{ graphical: boolean }> {
   const { readFile } = await import('node:fs/promises');
   const probe = path.join(os.tmpdir(), `openkey-screen-${process.pid}.ppm`);
   const deadline = performance.now() + timeoutMs;

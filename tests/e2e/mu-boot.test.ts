@@ -12,7 +12,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuildOutcome } from '../../builder/build.ts';
 import { loadManifest } from '../../builder/manifest/index.ts';
 import { isoFileName } from '../../builder/stages/iso.ts';
-import { bootTest, requireFirmware, type BootMedia, type BootTestResult, type Firmware } from '../../builder/tools/qemu.ts';
+import {
+  bootTest,
+  requireFirmware,
+  type BootMedia,
+  type BootTestResult,
+  type Firmware,
+} from '../../builder/tools/qemu.ts';
 
 const PROJECT = path.resolve(import.meta.dirname, '../..');
 const BOOT_DEADLINE_MS = Number(process.env.OPENKEY_BOOT_DEADLINE ?? 420) * 1000;
@@ -33,7 +39,9 @@ beforeAll(async () => {
 describe('mu image', () => {
   it('has every output in SHA256SUMS and a report', () => {
     expect(outcome.report?.files).toHaveProperty(path.basename(iso));
-    expect(Object.keys(outcome.report?.layers ?? {})).toEqual(expect.arrayContaining(['00-os', '05-config', '10-service']));
+    expect(Object.keys(outcome.report?.layers ?? {})).toEqual(
+      expect.arrayContaining(['00-os', '05-config', '10-service']),
+    );
     expect(outcome.report?.datasets.map((d) => d.id)).toEqual(['zll', 'hyy']);
   });
 
@@ -52,7 +60,9 @@ describe('mu image', () => {
         outDir,
         cacheDir,
         signal: controller.signal,
-        events: { stageStart: (stage) => stage === 'iso' && setTimeout(() => controller.abort(new Error('interrupted')), 300) },
+        events: {
+          stageStart: (stage) => stage === 'iso' && setTimeout(() => controller.abort(new Error('interrupted')), 300),
+        },
       }),
     ).rejects.toThrow();
     await expect(access(outDir)).rejects.toThrow();
@@ -78,9 +88,14 @@ describe('mu image', () => {
       await mkdir(path.join(PROJECT, 'test-artifacts'), { recursive: true });
       await writeFile(
         path.join(PROJECT, 'test-artifacts', 'boot-times.json'),
-        JSON.stringify(results.map(({ serialTail: _tail, ...rest }) => rest), null, 2) + '\n',
+        JSON.stringify(
+          results.map(({ serialTail: _tail, ...rest }) => rest),
+          null,
+          2,
+        ) + '\n',
       );
-      if (!result.passed) throw new Error(`${firmware}/${media}: ${result.reason}\n${result.serialTail.slice(-30).join('\n')}`);
+      if (!result.passed)
+        throw new Error(`${firmware}/${media}: ${result.reason}\n${result.serialTail.slice(-30).join('\n')}`);
       expect(result.failedUnits).toEqual([]);
       expect(result.health).toMatchObject({ status: 'ok' });
     },

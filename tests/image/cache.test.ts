@@ -23,7 +23,12 @@ describe('content-addressed cache', () => {
     expect(await cache.lookup('iso', 'abc')).toBe(dir);
     expect(await readdir(path.join(root, 'tmp'))).toEqual([]);
     const [entry] = await cache.list();
-    expect(entry).toMatchObject({ stage: 'iso', key: 'abc', bytes: 5, meta: { result: { outputs: { 'image.iso': 5 } } } });
+    expect(entry).toMatchObject({
+      stage: 'iso',
+      key: 'abc',
+      bytes: 5,
+      meta: { result: { outputs: { 'image.iso': 5 } } },
+    });
   });
 
   it('never sees a folder without entry.json as an entry (a build killed while publishing)', async () => {

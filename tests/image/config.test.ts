@@ -28,14 +28,26 @@ describe('rootfs inputs', () => {
       'deb [check-valid-until=no] http://snapshot.debian.org/archive/debian/20251101T000000Z/ trixie-updates main',
       'deb [check-valid-until=no] http://snapshot.debian.org/archive/debian-security/20251101T000000Z/ trixie-security main',
     ]);
-    expect(releaseUrls(mu)[0]).toBe('http://snapshot.debian.org/archive/debian/20251101T000000Z/dists/trixie/InRelease');
+    expect(releaseUrls(mu)[0]).toBe(
+      'http://snapshot.debian.org/archive/debian/20251101T000000Z/dists/trixie/InRelease',
+    );
   });
 
   it('installs the sorted union of the package groups plus what a live key needs', async () => {
     const s = await manifestOf('manifests/s.yaml');
     const packages = rootfsPackages(s);
     expect(packages).toEqual([...packages].sort());
-    expect(packages).toEqual(expect.arrayContaining(['linux-image-amd64', 'live-boot', 'systemd-sysv', 'cage', 'chromium', 'nodejs', 'libpam-systemd']));
+    expect(packages).toEqual(
+      expect.arrayContaining([
+        'linux-image-amd64',
+        'live-boot',
+        'systemd-sysv',
+        'cage',
+        'chromium',
+        'nodejs',
+        'libpam-systemd',
+      ]),
+    );
     expect(new Set(packages).size).toBe(packages.length);
   });
 
@@ -76,7 +88,9 @@ describe('GRUB menu', () => {
     const cfg = grubConfig(await manifestOf('manifests/mu.yaml'));
     expect(cfg).toContain("set default='live'");
     expect(cfg).toContain('set timeout=5');
-    expect(cfg).toContain("menuentry 'Start Open Key' --id 'live' {\n  linux /live/vmlinuz boot=live components quiet console=ttyS0,115200n8 console=tty0\n  initrd /live/initrd.img\n}");
+    expect(cfg).toContain(
+      "menuentry 'Start Open Key' --id 'live' {\n  linux /live/vmlinuz boot=live components quiet console=ttyS0,115200n8 console=tty0\n  initrd /live/initrd.img\n}",
+    );
     expect(cfg).toMatch(/--id 'toram' \{\n {2}linux \/live\/vmlinuz boot=live components quiet toram console=ttyS0/);
     expect(cfg).toMatch(/--id 'safe' \{\n {2}linux \/live\/vmlinuz boot=live components quiet nomodeset console=ttyS0/);
   });

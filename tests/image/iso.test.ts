@@ -32,7 +32,12 @@ beforeAll(async () => {
     ['10-service.squashfs', 'service-layer'],
   ] as const) {
     await mkdir(deps[dir] ?? '', { recursive: true });
-    await mksquashfs(path.join(scratch, 'tree'), path.join(deps[dir] ?? '', layer), { compression: 'zstd', level: 3, sourceDateEpoch: 1761955200, allRoot: true });
+    await mksquashfs(path.join(scratch, 'tree'), path.join(deps[dir] ?? '', layer), {
+      compression: 'zstd',
+      level: 3,
+      sourceDateEpoch: 1761955200,
+      allRoot: true,
+    });
   }
   await mkdir(path.join(deps.service ?? '', 'apps'), { recursive: true });
   await writeFile(path.join(deps.service ?? '', 'apps', 'index.html'), '<!doctype html><title>portal</title>');
@@ -90,7 +95,17 @@ describe('hybrid ISO (real grub-mkimage, mtools, xorriso)', () => {
     expect(text).toMatch(/El Torito boot img :\s+1\s+BIOS/);
     expect(text).toMatch(/El Torito boot img :\s+2\s+UEFI/);
     expect(text).toContain("Volume id    : 'OPENKEY_MU'");
-    for (const file of ['/live/00-os.squashfs', '/live/05-config.squashfs', '/live/10-service.squashfs', '/live/vmlinuz', '/START-HERE.html', '/openkey/index.html', '/openkey/key-index.js', '/boot/grub/grub.cfg', '/EFI/BOOT/BOOTX64.EFI']) {
+    for (const file of [
+      '/live/00-os.squashfs',
+      '/live/05-config.squashfs',
+      '/live/10-service.squashfs',
+      '/live/vmlinuz',
+      '/START-HERE.html',
+      '/openkey/index.html',
+      '/openkey/key-index.js',
+      '/boot/grub/grub.cfg',
+      '/EFI/BOOT/BOOTX64.EFI',
+    ]) {
       expect(text).toContain(`'${file}'`);
     }
   });
