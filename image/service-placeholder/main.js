@@ -12,7 +12,12 @@ const option = (name, fallback) => {
 const host = option('host', '127.0.0.1');
 const port = Number(option('port', '8080'));
 const apps = option('apps', '/run/live/medium/openkey');
-const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+};
 
 createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
