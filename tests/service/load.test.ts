@@ -2,6 +2,7 @@
  * Cancel, the bounded queue, crashed workers and health latency under load, on a long dataset (the ATLAS files
  * repeated as symlinks). Everything listens on loopback only and stops by itself.
  */
+import { getPriority, setPriority } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisView } from '../../services/analysis/analyses.ts';
@@ -175,21 +176,33 @@ describe('health under load', () => {
       expect(res.status).toBe(202);
       ids.push(((await res.json()) as { id: string }).id);
     }
-    // CI runs two test files at once (QEMU, Chromium): a window disturbed by another process is measured again,
-    // up to three windows of 200 requests; the best window must meet the target.
+    // On the key the service has the machine to itself; here two test files share two cores with QEMU or
+    // Chromium. So the HTTP thread gets the edge over other processes the key's unit can give it (nice -5, when
+    // allowed), and a window disturbed anyway is measured again: up to three windows of 200 requests, the best
+    // must meet the target. The workers stay at nice 10 whatever happens, so our own load is fully counted.
     const p99s: number[] = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const times: number[] = [];
-      for (let i = 0; i < 200; i++) {
-        const t0 = performance.now();
-        const res = await fetch(`${base}/api/health`);
-        await res.json();
-        times.push(performance.now() - t0);
-        expect(res.status).toBe(200);
+    const priority = getPriority();
+    try {
+      setPriority(-5);
+    } catch {
+      // not root: measure as we are
+    }
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const times: number[] = [];
+        for (let i = 0; i < 200; i++) {
+          const t0 = performance.now();
+          const res = await fetch(`${base}/api/health`);
+          await res.json();
+          times.push(performance.now() - t0);
+          expect(res.status).toBe(200);
+        }
+        times.sort((a, b) => a - b);
+        p99s.push(times[Math.ceil(times.length * 0.99) - 1]!);
+        if (p99s.at(-1)! < 50) break;
       }
-      times.sort((a, b) => a - b);
-      p99s.push(times[Math.ceil(times.length * 0.99) - 1]!);
-      if (p99s.at(-1)! < 50) break;
+    } finally {
+      setPriority(priority);
     }
     const states = await Promise.all(
       ids.map(async (id) => (await app.inject(`/api/analyses/${id}`)).json<AnalysisView>().state),
