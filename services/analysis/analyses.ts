@@ -44,6 +44,8 @@ export interface AnalysisResult {
   bytesRead: number;
   histograms: Record<string, TH1D>;
   byFile: Record<string, Record<string, TH1D>>;
+  /** Set when there were too many bins in all to give per-file histograms. */
+  byFileOmitted?: boolean;
 }
 
 export interface AnalysisView {
@@ -89,6 +91,8 @@ export interface ManagerOptions {
   keep?: number;
   /** Fault injection for tests: a task on a file with this name crashes its worker. */
   crashOnFile?: string;
+  /** Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)); default 5 M. */
+  maxByFileCells?: number;
 }
 
 const MAX_BINS = 100_000;
@@ -141,6 +145,7 @@ export class AnalysisManager {
   private readonly cacheSize: number;
   private readonly keep: number;
   private readonly crashOnFile: string | undefined;
+  private readonly maxByFileCells: number;
   private readonly analyses = new Map<string, Analysis>();
   private readonly waiting: Analysis[] = [];
   private active = 0;
@@ -154,6 +159,7 @@ export class AnalysisManager {
     this.cacheSize = options.cacheSize ?? 64;
     this.keep = options.keep ?? 256;
     this.crashOnFile = options.crashOnFile;
+    this.maxByFileCells = options.maxByFileCells ?? 5_000_000;
   }
 
   get counts(): { active: number; queued: number } {
@@ -349,8 +355,12 @@ export class AnalysisManager {
       a.request.histograms.forEach((h, i) => (out[h.name] = set.toTH1D(i, h.name, h.name, h.expr)));
       return out;
     };
+    // Per-file histograms let the apps stack samples; past a few million bins in all they would only bloat the
+    // answer (and the main thread building it), so they are left out and the result says so.
     const byFile: Record<string, Record<string, TH1D>> = {};
-    for (const [name, set] of perFile) byFile[name] = toJson(set);
+    const cells = perFile.size * plan.specs.reduce((n, h) => n + h.bins + 2, 0);
+    const byFileOmitted = cells > this.maxByFileCells;
+    if (!byFileOmitted) for (const [name, set] of perFile) byFile[name] = toJson(set);
     const result: AnalysisResult = {
       entries: a.progress.entriesDone,
       selected: total.fills(n),
@@ -359,6 +369,7 @@ export class AnalysisManager {
       bytesRead,
       histograms: toJson(total),
       byFile,
+      ...(byFileOmitted ? { byFileOmitted: true } : {}),
     };
     this.cache.set(plan.cacheKey, result);
     while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);

@@ -39,6 +39,8 @@ export interface AppOptions {
   exposeTruth?: boolean;
   /** Fault injection for tests: tasks on a file of this name crash their worker. */
   crashWorkerOnFile?: string;
+  /** Per-file histograms are left out beyond this many bins in all (default 5 M). */
+  maxByFileCells?: number;
   workerUrl?: URL;
 }
 
@@ -105,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.maxActive === undefined ? {} : { maxActive: options.maxActive }),
     ...(options.maxQueued === undefined ? {} : { maxQueued: options.maxQueued }),
     ...(options.crashWorkerOnFile === undefined ? {} : { crashOnFile: options.crashWorkerOnFile }),
+    ...(options.maxByFileCells === undefined ? {} : { maxByFileCells: options.maxByFileCells }),
   });
   app.decorate('analysis', { store, pool, manager });
   app.addHook('onClose', async () => {

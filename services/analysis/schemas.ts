@@ -104,6 +104,7 @@ export const analysisViewSchema = {
         bytesRead: { type: 'integer' },
         histograms: th1Map,
         byFile: { type: 'object', additionalProperties: th1Map },
+        byFileOmitted: { type: 'boolean' },
       },
       required: ['entries', 'selected', 'seconds', 'histograms', 'byFile'],
     },

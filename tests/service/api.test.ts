@@ -185,6 +185,29 @@ describe('analyses', () => {
     expect(second.result!.histograms).toEqual(first.result!.histograms);
   });
 
+  it('per-file histograms are left out past the limit of bins in all', async () => {
+    const small = await buildApp({ datasets: fixture.root, workers: 1, maxByFileCells: 100 });
+    try {
+      const run = async (bins: number) =>
+        (
+          await small.inject({
+            method: 'POST',
+            url: '/api/analyses?wait=1',
+            payload: { dataset: 'zmumu', histograms: [{ name: 'm', expr: 'M', bins, min: 60, max: 120 }] },
+          })
+        ).json<AnalysisView>().result!;
+      const few = await run(10); // 6 files × 12 cells
+      expect(Object.keys(few.byFile)).toHaveLength(6);
+      expect(few.byFileOmitted).toBeUndefined();
+      const many = await run(30); // 6 files × 32 cells
+      expect(many.byFile).toEqual({});
+      expect(many.byFileOmitted).toBe(true);
+      expect(many.histograms.m!.fEntries).toBe(6 * 2304);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('maxEntries stops after that many entries', async () => {
     const view = await analyse({
       dataset: 'atlas',
