@@ -24,16 +24,10 @@ export async function bundleService(outDir: string): Promise<{ main: string; wor
     target: 'node20',
     external: NOT_NEEDED,
     logLevel: 'warning',
-    // Some CommonJS dependencies (the zstd decoder) use require and __dirname; give the ES module bundle them.
+    // CommonJS dependencies bundled into ESM still call require() for Node built-ins (the image's service stage
+    // uses the same banner; nothing in the service may need __dirname).
     banner: {
-      js: [
-        "import { createRequire as __okCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __okFileURLToPath } from 'node:url';",
-        "import { dirname as __okDirname } from 'node:path';",
-        'const require = __okCreateRequire(import.meta.url);',
-        'const __filename = __okFileURLToPath(import.meta.url);',
-        'const __dirname = __okDirname(__filename);',
-      ].join(' '),
+      js: "import { createRequire as __openkeyRequire } from 'node:module'; const require = __openkeyRequire(import.meta.url);",
     },
     legalComments: 'linked',
   });

@@ -33,3 +33,7 @@ declare module 'jsroot/tree' {
     args?: { numentries?: number; firstentry?: number },
   ): Promise<unknown>;
 }
+
+declare module 'jsroot/core' {
+  export const internals: Record<string, unknown>;
+}

@@ -1,10 +1,11 @@
 /**
  * ROOT's compressed-block envelope: each block is a 9-byte header (2-letter algorithm, method byte, 3-byte
  * compressed size, 3-byte uncompressed size) followed by the payload. node:zlib inflates 'ZL' (and the old 'CS')
- * natively; LZ4 is decoded here; LZMA ('XZ') and zstd ('ZS') go through jsroot's own decompressors.
+ * natively; LZ4 is decoded here, zstd ('ZS') by fzstd, LZMA ('XZ') by jsroot's own decoder.
  */
 import { inflateRawSync } from 'node:zlib';
 import { R__unzip } from 'jsroot/io';
+import { zstdInto } from './zstd.ts';
 
 const HEADER = 9;
 
@@ -99,10 +100,13 @@ export async function decompress(src: Uint8Array, objectLength: number): Promise
       // 8-byte xxhash64 checksum before the LZ4 block.
       const got = lz4Block(src.subarray(pos + HEADER + 8, end), out.subarray(0, written + usize), written);
       if (got !== usize) throw new Error(`LZ4 block gave ${got} bytes, expected ${usize}`);
-    } else if ((tag === 'XZ' && method === 0) || (tag === 'ZS' && method === 1)) {
+    } else if (tag === 'ZS' && method === 1) {
+      const got = zstdInto(src.subarray(pos + HEADER, end), out.subarray(written, written + usize));
+      if (got !== usize) throw new Error(`zstd block gave ${got} bytes, expected ${usize}`);
+    } else if (tag === 'XZ' && method === 0) {
       const block = new DataView(src.buffer, src.byteOffset + pos, end - pos);
       const view = (await R__unzip(block, usize, true)) as DataView | null;
-      if (!view || view.byteLength !== usize) throw new Error(`${tag === 'XZ' ? 'LZMA' : 'zstd'} block is damaged`);
+      if (!view || view.byteLength !== usize) throw new Error('LZMA block is damaged');
       out.set(new Uint8Array(view.buffer, view.byteOffset, usize), written);
     } else {
       throw new Error(`unknown compression "${tag}" (method ${method})`);

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { FileProxy, openFile } from 'jsroot/io';
 import { OpenKeyError } from '../../../builder/errors.ts';
 import type { BranchMeta, ElementType, TreeMeta } from './types.ts';
+import './zstd.ts'; // jsroot reads zstd-compressed TTree objects with fzstd
 
 /** jsroot's view of the objects we read; only the fields used here. */
 interface JsLeaf {
