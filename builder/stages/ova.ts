@@ -6,7 +6,7 @@ import tar from 'tar-stream';
 import { sha256File } from '../cache/fsutil.ts';
 import { OpenKeyError } from '../errors.ts';
 import type { ResolvedManifest, VmHardware } from '../manifest/types.ts';
-import { qemuImgConvert } from '../tools/qemu-img.ts';
+import { qemuImgConvert, setVmdkCid } from '../tools/qemu-img.ts';
 import { xmllintValidate } from '../tools/xmllint.ts';
 import { isoFileName } from './iso.ts';
 import { dependency, type StageDefinition } from './types.ts';
@@ -32,13 +32,49 @@ export function ovfDescriptor(options: {
   capacityBytes: number;
 }): string {
   const { manifest, vm } = options;
-  const item = (id: number, type: number, name: string, extra: string) =>
-    `      <Item>
-        <rasd:ElementName>${xml(name)}</rasd:ElementName>
-        <rasd:InstanceID>${id}</rasd:InstanceID>
-        <rasd:ResourceType>${type}</rasd:ResourceType>
-${extra}      </Item>
-`;
+  // The CIM schemas declare RASD properties as a sequence in alphabetical order, so an item is written sorted.
+  const item = (fields: Record<string, string | number | boolean>) =>
+    '      <Item>\n' +
+    Object.keys(fields)
+      .sort()
+      .map((key) => `        <rasd:${key}>${xml(String(fields[key]))}</rasd:${key}>\n`)
+      .join('') +
+    '      </Item>\n';
+  const items = [
+    {
+      ElementName: `${vm.cpus} virtual CPUs`,
+      InstanceID: 1,
+      ResourceType: 3,
+      AllocationUnits: 'hertz * 10^6',
+      VirtualQuantity: vm.cpus,
+    },
+    {
+      ElementName: `${vm.memoryMiB} MiB of memory`,
+      InstanceID: 2,
+      ResourceType: 4,
+      AllocationUnits: 'byte * 2^20',
+      VirtualQuantity: vm.memoryMiB,
+    },
+    { ElementName: 'SATA controller', InstanceID: 3, ResourceType: 20, ResourceSubType: 'AHCI', Address: 0 },
+    {
+      ElementName: 'Disk 1',
+      InstanceID: 4,
+      ResourceType: 17,
+      AddressOnParent: 0,
+      HostResource: 'ovf:/disk/vmdisk1',
+      Parent: 3,
+    },
+    {
+      ElementName: 'Ethernet adapter on NAT',
+      InstanceID: 5,
+      ResourceType: 10,
+      AutomaticAllocation: true,
+      Connection: 'NAT',
+      ResourceSubType: 'E1000',
+    },
+  ]
+    .map(item)
+    .join('');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"
           xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
@@ -75,7 +111,7 @@ ${extra}      </Item>
         <vssd:VirtualSystemIdentifier>${xml(manifest.name)}</vssd:VirtualSystemIdentifier>
         <vssd:VirtualSystemType>vmx-14 virtualbox-2.2</vssd:VirtualSystemType>
       </System>
-${item(1, 3, `${vm.cpus} virtual CPUs`, `        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>\n        <rasd:VirtualQuantity>${vm.cpus}</rasd:VirtualQuantity>\n`)}${item(2, 4, `${vm.memoryMiB} MiB of memory`, `        <rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>\n        <rasd:VirtualQuantity>${vm.memoryMiB}</rasd:VirtualQuantity>\n`)}${item(3, 20, 'SATA controller', '        <rasd:ResourceSubType>AHCI</rasd:ResourceSubType>\n        <rasd:Address>0</rasd:Address>\n')}${item(4, 17, 'Disk 1', '        <rasd:AddressOnParent>0</rasd:AddressOnParent>\n        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource>\n        <rasd:Parent>3</rasd:Parent>\n')}${item(5, 10, 'Ethernet adapter on NAT', '        <rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>\n        <rasd:Connection>NAT</rasd:Connection>\n        <rasd:ResourceSubType>E1000</rasd:ResourceSubType>\n')}      <vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="${vm.firmware === 'efi' ? 'efi' : 'bios'}"/>
+${items}      <vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="${vm.firmware === 'efi' ? 'efi' : 'bios'}"/>
     </VirtualHardwareSection>
   </VirtualSystem>
 </Envelope>
@@ -101,6 +137,7 @@ export const ovaStage: StageDefinition = {
       options: ['subformat=streamOptimized'],
       signal: context.signal,
     });
+    await setVmdkCid(disk, Number.parseInt(context.stage.inputsHash.slice(0, 8), 16));
     const capacityBytes = Math.max((await stat(iso)).size, vm.diskGiB * 1024 ** 3);
     const ovfFile = `${base}.ovf`;
     const ovf = path.join(context.workDir, ovfFile);

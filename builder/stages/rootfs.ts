@@ -9,8 +9,8 @@ import { mksquashfs } from '../tools/mksquashfs.ts';
 import { mmdebstrap } from '../tools/mmdebstrap.ts';
 import type { StageDefinition } from './types.ts';
 
-/** Packages a live key cannot boot without, whatever the manifest lists. */
-const ALWAYS = ['linux-image-amd64', 'live-boot', 'systemd-sysv'];
+/** Packages a live key cannot boot without, whatever the manifest lists (passwd: users and the locked root). */
+const ALWAYS = ['linux-image-amd64', 'live-boot', 'systemd-sysv', 'passwd'];
 /** A kiosk or desktop session needs a logind session for its seat. */
 const SESSION_PACKAGES: Record<ResolvedManifest['session'], string[]> = {
   none: [],
@@ -76,18 +76,18 @@ function customizeHooks(manifest: ResolvedManifest): string[] {
   for (const user of users) {
     for (const group of user.groups) {
       hooks.push(
-        `chroot "$1" getent group ${shellQuote(group)} >/dev/null || chroot "$1" groupadd --system ${shellQuote(group)}`,
+        `chroot "$1" /usr/bin/getent group ${shellQuote(group)} >/dev/null || chroot "$1" /usr/sbin/groupadd --system ${shellQuote(group)}`,
       );
     }
     const groups = user.groups.length > 0 ? `--groups ${shellQuote(user.groups.join(','))}` : '';
     hooks.push(
-      `chroot "$1" useradd --create-home --user-group --shell ${shellQuote(user.shell)} ${groups} ${shellQuote(user.name)}`,
+      `chroot "$1" /usr/sbin/useradd --create-home --user-group --shell ${shellQuote(user.shell)} ${groups} ${shellQuote(user.name)}`,
     );
     // No password: autologin users never type one, the others get one from whoever administers the key.
-    hooks.push(`chroot "$1" passwd --lock ${shellQuote(user.name)} >/dev/null`);
+    hooks.push(`chroot "$1" /usr/bin/passwd --lock ${shellQuote(user.name)} >/dev/null`);
   }
   hooks.push(
-    'chroot "$1" passwd --lock root >/dev/null',
+    'chroot "$1" /usr/bin/passwd --lock root >/dev/null',
     'chroot "$1" systemctl enable systemd-networkd.service',
     // Live systems make a fresh machine id on every boot; a fixed one would make every key the same machine.
     ': > "$1/etc/machine-id"',

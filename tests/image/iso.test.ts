@@ -1,10 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../builder/cache/fsutil.ts';
 import type { PlannedStage } from '../../builder/plan/index.ts';
 import { isoFileName, isoStage } from '../../builder/stages/iso.ts';
+import { ovaFileName, ovaStage } from '../../builder/stages/ova.ts';
+import { qcow2FileName, qcow2Stage } from '../../builder/stages/qcow2.ts';
 import type { StageContext } from '../../builder/stages/types.ts';
 import { run } from '../../builder/tools/exec.ts';
 import { mksquashfs } from '../../builder/tools/mksquashfs.ts';
@@ -109,4 +111,57 @@ describe('hybrid ISO (real grub-mkimage, mtools, xorriso)', () => {
       expect(text).toContain(`'${file}'`);
     }
   });
+});
+
+describe('VM outputs from the ISO (real qemu-img, xmllint)', () => {
+  async function runStage(definition: typeof ovaStage, round: number): Promise<string> {
+    const manifest = await manifestOf('manifests/l.yaml');
+    const outDir = path.join(scratch, `${definition.name}-out-${round}`);
+    const workDir = path.join(scratch, `${definition.name}-work-${round}`);
+    await mkdir(outDir, { recursive: true });
+    await mkdir(workDir, { recursive: true });
+    // The stand-in ISO built above, under the name the l manifest gives its image.
+    const isoDir = path.join(scratch, 'iso-for-vm');
+    await mkdir(isoDir, { recursive: true });
+    await copyFile(path.join(scratch, 'out-1', 'openkey-mu-0.1.0.iso'), path.join(isoDir, isoFileName(manifest)));
+    await definition.run({
+      manifest,
+      stage: { name: definition.name, dependsOn: ['iso'], inputs: {}, inputsHash: 'cd'.repeat(32) },
+      projectRoot: PROJECT,
+      deps: { iso: isoDir },
+      outDir,
+      workDir,
+      sourceDateEpoch: manifest.sourceDateEpoch,
+      offline: true,
+      signal: new AbortController().signal,
+      log: () => undefined,
+      progress: () => undefined,
+    });
+    return outDir;
+  }
+
+  it('writes an OVA whose descriptor validates against the DMTF schema, descriptor first, reproducibly', async () => {
+    const first = await runStage(ovaStage, 1);
+    const second = await runStage(ovaStage, 2);
+    const manifest = await manifestOf('manifests/l.yaml');
+    const name = ovaFileName(manifest);
+    expect(await sha256File(path.join(second, name))).toBe(await sha256File(path.join(first, name)));
+    const listing = await run('tar', ['-tvf', path.join(first, name)]);
+    const lines = listing.stdout.trim().split('\n');
+    expect(lines.map((line) => line.split(/\s+/).at(-1))).toEqual([
+      `${manifest.name}-${manifest.version}.ovf`,
+      `${manifest.name}-${manifest.version}.mf`,
+      `${manifest.name}-${manifest.version}-disk1.vmdk`,
+    ]);
+    expect(lines.every((line) => line.includes('root/root') && line.includes('2025-11-01 00:00'))).toBe(true);
+  }, 120_000);
+
+  it('writes a qcow2 grown to the manifest disk size', async () => {
+    const out = await runStage(qcow2Stage as typeof ovaStage, 1);
+    const manifest = await manifestOf('manifests/l.yaml');
+    const info = await run('qemu-img', ['info', '--output=json', path.join(out, qcow2FileName(manifest))]);
+    const parsed = JSON.parse(info.stdout) as { format: string; 'virtual-size': number };
+    expect(parsed.format).toBe('qcow2');
+    expect(parsed['virtual-size']).toBe(manifest.outputs.qcow2.vm.diskGiB * 1024 ** 3);
+  }, 120_000);
 });
