@@ -34,10 +34,11 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
   };
   const autologin = users.find((user) => user.autologin);
   if (autologin !== undefined && manifest.session === 'desktop') {
-    files['etc/systemd/system/getty@tty1.service.d/autologin.conf'] = [
-      '[Service]',
-      'ExecStart=',
-      `ExecStart=-/sbin/agetty --autologin ${autologin.name} --noclear %I $TERM`,
+    // The desktop's display manager (LightDM with task-xfce-desktop) logs the student in.
+    files['etc/lightdm/lightdm.conf.d/50-openkey-autologin.conf'] = [
+      '[Seat:*]',
+      `autologin-user=${autologin.name}`,
+      'autologin-user-timeout=0',
       '',
     ].join('\n');
   }

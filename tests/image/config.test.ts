@@ -66,7 +66,7 @@ describe('overlay files', () => {
     expect(files['etc/hostname']).toBe('openkey-mu\n');
     expect(files['etc/openkey/analysis.env']).toBe('OPENKEY_HOST=0.0.0.0\nOPENKEY_PORT=8080\nOPENKEY_WORKERS=0\n');
     expect(files['etc/issue']).toContain('Open Key portal: http://\\4:8080/');
-    expect(files['etc/systemd/system/getty@tty1.service.d/autologin.conf']).toBeUndefined();
+    expect(files['etc/lightdm/lightdm.conf.d/50-openkey-autologin.conf']).toBeUndefined();
   });
 
   it('keeps the kiosk service on 127.0.0.1 and points the browser at it', async () => {
@@ -76,10 +76,10 @@ describe('overlay files', () => {
     expect(files['etc/openkey/session-user']).toBe('student\n');
   });
 
-  it('logs the student in on tty1 on desktop variants', async () => {
+  it('logs the student in through LightDM on desktop variants', async () => {
     const m = await manifestOf('manifests/m.yaml');
     const files = generatedFiles(m);
-    expect(files['etc/systemd/system/getty@tty1.service.d/autologin.conf']).toContain('--autologin student');
+    expect(files['etc/lightdm/lightdm.conf.d/50-openkey-autologin.conf']).toBe('[Seat:*]\nautologin-user=student\nautologin-user-timeout=0\n');
   });
 });
 
