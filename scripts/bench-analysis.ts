@@ -14,6 +14,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, mkd
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { inflateRawSync } from 'node:zlib';
 import { openFile } from 'jsroot/io';
 import { TSelector, treeProcess } from 'jsroot/tree';
@@ -207,9 +208,38 @@ async function floorTimed(): Promise<Row> {
   return { name: 'floor: node:zlib inflate, 1 thread', seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * How many cores this process really gets now: the same spin loop on 1 thread, then on `n` at once. On a shared
+ * machine the answer can be well below `n`, and the N-worker figure can only scale that far.
+ */
+async function effectiveCores(n: number): Promise<number> {
+  const spin = async (threads: number) => {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: threads }, async () => {
+        const w = new Worker(
+          'let x = 0; for (let i = 0; i < 2e8; i++) x += i % 7; require("node:worker_threads").parentPort.postMessage(x);',
+          { eval: true },
+        );
+        await new Promise((resolve) => w.once('message', resolve));
+        await w.terminate();
+      }),
+    );
+    return performance.now() - t0;
+  };
+  let one = Infinity;
+  let all = Infinity;
+  for (let round = 0; round < 3; round++) {
+    one = Math.min(one, await spin(1));
+    all = Math.min(all, await spin(n));
+  }
+  return (n * one) / all;
+}
+
 // The configurations take turns, `repeat` rounds, and each keeps its best round: a shared machine disturbs some
 // rounds, and taking turns spreads the disturbance over all of them instead of one.
 const cores = availableParallelism();
+process.stdout.write(`cores this process gets right now: ${(await effectiveCores(cores)).toFixed(2)} of ${cores}\n\n`);
 const one = await service(1);
 const many = await service(cores);
 const runs: (() => Promise<Row>)[] = [one.timed, many.timed, floorTimed];
