@@ -1,10 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RootFileWriter, datimeFromDate } from '../../builder/synth/rootio/file.ts';
 import { classChecksum } from '../../builder/synth/rootio/streamers.ts';
 import { ROOT_CLASSES } from '../../builder/synth/rootio/streamer-table.ts';
-import { TreeWriter, type BranchSpec, type TreeOptions } from '../../builder/synth/rootio/tree.ts';
+import { TreeWriter, type BranchSpec, type ScalarType, type TreeOptions } from '../../builder/synth/rootio/tree.ts';
 import type { Compression } from '../../builder/synth/rootio/compress.ts';
 import { openTree, readRows, REFERENCE_DATA, tempDir, type Any, type Cell } from './helpers.ts';
 
@@ -211,6 +211,80 @@ describe('ROOT TTree writer, read back by jsroot', () => {
     await tree.close();
     expect(existsSync(path)).toBe(true);
     expect(readdirSync(dir.path).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+});
+
+describe('basket layout, against a tree ROOT 6.20 wrote with 100-byte baskets', () => {
+  const REFERENCE = `${REFERENCE_DATA}scikit-hep-testdata/uproot-sample-6.20.04-uncompressed.root`;
+  const TYPES: Record<string, ScalarType> = {
+    I: 'Int_t',
+    i: 'UInt_t',
+    L: 'Long64_t',
+    l: 'ULong64_t',
+    F: 'Float_t',
+    D: 'Double_t',
+    O: 'Bool_t',
+  };
+
+  it('closes baskets at the same entries, with the same sizes and entry-offset lengths, for every shared leaf type', async () => {
+    const { tree: theirs } = await openTree(REFERENCE, 'sample');
+    // The branches our writer supports: x/T, ax[3]/T and Ax[n]/T for the types above (not /B, /S, /C).
+    const reference = (theirs.fBranches.arr as Any[]).filter(
+      (b) => TYPES[(b.fTitle as string).split('/')[1]!] !== undefined,
+    );
+    expect(reference.length).toBeGreaterThan(15);
+    const specs: BranchSpec[] = reference.map((b) => {
+      const [leaf, letter] = (b.fTitle as string).split('/') as [string, string];
+      const type = TYPES[letter]!;
+      if (leaf.endsWith('[n]')) return { name: b.fName, type, count: 'n' };
+      if (leaf.endsWith('[3]')) return { name: b.fName, type, length: 3 };
+      return { name: b.fName, type };
+    });
+    const path = join(dir.path, 'like-root.root');
+    const file = RootFileWriter.create(path, { compression: NONE, datime: 0, uuid: new Uint8Array(16) });
+    const tree = new TreeWriter(file, 'sample', specs, { basketSize: 100 });
+    for (let i = 0; i < 30; i++) {
+      const n = i % 5;
+      tree.fill(
+        specs.map((spec) => {
+          const big = 'type' in spec && spec.type.endsWith('64_t');
+          const one = big ? BigInt(i) : i % 2;
+          if (spec.name === 'n') return n;
+          if ('count' in spec) return new Array(n).fill(one);
+          if ('length' in spec) return new Array(3).fill(one);
+          return one;
+        }),
+      );
+    }
+    await tree.close();
+    const { tree: ours } = await openTree(path, 'sample');
+    for (const expectedBranch of reference) {
+      const branch = (ours.fBranches.arr as Any[]).find((b) => b.fName === expectedBranch.fName);
+      const layout = (b: Any) => ({
+        title: b.fTitle,
+        baskets: b.fWriteBasket,
+        entries: Array.from(b.fBasketEntry as ArrayLike<number>).slice(0, b.fWriteBasket + 1),
+        bytes: Array.from(b.fBasketBytes as ArrayLike<number>).slice(0, b.fWriteBasket),
+        entryOffsetLen: b.fEntryOffsetLen,
+        maxBaskets: b.fMaxBaskets,
+        totBytes: b.fTotBytes,
+      });
+      expect(layout(branch), expectedBranch.fName).toEqual(layout(expectedBranch));
+      // Every basket's key and TBasket header are byte-identical but for fDatime and fSeekKey.
+      const mask = (bytes: Buffer) => {
+        const copy = Buffer.from(bytes);
+        copy.fill(0, 10, 14);
+        copy.fill(0, 18, 26);
+        return copy.toString('hex');
+      };
+      for (let k = 0; k < expectedBranch.fWriteBasket; k++) {
+        const keylen = 34 + 8 + 1 + expectedBranch.fName.length + 7 + 19;
+        const read = (file: string, seek: number) => readFileSync(file).subarray(seek, seek + keylen);
+        expect(mask(read(path, branch.fBasketSeek[k])), `${expectedBranch.fName} basket ${k}`).toBe(
+          mask(read(REFERENCE, expectedBranch.fBasketSeek[k])),
+        );
+      }
+    }
   });
 });
 

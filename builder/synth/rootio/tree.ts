@@ -270,6 +270,11 @@ class Branch implements Streamable {
   readonly column: number;
 
   basketSize: number;
+  /**
+   * TBasket::fBufferSize as ROOT records it: the basket object is reused from basket to basket, so the value
+   * only grows (to fLast when an entry overflows it) until OptimizeBaskets resizes the basket.
+   */
+  bufferSize: number;
   entryOffsetLen: number;
   readonly keylen: number;
   /** The key's class name, object name and title as counted strings (constant for a branch). */
@@ -327,6 +332,7 @@ class Branch implements Streamable {
     }
     this.leaf = new Leaf(this, this.type, this.kind === 'vector');
     this.basketSize = basketSize;
+    this.bufferSize = basketSize;
     // TBasket keys are always in the 64-bit form (TBasket's constructor adds 1000 to the key version).
     this.keylen = keyLength({ className: 'TBasket', name: this.name, title: treeName, cycle: 0, big: true }) + 19;
     const strings = new WBuffer(64);
@@ -433,7 +439,8 @@ class Branch implements Streamable {
     let at = 34 + this.keyStrings.length;
     const last = keylen + this.length;
     view.setInt16(at, 3); // TBasket version
-    view.setInt32(at + 2, Math.max(this.basketSize, last)); // fBufferSize
+    this.bufferSize = Math.max(this.bufferSize, last);
+    view.setInt32(at + 2, this.bufferSize); // fBufferSize
     view.setInt32(at + 6, this.nevbufSize);
     view.setInt32(at + 10, this.nevbuf);
     view.setInt32(at + 14, last);
@@ -770,6 +777,7 @@ export class TreeWriter {
           // TBranch::SetBasketSize keeps room for the key and the offset table.
           const minimum = 100 + branch.name.length + branch.entryOffsetLen;
           branch.basketSize = Math.max(newBsize, minimum);
+          branch.bufferSize = branch.basketSize; // TBasket::AdjustSize
         }
         newMemsize += newBsize;
       }
