@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuildOutcome } from '../../builder/build.ts';
+import { run } from '../../builder/tools/exec.ts';
 import { loadManifest } from '../../builder/manifest/index.ts';
 import { isoFileName } from '../../builder/stages/iso.ts';
 import {
@@ -44,6 +45,21 @@ describe('mu image', () => {
     );
     expect(outcome.report?.datasets.map((d) => d.id)).toEqual(['zll', 'hyy']);
   });
+
+  it('locks root and carries no apt lists, caches or logs in the OS layer', async () => {
+    const layer = path.join(scratch, '00-os.squashfs');
+    await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/live/00-os.squashfs', layer]);
+    const shadow = (await run('unsquashfs', ['-cat', layer, 'etc/shadow'])).stdout;
+    const rootLine = shadow.split('\n').find((line) => line.startsWith('root:'));
+    expect(rootLine?.split(':')[1]).toMatch(/^!/);
+    const listing = (await run('unsquashfs', ['-lc', layer, 'var/lib/apt/lists', 'var/cache/apt', 'var/log'])).stdout;
+    // apt's own empty lock and partial/ stay; no index, no package, no log.
+    const leftovers = listing
+      .split('\n')
+      .filter((line) => /squashfs-root\/var\/(lib\/apt\/lists|cache\/apt)\/./.test(line) || /\.log$/.test(line))
+      .filter((line) => !/lists\/(lock|partial)$/.test(line));
+    expect(leftovers).toEqual([]);
+  }, 120_000);
 
   it('resumes from the cache after an interrupted build, and reuses the OS layer after a doc change', async () => {
     const { manifest } = await loadManifest(path.join(PROJECT, 'manifests', 'mu.yaml'), PROJECT);
