@@ -137,6 +137,16 @@ export function planRanges(branches: BranchMeta[], entries: number, target: numb
   return ranges;
 }
 
+/** The branch with its basket table cut down to the baskets that overlap entries [first, last). */
+export function basketsIn(branch: BranchMeta, first: number, last: number): BranchMeta {
+  const { seek, bytes, entry } = branch.baskets;
+  let a = 0;
+  while (a < seek.length && entry[a + 1]! <= first) a++;
+  let b = a;
+  while (b < seek.length && entry[b]! < last) b++;
+  return { ...branch, baskets: { seek: seek.slice(a, b), bytes: bytes.slice(a, b), entry: entry.slice(a, b + 1) } };
+}
+
 export class AnalysisManager {
   private readonly store: DatasetStore;
   private readonly pool: WorkerPool;
@@ -318,7 +328,8 @@ export class AnalysisManager {
           file: info.name,
           first,
           last,
-          branches,
+          // Only the baskets of this range: a task is cloned to its worker, and big files have thousands.
+          branches: branches.map((b) => basketsIn(b, first, last)),
           branchInfo: plan.branchInfo,
           draw,
           histograms: plan.specs,

@@ -3,7 +3,7 @@
  * at both ends, baskets read twice where they straddle) equals the one filled in a single pass.
  */
 import { describe, expect, it } from 'vitest';
-import { planRanges } from '../../services/analysis/analyses.ts';
+import { basketsIn, planRanges } from '../../services/analysis/analyses.ts';
 import { HistogramSet } from '../../services/analysis/histogram.ts';
 import { runTask } from '../../services/analysis/pool/worker.ts';
 import type { Task } from '../../services/analysis/pool/protocol.ts';
@@ -56,6 +56,15 @@ describe('entry ranges', () => {
     ]);
   });
 
+  it('a task carries only the baskets of its range', async () => {
+    const task = await sampleTask(['i4'], []);
+    const i4 = task.branches[0]!; // baskets start at 0, 7, 14, 21, 28
+    expect(basketsIn(i4, 8, 20).baskets.entry).toEqual([7, 14, 21]);
+    expect(basketsIn(i4, 8, 20).baskets.seek).toEqual(i4.baskets.seek.slice(1, 3));
+    expect(basketsIn(i4, 0, 30).baskets).toEqual(i4.baskets);
+    expect(basketsIn(i4, 28, 30).baskets.entry).toEqual([28, 30]);
+  });
+
   it('filling range by range equals one pass, for scalars, fixed and counted arrays', async () => {
     const expressions = ['i4', 'Ai8', 'af8[1]', 'Sum$(ai2)', 'Length$(Af4)'];
     const task = await sampleTask(['i4', 'Ai8', 'af8', 'ai2', 'Af4'], expressions);
@@ -63,8 +72,10 @@ describe('entry ranges', () => {
     whole.add(await runTask(task));
     for (const target of [1, 3, 8]) {
       const parts = new HistogramSet(task.histograms);
-      for (const [first, last] of planRanges(task.branches, 30, target))
-        parts.add(await runTask({ ...task, first, last }));
+      for (const [first, last] of planRanges(task.branches, 30, target)) {
+        const branches = task.branches.map((b) => basketsIn(b, first, last));
+        parts.add(await runTask({ ...task, branches, first, last }));
+      }
       expect(parts.sumw).toEqual(whole.sumw);
       // Σwx and Σwx² are summed in another order: equal to rounding.
       parts.stats.forEach((v, i) => expect(v).toBeCloseTo(whole.stats[i]!, 9));
