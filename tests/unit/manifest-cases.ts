@@ -232,7 +232,7 @@ export const INVALID_CASES: InvalidCase[] = [
         "datasets:\n  - id: huge\n    title: Huge\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 100000000, seed: 1 }\n",
     },
     expected: [
-      'base.yaml:94:9 media.size: content (14.9 GiB) plus the estimated OS (393 MiB) need 15.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB) (choose a larger media.size or fewer datasets)',
+      'base.yaml:94:9 media.size: content (27.9 GiB) plus the estimated OS (393 MiB) need 28.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB) (choose a larger media.size or fewer datasets)',
     ],
   },
   {
