@@ -164,6 +164,8 @@ export const rootfsStage: StageDefinition = {
         level: manifest.compression.level,
         sourceDateEpoch: context.sourceDateEpoch,
         signal: context.signal,
+        totalBytes: treeSize,
+        onProgress: context.progress,
       });
       const outputs: Record<string, number> = {};
       for (const name of ['00-os.squashfs', 'vmlinuz', 'initrd.img']) {

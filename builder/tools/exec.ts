@@ -15,6 +15,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The Debian package that provides the program, named in the "not installed" hint. */
   aptPackage?: string;
+  /** Called with the process id once the program started (progress read from /proc/<pid>/io, for example). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -77,7 +79,9 @@ const execaRunner: Runner = async (program, args, options = {}) => {
           ],
         }),
   };
-  const result = await execa(program, args, execaOptions);
+  const subprocess = execa(program, args, execaOptions);
+  if (options.onSpawn !== undefined && subprocess.pid !== undefined) options.onSpawn(subprocess.pid);
+  const result = await subprocess;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   const notFound = (result as { code?: string }).code === 'ENOENT' || result.exitCode === 127;
