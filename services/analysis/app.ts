@@ -65,8 +65,9 @@ const PHRASE: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** Every other OpenKeyError reaching a route is a mistake in the request (E_EXPR_*, E_BAD_*, …). */
 function statusOf(code: string): number {
-  return STATUS[code] ?? (code.startsWith('E_EXPR_') || code.startsWith('E_BAD_') ? 400 : 400);
+  return STATUS[code] ?? 400;
 }
 
 function summary(d: Dataset) {
