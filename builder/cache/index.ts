@@ -35,13 +35,20 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-export async function treeBytes(dir: string): Promise<number> {
+/** Bytes of the files below `dir`, each hard-linked file counted once. */
+export async function treeBytes(dir: string, seen: Set<string> = new Set()): Promise<number> {
   let total = 0;
   const entries = await readdir(dir, { withFileTypes: true });
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) total += await treeBytes(full);
-    else if (entry.isFile()) total += (await stat(full)).size;
+    if (entry.isDirectory()) total += await treeBytes(full, seen);
+    else if (entry.isFile()) {
+      const info = await stat(full);
+      const inode = `${info.dev}:${info.ino}`;
+      if (seen.has(inode)) continue;
+      seen.add(inode);
+      total += info.size;
+    }
   }
   return total;
 }
