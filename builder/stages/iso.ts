@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { linkOrCopy, setTreeTimes } from '../cache/fsutil.ts';
+import { linkOrCopy, setTreeTimes, sha256File, sha256Text } from '../cache/fsutil.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { GRUB_LIB, grubMkimage } from '../tools/grub.ts';
 import { mcopy, mformat, mmd } from '../tools/mtools.ts';
@@ -92,6 +92,13 @@ function earlyConfig(marker: string): string {
   ].join('\n');
 }
 
+/** sha256 over the digests of the kernel, the initrd and every layer. */
+async function mediumIdentity(liveDir: string): Promise<string> {
+  const names = (await readdir(liveDir)).sort();
+  const digests = await Promise.all(names.map(async (name) => `${name} ${await sha256File(path.join(liveDir, name))}`));
+  return sha256Text(digests.join('\n'));
+}
+
 async function linkTree(source: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   for (const entry of await readdir(source, { withFileTypes: true })) {
@@ -122,7 +129,6 @@ export const isoStage: StageDefinition = {
     const serviceLayer = dependency(context, 'service-layer');
     const service = dependency(context, 'service');
     const content = dependency(context, 'content');
-    const marker = `openkey-${context.stage.inputsHash.slice(0, 16)}`;
     const root = path.join(context.workDir, 'root');
 
     context.log('assembling the ISO tree');
@@ -132,6 +138,10 @@ export const isoStage: StageDefinition = {
     await linkOrCopy(path.join(serviceLayer, '10-service.squashfs'), path.join(root, 'live', '10-service.squashfs'));
     if (manifest.apps.length > 0) await linkTree(path.join(service, 'apps'), path.join(root, 'openkey'));
     await linkTree(path.join(content, 'root'), root);
+    // The medium's identity comes from the bytes it boots (not from plan hashes, which also cover sources that do
+    // not change a byte of the image), so GRUB finds this build's files and two identical builds stay identical.
+    const identity = await mediumIdentity(path.join(root, 'live'));
+    const marker = `openkey-${identity.slice(0, 16)}`;
     await mkdir(path.join(root, '.disk'), { recursive: true });
     await writeFile(path.join(root, '.disk', marker), '');
     await writeFile(path.join(root, '.disk', 'info'), `${manifest.name} ${manifest.version} (${manifest.variant})\n`);
@@ -170,7 +180,7 @@ export const isoStage: StageDefinition = {
     const mib = Math.max(4, Math.ceil((efiBytes + 512 * 1024) / (1024 * 1024)));
     await writeFile(efiImage, '');
     await truncate(efiImage, mib * 1024 * 1024);
-    const serial = Number.parseInt(context.stage.inputsHash.slice(0, 8), 16);
+    const serial = Number.parseInt(identity.slice(16, 24), 16);
     await mformat(efiImage, { label: 'OPENKEY_EFI', serial, sourceDateEpoch: context.sourceDateEpoch });
     await mmd(efiImage, ['EFI', 'EFI/BOOT'], context.sourceDateEpoch);
     await mcopy(efiImage, efiBinary, 'EFI/BOOT/BOOTX64.EFI', context.sourceDateEpoch);

@@ -137,7 +137,8 @@ export const ovaStage: StageDefinition = {
       options: ['subformat=streamOptimized'],
       signal: context.signal,
     });
-    await setVmdkCid(disk, Number.parseInt(context.stage.inputsHash.slice(0, 8), 16));
+    // A content id from the image itself, not from plan hashes, so identical ISOs give identical OVAs.
+    await setVmdkCid(disk, Number.parseInt((await sha256File(iso)).slice(0, 8), 16));
     const capacityBytes = Math.max((await stat(iso)).size, vm.diskGiB * 1024 ** 3);
     const ovfFile = `${base}.ovf`;
     const ovf = path.join(context.workDir, ovfFile);
