@@ -47,7 +47,7 @@ for (const name of wanted) {
       ? {}
       : {
           whileReady: async (vm: Parameters<NonNullable<Parameters<typeof bootTest>[0]['whileReady']>>[0]) => {
-            const shot = await screenshotWhenGraphical(vm, values.screendump ?? '', 300_000);
+            const shot = await screenshotWhenGraphical(vm, values.screendump ?? '', 900_000);
             process.stderr.write(
               `screendump ${values.screendump}${shot.graphical ? '' : ' (the screen never showed a graphical page)'}\n`,
             );
