@@ -79,7 +79,9 @@ describe('overlay files', () => {
   it('logs the student in through LightDM on desktop variants', async () => {
     const m = await manifestOf('manifests/m.yaml');
     const files = generatedFiles(m);
-    expect(files['etc/lightdm/lightdm.conf.d/50-openkey-autologin.conf']).toBe('[Seat:*]\nautologin-user=student\nautologin-user-timeout=0\n');
+    expect(files['etc/lightdm/lightdm.conf.d/50-openkey-autologin.conf']).toBe(
+      '[Seat:*]\nautologin-user=student\nautologin-user-timeout=0\n',
+    );
   });
 });
 
