@@ -23,6 +23,8 @@ interface Job {
   group: string;
   resolve: (result: TaskResult) => void;
   reject: (error: TaskError) => void;
+  /** Cancelled while waiting in a worker: already rejected, the worker was told to skip it and will acknowledge. */
+  dropped?: boolean;
 }
 
 interface Slot {
@@ -106,7 +108,7 @@ export class WorkerPool {
 
   /** Stops the kill timer once the worker holds no job of a cancelled group any more. */
   private disarm(slot: Slot): void {
-    if (slot.jobs.some((j) => slot.cancelled.has(j.group))) return;
+    if (slot.jobs.some((j) => !j.dropped && slot.cancelled.has(j.group))) return;
     slot.cancelled.clear();
     if (slot.killTimer !== undefined) clearTimeout(slot.killTimer);
     slot.killTimer = undefined;
@@ -135,7 +137,7 @@ export class WorkerPool {
     // The running job is the one that died with the worker; the ones waiting behind it go back to the queue,
     // except those of a cancelled group.
     const [running, ...waiting] = jobs;
-    const requeue = waiting.filter((j) => !slot.cancelled.has(j.group));
+    const requeue = waiting.filter((j) => !j.dropped && !slot.cancelled.has(j.group));
     for (const j of waiting) if (slot.cancelled.has(j.group)) j.reject(new TaskError('E_CANCELLED', 'cancelled'));
     this.queue.unshift(...requeue);
     if (running) {
@@ -174,7 +176,16 @@ export class WorkerPool {
       job.reject(new TaskError('E_CANCELLED', 'cancelled'));
     }
     for (const slot of this.slots) {
-      if (!slot.jobs.some((j) => j.group === group)) continue;
+      const [running, ...waiting] = slot.jobs;
+      // Jobs waiting in a worker behind another one are skipped there; only a running job of the group warrants the
+      // kill timer, which would otherwise also take down another analysis's running job.
+      for (const job of waiting) {
+        if (job.group !== group || job.dropped) continue;
+        job.dropped = true;
+        job.reject(new TaskError('E_CANCELLED', 'cancelled'));
+        slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToWorker);
+      }
+      if (running?.group !== group) continue;
       slot.cancelled.add(group);
       slot.killTimer ??= setTimeout(() => void slot.worker.terminate(), this.grace);
     }

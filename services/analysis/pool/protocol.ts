@@ -44,7 +44,8 @@ export interface TaskResult {
   dataBytes: number;
 }
 
-export type ToWorker = { type: 'task'; id: number; task: Task };
+/** `cancel` skips a task still waiting in the worker, which then answers it with an E_CANCELLED error. */
+export type ToWorker = { type: 'task'; id: number; task: Task } | { type: 'cancel'; id: number };
 
 export type FromWorker =
   | { type: 'ready' }

@@ -98,7 +98,7 @@ if (parentPort) {
   const port = parentPort;
   lowerPriority();
   // Tasks run one at a time in arrival order; the pool sends the next one ahead.
-  const queue: ToWorker[] = [];
+  const queue: Extract<ToWorker, { type: 'task' }>[] = [];
   let running = false;
   const drain = async (): Promise<void> => {
     running = true;
@@ -116,7 +116,19 @@ if (parentPort) {
     running = false;
   };
   port.on('message', (message: ToWorker) => {
-    if (message.type !== 'task') return;
+    if (message.type === 'cancel') {
+      // A task not started yet is skipped; one already running or done has answered or will answer normally.
+      const index = queue.findIndex((m) => m.id === message.id);
+      if (index < 0) return;
+      queue.splice(index, 1);
+      port.postMessage({
+        type: 'error',
+        id: message.id,
+        code: 'E_CANCELLED',
+        message: 'cancelled',
+      } satisfies FromWorker);
+      return;
+    }
     queue.push(message);
     if (!running) void drain();
   });
