@@ -6,7 +6,7 @@ import { ManifestError, sortProblems, type ManifestProblem } from './problems.ts
 import { checkSemantics } from './semantic.ts';
 import type { Origin, ResolvedManifest } from './types.ts';
 import { validateAgainstSchema } from './validate.ts';
-import { MERGE_TAGS, parseYamlWithPositions, type MapNode, type PosNode } from './yaml.ts';
+import { MERGE_TAGS, nodeAtPath, parseYamlWithPositions, type MapNode, type PosNode } from './yaml.ts';
 
 export type { ResolvedManifest } from './types.ts';
 export { ManifestError } from './problems.ts';
@@ -27,9 +27,13 @@ const PATH_LOCATIONS: readonly (readonly string[])[] = [
   ['notebooks', '*', 'path'],
 ];
 
-interface LayerResult {
-  tree: MapNode | undefined;
-  files: string[];
+/**
+ * Every file of an `extends` graph once, ancestors before descendants (depth-first, parents in the order written),
+ * each with its own layer: a shared ancestor such as base.yaml is merged once, not once per parent.
+ */
+interface Layers {
+  order: string[];
+  own: Map<string, MapNode>;
 }
 
 function fileOrigin(file: string): Origin {
@@ -103,12 +107,13 @@ function manifestsBeside(file: string): string {
   }
 }
 
-async function loadLayer(
+async function collectLayers(
   file: string,
   stack: string[],
   problems: ManifestProblem[],
   via: Origin | undefined,
-): Promise<LayerResult> {
+  layers: Layers,
+): Promise<void> {
   if (stack.includes(file)) {
     const cycle = [...stack.slice(stack.indexOf(file)), file].map((f) => path.basename(f)).join(' → ');
     problems.push({
@@ -117,8 +122,9 @@ async function loadLayer(
       message: `extends cycle: ${cycle}`,
       hint: 'remove one of these extends entries',
     });
-    return { tree: undefined, files: [] };
+    return;
   }
+  if (layers.own.has(file)) return;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -149,7 +155,7 @@ async function loadLayer(
         hint: code === 'ENOENT' ? manifestsBeside(file) : 'check the path and its permissions',
       });
     }
-    return { tree: undefined, files: [] };
+    return;
   }
   const parsed = parseYamlWithPositions(text, file);
   for (const problem of parsed.problems)
@@ -167,7 +173,7 @@ async function loadLayer(
         message: 'the manifest is empty',
         hint: 'start with "extends: base.yaml"',
       });
-    return { tree: undefined, files: [file] };
+    return;
   }
   if (parsed.root.kind !== 'map') {
     problems.push({
@@ -176,7 +182,7 @@ async function loadLayer(
       message: 'a manifest must be a mapping of keys to values',
       hint: 'start with "extends: base.yaml"',
     });
-    return { tree: undefined, files: [file] };
+    return;
   }
   const root = parsed.root;
   checkDirectives(root, false, problems, '');
@@ -192,18 +198,11 @@ async function loadLayer(
       if (item.kind === 'scalar' && typeof item.value === 'string' && item.value !== '')
         parentRefs.push({ name: item.value, origin: item.origin });
   }
-  let merged: PosNode | undefined;
-  const files = [file];
   for (const ref of parentRefs) {
-    const parentFile = path.resolve(path.dirname(file), ref.name);
-    const parent = await loadLayer(parentFile, [...stack, file], problems, ref.origin);
-    files.push(...parent.files.filter((f) => !files.includes(f)));
-    if (parent.tree !== undefined)
-      merged = merged === undefined ? parent.tree : mergeNodes(merged, parent.tree, [], problems);
+    await collectLayers(path.resolve(path.dirname(file), ref.name), [...stack, file], problems, ref.origin, layers);
   }
-  const own: MapNode = { ...root, entries: root.entries.filter((entry) => entry.key !== 'extends') };
-  const tree = mergeNodes(merged, own, [], problems);
-  return { tree: tree.kind === 'map' ? tree : undefined, files };
+  layers.order.push(file);
+  layers.own.set(file, { ...root, entries: root.entries.filter((entry) => entry.key !== 'extends') });
 }
 
 /** True when no YAML merge directive survives (they only make sense against a parent). */
@@ -229,23 +228,42 @@ function deepFreeze<T>(value: T): T {
 export async function loadManifest(manifestPath: string, cwd: string = process.cwd()): Promise<LoadedManifest> {
   const file = path.resolve(cwd, manifestPath);
   const problems: ManifestProblem[] = [];
-  const layer = await loadLayer(file, [], problems, undefined);
-  if (layer.tree === undefined || problems.length > 0) throw new ManifestError(file, sortProblems(problems));
-  const tree = stripDirectives(layer.tree) as MapNode;
+  const layers: Layers = { order: [], own: new Map() };
+  await collectLayers(file, [], problems, undefined, layers);
+  let merged: PosNode | undefined;
+  for (const layerFile of layers.order) merged = mergeNodes(merged, layers.own.get(layerFile)!, [], problems);
+  if (merged?.kind !== 'map' || problems.length > 0) throw new ManifestError(file, sortProblems(problems));
+  const tree = stripDirectives(merged) as MapNode;
   if (hasDirective(tree))
     throw new ManifestError(file, [{ origin: fileOrigin(file), path: '', message: 'internal: unmerged directive' }]);
   const plain = toPlain(tree) as Record<string, unknown>;
   problems.push(...validateAgainstSchema('full', plain, tree, file));
   if (problems.length > 0) throw new ManifestError(file, sortProblems(problems));
-  const manifest = completeManifest(plain);
+  const manifest = completeManifest(plain, snapshotDecidesEpoch(tree, layers.order));
   problems.push(...(await checkSemantics(manifest, tree)));
   if (problems.length > 0) throw new ManifestError(file, sortProblems(problems));
-  return { manifest: deepFreeze(manifest), tree, files: layer.files };
+  const files = [file, ...layers.order.filter((layerFile) => layerFile !== file)];
+  return { manifest: deepFreeze(manifest), tree, files };
+}
+
+/**
+ * A `base.snapshot` set in a later file than `sourceDateEpoch` (base.yaml sets one) decides the build time: pinning
+ * the archive to a date should also date the build, unless the same or a later file sets the epoch explicitly.
+ */
+function snapshotDecidesEpoch(tree: MapNode, order: string[]): boolean {
+  const snapshot = nodeAtPath(tree, ['base', 'snapshot']);
+  if (snapshot.depthReached < 2) return false;
+  const epoch = nodeAtPath(tree, ['sourceDateEpoch']);
+  if (epoch.depthReached < 1) return true;
+  return order.indexOf(snapshot.node.origin.file) > order.indexOf(epoch.node.origin.file);
 }
 
 /** Fills the optional fields that have a fixed meaning when absent. */
-function completeManifest(plain: Record<string, unknown>): ResolvedManifest {
-  const manifest = structuredClone(plain) as unknown as ResolvedManifest & { sourceDateEpoch?: number };
+function completeManifest(plain: Record<string, unknown>, fromSnapshot: boolean): ResolvedManifest {
+  const manifest = structuredClone(plain) as unknown as Omit<ResolvedManifest, 'sourceDateEpoch'> & {
+    sourceDateEpoch?: number;
+  };
+  if (fromSnapshot) delete manifest.sourceDateEpoch;
   for (const dataset of manifest.datasets) if (dataset.tree === undefined) dataset.tree = 'mini';
   if (manifest.sourceDateEpoch === undefined && manifest.base.snapshot !== undefined) {
     const s = manifest.base.snapshot;

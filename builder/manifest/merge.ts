@@ -17,11 +17,11 @@ export function mergeNodes(
   pathSegments: (string | number)[],
   problems: ManifestProblem[],
 ): PosNode {
-  if (child.tag === '!replace') return stripDirectives({ ...child, tag: undefined });
-  if (parent === undefined) return stripDirectives(child);
+  if (child.tag === '!replace') return stripDirectives({ ...child, tag: undefined }, pathSegments, problems);
+  if (parent === undefined) return stripDirectives(child, pathSegments, problems);
   if (parent.kind === 'map' && child.kind === 'map') return mergeMaps(parent, child, pathSegments, problems);
   if (parent.kind === 'seq' && child.kind === 'seq') return mergeSeqs(parent, child, pathSegments, problems);
-  return stripDirectives(child);
+  return stripDirectives(child, pathSegments, problems);
 }
 
 function mergeMaps(
@@ -79,7 +79,7 @@ function mergeSeqs(
     }
     const index = identity === undefined ? -1 : items.findIndex((existing) => itemIdentity(existing) === identity);
     const existing = index >= 0 ? items[index] : undefined;
-    if (existing === undefined) items.push(stripDirectives(item));
+    if (existing === undefined) items.push(stripDirectives(item, [...pathSegments, items.length], problems));
     else if (existing.kind === 'map' && item.kind === 'map')
       items[index] = mergeNodes(existing, item, [...pathSegments, index], problems);
     // An identical scalar is already there: lists of packages or kernel arguments do not repeat.
@@ -87,17 +87,38 @@ function mergeSeqs(
   return { kind: 'seq', items, origin: child.origin, tag: undefined };
 }
 
-/** Removes `!remove` items (nothing to remove them from) and `!replace` tags from a node used as is. */
-export function stripDirectives(node: PosNode): PosNode {
+/**
+ * Removes `!remove` items and `!replace` tags from a node used as is. With `problems`, each `!remove` dropped this
+ * way is reported: there was nothing inherited for it to remove, which is almost always a typo or a wrong level.
+ */
+export function stripDirectives(
+  node: PosNode,
+  pathSegments: (string | number)[] = [],
+  problems?: ManifestProblem[],
+): PosNode {
   if (node.kind === 'map') {
     return {
       ...node,
       tag: undefined,
-      entries: node.entries.map((entry) => ({ ...entry, value: stripDirectives(entry.value) })),
+      entries: node.entries.map((entry) => ({
+        ...entry,
+        value: stripDirectives(entry.value, [...pathSegments, entry.key], problems),
+      })),
     };
   }
   if (node.kind === 'seq') {
-    return { ...node, tag: undefined, items: node.items.filter((item) => item.tag !== '!remove').map(stripDirectives) };
+    const kept: PosNode[] = [];
+    for (const item of node.items) {
+      if (item.tag !== '!remove') kept.push(stripDirectives(item, [...pathSegments, kept.length], problems));
+      else
+        problems?.push({
+          origin: item.origin,
+          path: dottedPath(pathSegments),
+          message: `!remove ${itemIdentity(item) ?? ''}: nothing is inherited here to remove`,
+          hint: 'remove this line, or check that the list is the inherited one',
+        });
+    }
+    return { ...node, tag: undefined, items: kept };
   }
   return { ...node, tag: undefined } satisfies ScalarNode;
 }

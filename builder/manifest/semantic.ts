@@ -44,6 +44,8 @@ const BASE_SYSTEM_BYTES = 200 * MiB;
 const TYPICAL_PACKAGE_BYTES = 4 * MiB;
 /** Compressed bytes per synthetic event (atlas13-mini, zlib level 1): measured 245 (hyy) to 359 (ttbar). */
 export const SYNTHETIC_BYTES_PER_EVENT = 300;
+/** The most a synthetic event has weighed (ttbar), for the per-file limit: better refuse early than fail at 4 GiB. */
+const SYNTHETIC_MAX_BYTES_PER_EVENT = 360;
 
 export function estimateOsBytes(manifest: ResolvedManifest): number {
   const names = new Set(Object.values(manifest.packages).flat());
@@ -245,7 +247,17 @@ async function checkDataset(
     case 'synthetic':
       if (dataset.synthetic === undefined)
         at(['datasets', index], 'a synthetic dataset needs "synthetic: { schema, process, events, seed }"');
-      else addBytes(dataset.synthetic.events * SYNTHETIC_BYTES_PER_EVENT);
+      else {
+        addBytes(dataset.synthetic.events * SYNTHETIC_BYTES_PER_EVENT);
+        const fileBytes = dataset.synthetic.events * SYNTHETIC_MAX_BYTES_PER_EVENT;
+        if (fileBytes > MAX_FILE_BYTES) {
+          at(
+            ['datasets', index, 'synthetic', 'events'],
+            `${dataset.synthetic.events} events make one file of about ${human(fileBytes)}: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB`,
+            `use at most ${Math.floor(MAX_FILE_BYTES / SYNTHETIC_MAX_BYTES_PER_EVENT)} events per dataset, or several datasets`,
+          );
+        }
+      }
       break;
   }
 }

@@ -233,6 +233,7 @@ export const INVALID_CASES: InvalidCase[] = [
     },
     expected: [
       'base.yaml:94:9 media.size: content (27.9 GiB) plus the estimated OS (393 MiB) need 28.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB) (choose a larger media.size or fewer datasets)',
+      'main.yaml:9:62 datasets[0].synthetic.events: 100000000 events make one file of about 33.5 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (use at most 11930464 events per dataset, or several datasets)',
     ],
   },
   {
@@ -425,6 +426,26 @@ export const INVALID_CASES: InvalidCase[] = [
     },
     expected: [
       'main.yaml:10:13 datasets[0].sha256: expected a string, got an integer (YAML read this as a number or boolean: put it in quotes)',
+    ],
+  },
+  {
+    name: '!remove where nothing is inherited',
+    files: {
+      'main.yaml': HEAD + 'packages:\n  extra: [!remove nano, vim]\n',
+    },
+    expected: [
+      'main.yaml:4:19 packages.extra: !remove nano: nothing is inherited here to remove (remove this line, or check that the list is the inherited one)',
+    ],
+  },
+  {
+    name: 'synthetic dataset whose one file would pass 4 GiB',
+    files: {
+      'main.yaml':
+        HEAD +
+        "media:\n  size: 64GB\ndatasets:\n  - id: big\n    title: Big\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: ttbar, events: 30000000, seed: 1 }\n",
+    },
+    expected: [
+      'main.yaml:11:64 datasets[0].synthetic.events: 30000000 events make one file of about 10.1 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (use at most 11930464 events per dataset, or several datasets)',
     ],
   },
 ];

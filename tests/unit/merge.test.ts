@@ -92,3 +92,38 @@ describe('openkey explain', () => {
     expect(lines.some((line) => /^ {4}- id: live +# base\.yaml:49$/.test(line))).toBe(true);
   });
 });
+
+describe('review regressions', () => {
+  it('merges a shared ancestor once: two parents of base.yaml keep their own values and removals', async () => {
+    const { manifest, files } = await resolve({
+      'a.yaml': 'extends: base.yaml\nboot:\n  timeout: 30\npackages:\n  system:\n    - !remove nano\n',
+      'b.yaml': 'extends: base.yaml\nlabel: FROM_B\n',
+      'main.yaml': 'extends: [a.yaml, b.yaml]\nname: t\n',
+    });
+    expect(manifest.boot.timeout).toBe(30);
+    expect(manifest.packages.system).not.toContain('nano');
+    expect(manifest.label).toBe('FROM_B');
+    expect(files.map((file) => path.basename(file))).toEqual(['main.yaml', 'base.yaml', 'a.yaml', 'b.yaml']);
+  });
+
+  it('applies a later parent’s !replace against what the earlier parents built', async () => {
+    const { manifest } = await resolve({
+      'a.yaml': 'extends: base.yaml\nboot:\n  cmdline: [boot=live, components, quiet, splash]\n',
+      'b.yaml': 'boot:\n  cmdline: !replace [boot=live, components]\n',
+      'main.yaml': 'extends: [a.yaml, b.yaml]\nname: t\n',
+    });
+    expect(manifest.boot.cmdline).toEqual(['boot=live', 'components']);
+  });
+
+  it('takes SOURCE_DATE_EPOCH from a snapshot set after base.yaml’s epoch', async () => {
+    const { manifest } = await resolve({ 'main.yaml': HEAD + 'base:\n  snapshot: 20240101T000000Z\n' });
+    expect(manifest.sourceDateEpoch).toBe(Date.UTC(2024, 0, 1) / 1000);
+  });
+
+  it('keeps an epoch set in the same file as the snapshot', async () => {
+    const { manifest } = await resolve({
+      'main.yaml': HEAD + 'sourceDateEpoch: 1700000000\nbase:\n  snapshot: 20240101T000000Z\n',
+    });
+    expect(manifest.sourceDateEpoch).toBe(1700000000);
+  });
+});

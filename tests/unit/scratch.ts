@@ -1,12 +1,19 @@
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
 const MANIFESTS = path.resolve(import.meta.dirname, '../../manifests');
+
+const created: string[] = [];
+afterAll(() => {
+  for (const folder of created.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
 
 /** A folder laid out like the repository: manifests/ beside image/overlay/ and content/docs/. */
 export function scratchProject(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(tmpdir(), 'openkey-manifest-'));
+  created.push(root);
   for (const overlay of ['common', 'kiosk', 'desktop'])
     mkdirSync(path.join(root, 'image/overlay', overlay), { recursive: true });
   mkdirSync(path.join(root, 'content/docs'), { recursive: true });
