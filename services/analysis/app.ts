@@ -111,6 +111,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.maxByFileCells === undefined ? {} : { maxByFileCells: options.maxByFileCells }),
   });
   app.decorate('analysis', { store, pool, manager });
+  // Before the server stops accepting: the server's close waits for open requests, and SSE streams and ?wait=1
+  // requests only end when their analysis does, so the analyses are cancelled first.
+  app.addHook('preClose', async () => manager.close());
   app.addHook('onClose', async () => {
     manager.close();
     await pool.close();

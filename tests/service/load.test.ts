@@ -213,3 +213,32 @@ describe('health under load', () => {
     for (const id of ids) await app.inject({ method: 'DELETE', url: `/api/analyses/${id}` });
   });
 });
+
+describe('closing the service', () => {
+  it('app.close() returns promptly while an SSE client and a ?wait=1 request wait on running analyses', async () => {
+    const app = await buildApp({ datasets: fixture.root, workers: 2 });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { id } = (await submit(app, longRequest())).json<{ id: string }>();
+      const events = await fetch(`${address}/api/analyses/${id}/events`);
+      const reader = events.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: progress');
+      const waiting = fetch(`${address}/api/analyses?wait=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(longRequest()),
+      }).then(
+        (r) => r.status,
+        () => 'aborted',
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const start = Date.now();
+      await app.close();
+      expect(Date.now() - start).toBeLessThan(2000);
+      await waiting;
+      await reader.cancel();
+    } finally {
+      await app.close();
+    }
+  });
+});
