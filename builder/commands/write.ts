@@ -2,14 +2,18 @@ import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
 import { OpenKeyError, UsageError } from '../errors.ts';
 import { formatBytes, formatProgress } from '../util/progress.ts';
+import type { BlockDevice } from '../tools/lsblk.ts';
 import { checkTarget, writeImage, type WriteProgress } from '../write/index.ts';
 import type { Command } from './types.ts';
 
-async function confirm(device: string, bytes: number): Promise<boolean> {
+async function confirm(device: string, bytes: number, target: BlockDevice): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const what = [target.model?.trim(), formatBytes(target.size), target.serial ? `serial ${target.serial.trim()}` : '']
+    .filter(Boolean)
+    .join(', ');
   try {
     const answer = await prompt.question(
-      `Everything on ${device} will be erased and replaced by the ${formatBytes(bytes)} image.\nType the device name (${path.basename(device)}) to go on: `,
+      `Everything on ${device} (${what}) will be erased and replaced by the ${formatBytes(bytes)} image.\nType the device name (${path.basename(device)}) to go on: `,
     );
     return answer.trim() === path.basename(device) || answer.trim() === device;
   } finally {
@@ -40,15 +44,18 @@ Exit codes: 0 written and verified, 1 refused or failed, 2 bad arguments.
   async run(args, io) {
     const [image, device, ...extra] = args.positionals;
     if (image === undefined || device === undefined || extra.length > 0) {
-      throw new UsageError('expected an image and a device', 'openkey write out/openkey-s.img /dev/sdX');
+      throw new UsageError(
+        'expected an image and a device',
+        'openkey write out/openkey-s/openkey-s-0.1.0-usb.img /dev/sdX',
+      );
     }
     const allowFixed = args.values['allow-fixed'] === true;
     const imagePath = path.resolve(io.cwd, image);
-    const bytes = await checkTarget(imagePath, device, allowFixed);
+    const checked = await checkTarget(imagePath, device, allowFixed);
     if (args.values.yes !== true) {
       if (!process.stdin.isTTY)
         throw new UsageError('refusing to erase a disk without confirmation', 'pass --yes to write without a prompt');
-      if (!(await confirm(device, bytes)))
+      if (!(await confirm(device, checked.bytes, checked.device)))
         throw new OpenKeyError('E_WRITE_CANCELLED', 'cancelled: the name typed did not match, nothing was written');
     }
     const startedAt = Date.now();
@@ -59,6 +66,7 @@ Exit codes: 0 written and verified, 1 refused or failed, 2 bad arguments.
       image: imagePath,
       device,
       allowFixed,
+      confirmed: checked.identity,
       verify: args.values['no-verify'] !== true,
       signal: io.signal,
       onProgress: (progress) => {

@@ -14,10 +14,13 @@ export interface BlockDevice {
   hotplug: boolean;
   model: string | null;
   pkname: string | null;
+  serial?: string | null;
+  /** "major:minor" of the device node. */
+  'maj:min'?: string;
   children?: BlockDevice[];
 }
 
-const COLUMNS = 'NAME,PATH,TYPE,SIZE,RM,RO,TRAN,MOUNTPOINTS,FSTYPE,HOTPLUG,MODEL,PKNAME';
+const COLUMNS = 'NAME,PATH,TYPE,SIZE,RM,RO,TRAN,MOUNTPOINTS,FSTYPE,HOTPLUG,MODEL,PKNAME,SERIAL,MAJ:MIN';
 
 /** Describes one device and everything on it (partitions, LVM, crypt, RAID holders). */
 export async function describeBlockDevice(devicePath: string): Promise<BlockDevice | undefined> {

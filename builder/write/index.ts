@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { OpenKeyError } from '../errors.ts';
-import { describeBlockDevice, flushBuffers } from '../tools/lsblk.ts';
+import { describeBlockDevice, flushBuffers, type BlockDevice } from '../tools/lsblk.ts';
 import { assessTarget } from './assess.ts';
 
 export const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -13,9 +13,24 @@ export interface WriteProgress {
   total: number;
 }
 
+/** What the user confirmed: the same device node, medium and size must still be there when writing starts. */
+export interface DeviceIdentity {
+  majMin: string;
+  serial: string;
+  size: number;
+}
+
+export interface CheckedTarget {
+  bytes: number;
+  device: BlockDevice;
+  identity: DeviceIdentity;
+}
+
 export interface WriteOptions {
   image: string;
   device: string;
+  /** From checkTarget before the confirmation prompt; writing stops if the device is no longer that one. */
+  confirmed?: DeviceIdentity;
   allowFixed: boolean;
   verify: boolean;
   signal?: AbortSignal;
@@ -43,8 +58,19 @@ async function swapDevices(): Promise<Set<string>> {
   }
 }
 
-/** Checks the image and the target, then refuses or returns the byte count to write. */
-export async function checkTarget(image: string, device: string, allowFixed: boolean): Promise<number> {
+function identityOf(device: BlockDevice): DeviceIdentity {
+  return { majMin: device['maj:min'] ?? '', serial: (device.serial ?? '').trim(), size: device.size };
+}
+
+/** Linux's dev_t encoding, as in glibc's major()/minor(). */
+function majMinOf(rdev: bigint): string {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
+/** Checks the image and the target, then refuses or returns what will be written where. */
+export async function checkTarget(image: string, device: string, allowFixed: boolean): Promise<CheckedTarget> {
   const imageInfo = await stat(image).catch(() => undefined);
   if (imageInfo === undefined || !imageInfo.isFile()) {
     throw new OpenKeyError('E_WRITE_IMAGE', `image not found: ${image}`, {
@@ -82,7 +108,7 @@ export async function checkTarget(image: string, device: string, allowFixed: boo
       },
     );
   }
-  return imageInfo.size;
+  return { bytes: imageInfo.size, device: described, identity: identityOf(described) };
 }
 
 /**
@@ -90,7 +116,18 @@ export async function checkTarget(image: string, device: string, allowFixed: boo
  * compare their SHA-256 with the image's. The device is opened with O_EXCL: the kernel refuses it while mounted.
  */
 export async function writeImage(options: WriteOptions): Promise<WriteResult> {
-  const total = await checkTarget(options.image, options.device, options.allowFixed);
+  const checked = await checkTarget(options.image, options.device, options.allowFixed);
+  const total = checked.bytes;
+  const confirmed = options.confirmed;
+  if (confirmed !== undefined && JSON.stringify(checked.identity) !== JSON.stringify(confirmed)) {
+    throw new OpenKeyError(
+      'E_WRITE_CHANGED',
+      `${options.device} is no longer the disk you confirmed; nothing was written`,
+      {
+        hint: 'a key was unplugged or swapped: run openkey write again',
+      },
+    );
+  }
   const source = await open(options.image, 'r');
   let target;
   try {
@@ -107,6 +144,16 @@ export async function writeImage(options: WriteOptions): Promise<WriteResult> {
       'E_WRITE_OPEN',
       `cannot open ${options.device} for writing (${code})`,
       hint === undefined ? {} : { hint },
+    );
+  }
+  // The path could name another device by now (a key swapped on the same /dev/sdX): compare the opened node itself.
+  const opened = majMinOf((await target.stat({ bigint: true })).rdev);
+  if (checked.identity.majMin !== '' && opened !== checked.identity.majMin) {
+    await target.close();
+    await source.close();
+    throw new OpenKeyError(
+      'E_WRITE_CHANGED',
+      `${options.device} changed while it was being opened (${opened}, expected ${checked.identity.majMin}); nothing was written`,
     );
   }
   const imageHash = createHash('sha256');
@@ -137,24 +184,24 @@ export async function writeImage(options: WriteOptions): Promise<WriteResult> {
   await flushBuffers(options.device);
   const readBack = await open(options.device, 'r');
   const deviceHash = createHash('sha256');
-  let checked = 0;
+  let verifiedBytes = 0;
   try {
-    while (checked < total) {
+    while (verifiedBytes < total) {
       options.signal?.throwIfAborted();
-      const { bytesRead } = await readBack.read(buffer, 0, Math.min(CHUNK_BYTES, total - checked), checked);
+      const { bytesRead } = await readBack.read(buffer, 0, Math.min(CHUNK_BYTES, total - verifiedBytes), verifiedBytes);
       if (bytesRead === 0) break;
       deviceHash.update(buffer.subarray(0, bytesRead));
-      checked += bytesRead;
-      options.onProgress?.({ stage: 'verifying', done: checked, total });
+      verifiedBytes += bytesRead;
+      options.onProgress?.({ stage: 'verifying', done: verifiedBytes, total });
     }
   } finally {
     await readBack.close();
   }
   const written = deviceHash.digest('hex');
-  if (checked !== total || written !== sha256) {
+  if (verifiedBytes !== total || written !== sha256) {
     throw new OpenKeyError(
       'E_WRITE_VERIFY',
-      `verification failed: ${options.device} does not hold the image (read back ${checked} of ${total} bytes, sha256 ${written.slice(0, 16)}… ≠ ${sha256.slice(0, 16)}…)`,
+      `verification failed: ${options.device} does not hold the image (read back ${verifiedBytes} of ${total} bytes, sha256 ${written.slice(0, 16)}… ≠ ${sha256.slice(0, 16)}…)`,
       {
         hint: 'the key may be faulty or counterfeit (smaller than it claims); try another key',
       },

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkTarget, writeImage } from '../../builder/write/index.ts';
 
 // Real loop devices stand in for USB keys; nothing here opens a real disk for writing.
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -120,5 +121,19 @@ describe('openkey write on loop devices', () => {
     expect(result.stderr).toBe(
       'openkey: error[E_USAGE]: refusing to erase a disk without confirmation\n  hint: pass --yes to write without a prompt\n',
     );
+  });
+
+  it('stops before writing when the device is no longer the one confirmed (a key swapped on the same name)', async () => {
+    const loop = loopDevice(32 * 1024 * 1024);
+    const { identity } = await checkTarget(image, loop, false);
+    expect(identity.majMin).toMatch(/^7:[0-9]+$/);
+    const swapped = { ...identity, majMin: '8:16' };
+    await expect(
+      writeImage({ image, device: loop, allowFixed: false, verify: true, confirmed: swapped }),
+    ).rejects.toMatchObject({
+      code: 'E_WRITE_CHANGED',
+      message: `${loop} is no longer the disk you confirmed; nothing was written`,
+    });
+    expect(execFileSync('head', ['-c', '4096', loop]).every((byte) => byte === 0)).toBe(true);
   });
 });
