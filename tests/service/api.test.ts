@@ -1,5 +1,15 @@
 /** The HTTP API through inject() on the real files: datasets, analyses, SSE, cache, presets, /data, apps. */
-import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -472,6 +482,46 @@ describe('/data: ROOT files with HTTP Range, never compressed', () => {
       const data = Buffer.from(rest.join('\r\n\r\n').replace(/\r\n$/, ''), 'latin1');
       expect(data.equals(bytes.subarray(a!, b! + 1))).toBe(true);
     });
+  });
+
+  it('HEAD and aborted multipart requests leave no file open', async () => {
+    const rootFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).endsWith('.root');
+        } catch {
+          return false;
+        }
+      }).length;
+    const before = rootFds();
+    for (let i = 0; i < 20; i++) {
+      const res = await app.inject({ method: 'HEAD', url, headers: { range: 'bytes=0-3,1000-1099,-16' } });
+      expect(res.statusCode).toBe(206);
+      expect(res.rawPayload.length).toBe(0);
+    }
+    // A HEAD computes the length only: no file is read, not even briefly.
+    expect(rootFds()).toBe(before);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rootFds()).toBe(before);
+    const served = await buildApp({ datasets: fixture.root, workers: 1 });
+    const address = await served.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      for (let i = 0; i < 5; i++) {
+        // A client that reads the headers and hangs up.
+        await new Promise<void>((done, fail) => {
+          const req = get(`${address}${url}`, { headers: { range: `bytes=0-3,10-${bytes.length - 100}` } }, (res) => {
+            expect(res.statusCode).toBe(206);
+            req.destroy();
+            done();
+          });
+          req.on('error', fail);
+        });
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(rootFds()).toBe(before);
+    } finally {
+      await served.close();
+    }
   });
 
   it('an unsatisfiable range is a 416', async () => {

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OpenKeyError } from '../../../builder/errors.ts';
 import type { DatasetStore } from '../datasets.ts';
@@ -61,7 +61,8 @@ async function resolveFile(store: DatasetStore, dataset: string, file: string) {
   return { path, size: st.size, mtime: st.mtime };
 }
 
-function multipart(path: string, ranges: Range[], size: number, boundary: string): { body: Readable; length: number } {
+/** The parts' headers, the closing delimiter and the body's length: all a HEAD request needs. */
+function multipartLayout(ranges: Range[], size: number, boundary: string) {
   const heads = ranges.map(
     ([a, b], i) =>
       `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${a}-${b}/${size}\r\n\r\n`,
@@ -69,22 +70,28 @@ function multipart(path: string, ranges: Range[], size: number, boundary: string
   const tail = `\r\n--${boundary}--\r\n`;
   const length =
     heads.reduce((n, h) => n + Buffer.byteLength(h), 0) + ranges.reduce((n, [a, b]) => n + b - a + 1, 0) + tail.length;
-  const out = new PassThrough();
-  void (async () => {
-    try {
-      for (let i = 0; i < ranges.length; i++) {
-        const [a, b] = ranges[i]!;
-        if (!out.write(heads[i]!)) await new Promise((r) => out.once('drain', r));
-        for await (const chunk of createReadStream(path, { start: a, end: b })) {
-          if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
-        }
+  return { heads, tail, length };
+}
+
+/**
+ * The multipart body as a stream pulled from a generator: a destroyed stream (aborted client) returns the
+ * generator, whose finally closes the file being read, so nothing waits on a drain that never comes.
+ */
+function multipartBody(path: string, ranges: Range[], heads: string[], tail: string): Readable {
+  async function* parts(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < ranges.length; i++) {
+      const [a, b] = ranges[i]!;
+      yield Buffer.from(heads[i]!);
+      const file = createReadStream(path, { start: a, end: b });
+      try {
+        for await (const chunk of file) yield chunk as Buffer;
+      } finally {
+        file.destroy();
       }
-      out.end(tail);
-    } catch (error) {
-      out.destroy(error as Error);
     }
-  })();
-  return { body: out, length };
+    yield Buffer.from(tail);
+  }
+  return Readable.from(parts(), { objectMode: false });
 }
 
 export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): void {
@@ -122,16 +129,12 @@ export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): v
       return head ? reply.send() : reply.send(createReadStream(path, { start: a, end: b }));
     }
     const boundary = `openkey-${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
-    const { body, length } = multipart(path, ranges, size, boundary);
+    const { heads, tail, length } = multipartLayout(ranges, size, boundary);
     reply
       .code(206)
       .header('Content-Type', `multipart/byteranges; boundary=${boundary}`)
       .header('Content-Length', length);
-    if (head) {
-      body.destroy();
-      return reply.send();
-    }
-    return reply.send(body);
+    return head ? reply.send() : reply.send(multipartBody(path, ranges, heads, tail));
   };
   const schema = {
     params: {
