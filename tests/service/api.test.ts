@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisView } from '../../services/analysis/analyses.ts';
 import { buildApp } from '../../services/analysis/app.ts';
+import { parseRange } from '../../services/analysis/routes/data.ts';
 import { ATLAS_ENTRIES, makeDatasets, type Fixture } from './fixtures.ts';
 import { ATLAS, SKHEP } from './jsroot-helpers.ts';
 
@@ -509,11 +510,15 @@ describe('/data: ROOT files with HTTP Range, never compressed', () => {
       for (let i = 0; i < 5; i++) {
         // A client that reads the headers and hangs up.
         await new Promise<void>((done, fail) => {
-          const req = get(`${address}${url}`, { headers: { range: `bytes=0-3,10-${bytes.length - 100}` } }, (res) => {
-            expect(res.statusCode).toBe(206);
-            req.destroy();
-            done();
-          });
+          const req = get(
+            `${address}${url}`,
+            { headers: { range: `bytes=0-3,1000-${bytes.length - 1000}` } },
+            (res) => {
+              expect(res.statusCode).toBe(206);
+              req.destroy();
+              done();
+            },
+          );
           req.on('error', fail);
         });
       }
@@ -522,6 +527,59 @@ describe('/data: ROOT files with HTTP Range, never compressed', () => {
     } finally {
       await served.close();
     }
+  });
+
+  it('repeated and overlapping ranges are merged: 50 × "0-" sends the file once', async () => {
+    const res = await app.inject({ url, headers: { range: `bytes=${Array(50).fill('0-').join(',')}` } });
+    expect(res.statusCode).toBe(206);
+    expect(res.headers['content-range']).toBe(`bytes 0-${bytes.length - 1}/${bytes.length}`);
+    expect(res.headers['content-length']).toBe(String(bytes.length));
+    expect(res.rawPayload.equals(bytes)).toBe(true);
+  });
+
+  it('merged ranges come sorted, one part each', async () => {
+    const res = await app.inject({ url, headers: { range: 'bytes=1000-1099, 0-9,5-19,20-29, 1050-1060' } });
+    expect(res.statusCode).toBe(206);
+    const body = res.rawPayload.toString('latin1');
+    expect([...body.matchAll(/Content-Range: (.*)\r\n/g)].map((m) => m[1])).toEqual([
+      `bytes 0-29/${bytes.length}`,
+      `bytes 1000-1099/${bytes.length}`,
+    ]);
+    expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
+  });
+
+  it('more ranges than the file is worth is a 200 with the whole file', async () => {
+    const many = Array.from({ length: 1001 }, (_, i) => `${i * 10}-${i * 10}`).join(',');
+    const res = await app.inject({ url, headers: { range: `bytes=${many}` } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-range']).toBeUndefined();
+    expect(res.headers['content-length']).toBe(String(bytes.length));
+  });
+
+  it.each([
+    ['bytes=-5', 0, []],
+    ['bytes=0-', 0, []],
+    ['bytes=0-,0-,0-', 100, [[0, 99]]],
+    [
+      'bytes=-10,0-4',
+      10_000,
+      [
+        [0, 4],
+        [9990, 9999],
+      ],
+    ],
+    ['bytes=0-4,5-9', 100, [[0, 9]]],
+    ['bytes=0-0,50-50', 100, undefined],
+    [
+      'bytes=0-0,5000-5000',
+      10_000,
+      [
+        [0, 0],
+        [5000, 5000],
+      ],
+    ],
+  ] as const)('parseRange(%j, %i)', (header, size, expected) => {
+    expect(parseRange(header, size)).toEqual(expected);
   });
 
   it('an unsatisfiable range is a 416', async () => {

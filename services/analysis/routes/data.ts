@@ -18,9 +18,14 @@ const MAX_RANGES = 1000;
 
 export type Range = [start: number, end: number];
 
+/** What a part of multipart/byteranges costs beyond its bytes (boundary and headers), roughly. */
+const PART_OVERHEAD = 120;
+
 /**
  * Parses a Range header against a file size (RFC 9110 §14.2). Returns undefined when the header should be ignored
- * (absent, not bytes, malformed or too many ranges), [] when no range is satisfiable (416).
+ * and the whole file sent (absent, not bytes, malformed, too many ranges, or ranges that would cost more to send
+ * than the file), [] when no range is satisfiable (416). Ranges come back sorted, overlapping and adjacent ones
+ * merged, so a request cannot make the service send the same bytes many times.
  */
 export function parseRange(header: string | undefined, size: number): Range[] | undefined {
   if (header === undefined) return undefined;
@@ -36,7 +41,8 @@ export function parseRange(header: string | undefined, size: number): Range[] | 
     if (!m || (m[1] === '' && m[2] === '')) return undefined;
     if (m[1] === '') {
       const suffix = Number(m[2]);
-      if (suffix === 0) continue;
+      // A suffix of an empty file, like any range of it, is unsatisfiable.
+      if (suffix === 0 || size === 0) continue;
       ranges.push([Math.max(0, size - suffix), size - 1]);
       continue;
     }
@@ -46,7 +52,18 @@ export function parseRange(header: string | undefined, size: number): Range[] | 
     if (start >= size) continue;
     ranges.push([start, end]);
   }
-  return ranges;
+  ranges.sort((x, y) => x[0] - y[0]);
+  const merged: Range[] = [];
+  for (const [a, b] of ranges) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  if (merged.length > 1) {
+    const cost = merged.reduce((n, [a, b]) => n + b - a + 1 + PART_OVERHEAD, 0);
+    if (cost > size) return undefined;
+  }
+  return merged;
 }
 
 function notFound(dataset: string, file: string): OpenKeyError {
