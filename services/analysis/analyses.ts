@@ -159,6 +159,10 @@ export class AnalysisManager {
   private readonly analyses = new Map<string, Analysis>();
   private readonly waiting: Analysis[] = [];
   private active = 0;
+  /** Analyses holding a place among the maxActive, until released. */
+  private readonly running = new Set<Analysis>();
+  /** Set by close(): nothing starts any more. */
+  private closing = false;
   private readonly cache = new Map<string, AnalysisResult>();
 
   constructor(options: ManagerOptions) {
@@ -197,6 +201,10 @@ export class AnalysisManager {
       analysis.progress.entriesDone = analysis.progress.entriesTotal;
       this.end(analysis, 'done', { result: { ...cached, cached: true } });
       return analysis;
+    }
+    if (this.closing) {
+      this.analyses.delete(analysis.id);
+      throw new OpenKeyError('E_SHUTTING_DOWN', 'the service is shutting down', { hint: 'retry once it is back' });
     }
     if (this.active < this.maxActive) {
       this.start(analysis);
@@ -238,10 +246,13 @@ export class AnalysisManager {
     const wasRunning = a.state === 'running';
     this.end(a, 'cancelled', {});
     this.pool.cancel(a.id);
-    if (wasRunning) this.release();
+    if (wasRunning) this.release(a);
   }
 
+  /** Cancels everything; the waiting ones first, so that cancelling a running one does not start them. */
   close(): void {
+    this.closing = true;
+    for (const a of this.waiting.splice(0)) this.end(a, 'cancelled', {});
     for (const a of [...this.analyses.values()]) this.cancel(a);
   }
 
@@ -289,20 +300,31 @@ export class AnalysisManager {
     a.settle();
   }
 
-  private release(): void {
+  /** Frees the running analysis's place (once, however it ended) and starts the next waiting one. */
+  private release(a: Analysis): void {
+    if (!this.running.delete(a)) return;
     this.active--;
+    if (this.closing) return;
     const next = this.waiting.shift();
     if (next) this.start(next);
   }
 
   private start(a: Analysis): void {
     this.active++;
+    this.running.add(a);
     a.state = 'running';
     this.notify(a, true);
-    void this.execute(a).finally(() => {
-      if (a.state === 'running')
-        this.end(a, 'failed', { error: { code: 'E_INTERNAL', message: 'analysis ended early' } });
-    });
+    this.execute(a)
+      .catch((error: unknown) => {
+        if (a.state !== 'running') return;
+        const message = error instanceof Error ? error.message : String(error);
+        this.end(a, 'failed', { error: { code: 'E_INTERNAL', message: `internal error (a bug): ${message}` } });
+      })
+      .finally(() => {
+        if (a.state === 'running')
+          this.end(a, 'failed', { error: { code: 'E_INTERNAL', message: 'analysis ended early' } });
+        this.release(a);
+      });
   }
 
   private async execute(a: Analysis): Promise<void> {
@@ -354,7 +376,7 @@ export class AnalysisManager {
       const e = error instanceof TaskError ? error : new TaskError('E_INTERNAL', String(error));
       this.pool.cancel(a.id);
       this.end(a, 'failed', { error: { code: e.code, message: e.message } });
-      this.release();
+      this.release(a);
       return;
     } finally {
       await Promise.allSettled(jobs);
@@ -385,7 +407,7 @@ export class AnalysisManager {
     this.cache.set(plan.cacheKey, result);
     while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     this.end(a, 'done', { result });
-    this.release();
+    this.release(a);
   }
 
   private async plan(request: AnalysisRequest): Promise<Plan> {

@@ -52,6 +52,7 @@ const STATUS: Record<string, number> = {
   E_UNKNOWN_ANALYSIS: 404,
   E_NOT_FOUND: 404,
   E_QUEUE_FULL: 503,
+  E_SHUTTING_DOWN: 503,
   E_DATASETS_DIR: 500,
 };
 

@@ -231,7 +231,7 @@ describe('closing the service', () => {
         (r) => r.status,
         () => 'aborted',
       );
-      await new Promise((r) => setTimeout(r, 200));
+      expect(await until(async () => app.analysis.manager.counts.active === 2, 10_000)).toBe(true);
       const start = Date.now();
       await app.close();
       expect(Date.now() - start).toBeLessThan(2000);
