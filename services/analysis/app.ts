@@ -20,6 +20,7 @@ import {
   datasetSummarySchema,
   errorSchema,
   idParams,
+  noQuery,
   presetSchema,
 } from './schemas.ts';
 
@@ -164,6 +165,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     '/api/health',
     {
       schema: {
+        querystring: noQuery,
         response: {
           200: {
             type: 'object',
@@ -186,13 +188,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get(
     '/api/datasets',
-    { schema: { response: { 200: { type: 'array', items: datasetSummarySchema } } } },
+    { schema: { querystring: noQuery, response: { 200: { type: 'array', items: datasetSummarySchema } } } },
     async () => (await store.list()).map(summary),
   );
 
   app.get<{ Params: { id: string } }>(
     '/api/datasets/:id',
-    { schema: { params: idParams, response: { 200: datasetDetailSchema, ...errors } } },
+    { schema: { params: idParams, querystring: noQuery, response: { 200: datasetDetailSchema, ...errors } } },
     async (request) => {
       const d = await store.get(request.params.id);
       const reference = d.files.find((f) => f.meta !== undefined)?.meta;
@@ -201,22 +203,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   );
 
-  app.get('/api/presets', { schema: { response: { 200: { type: 'array', items: presetSchema } } } }, async () => {
-    const datasets = await store.list();
-    return PRESETS.map((p) => {
-      const matching = datasets
-        .filter((d) => {
-          const meta = d.files.find((f) => f.meta?.name === p.tree)?.meta;
-          if (!meta) return false;
-          const names = new Set(meta.branches.map((b) => b.name));
-          return p.needs.every((n) => names.has(n));
-        })
-        .map((d) => d.id);
-      const request: Record<string, unknown> = { ...p.request };
-      if (matching[0] !== undefined) request.dataset = matching[0];
-      return { id: p.id, title: p.title, description: p.description, schema: p.schema, datasets: matching, request };
-    });
-  });
+  app.get(
+    '/api/presets',
+    { schema: { querystring: noQuery, response: { 200: { type: 'array', items: presetSchema } } } },
+    async () => {
+      const datasets = await store.list();
+      return PRESETS.map((p) => {
+        const matching = datasets
+          .filter((d) => {
+            const meta = d.files.find((f) => f.meta?.name === p.tree)?.meta;
+            if (!meta) return false;
+            const names = new Set(meta.branches.map((b) => b.name));
+            return p.needs.every((n) => names.has(n));
+          })
+          .map((d) => d.id);
+        const request: Record<string, unknown> = { ...p.request };
+        if (matching[0] !== undefined) request.dataset = matching[0];
+        return { id: p.id, title: p.title, description: p.description, schema: p.schema, datasets: matching, request };
+      });
+    },
+  );
 
   app.post<{ Body: AnalysisRequest; Querystring: { wait?: string } }>(
     '/api/analyses',
@@ -256,13 +262,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get<{ Params: { id: string } }>(
     '/api/analyses/:id',
-    { schema: { params: idParams, response: { 200: analysisViewSchema, ...errors } } },
+    { schema: { params: idParams, querystring: noQuery, response: { 200: analysisViewSchema, ...errors } } },
     async (request) => manager.view(find(request.params.id)),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/api/analyses/:id',
-    { schema: { params: idParams, response: { 200: analysisViewSchema, ...errors } } },
+    { schema: { params: idParams, querystring: noQuery, response: { 200: analysisViewSchema, ...errors } } },
     async (request) => {
       const a = find(request.params.id);
       manager.cancel(a);
@@ -272,7 +278,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get<{ Params: { id: string } }>(
     '/api/analyses/:id/events',
-    { schema: { params: idParams } },
+    { schema: { params: idParams, querystring: noQuery } },
     async (request, reply) => {
       const a = find(request.params.id);
       reply.hijack();

@@ -426,6 +426,38 @@ describe('bad input', () => {
   });
 });
 
+describe('unknown query fields are a 400', () => {
+  it.each([
+    '/api/health?x=1',
+    '/api/datasets?limit=5',
+    '/api/datasets/atlas?x=1',
+    '/api/presets?x=1',
+    '/api/analyses/some-id?x=1',
+    '/api/analyses/some-id/events?x=1',
+    '/data/atlas/mc_105986.ZZ.root?x=1',
+  ])('%s', async (url) => {
+    const res = await app.inject(url);
+    expect(res.statusCode).toBe(400);
+    const field = url.includes('limit') ? 'limit' : 'x';
+    expect(res.json()).toMatchObject({ code: 'E_BAD_REQUEST', message: `querystring: unknown field "${field}"` });
+  });
+
+  it("JSROOT's ?stamp= on /data and ?wait=1 on POST /api/analyses are accepted", async () => {
+    const data = await app.inject({
+      url: '/data/atlas/mc_105986.ZZ.root?stamp=1700000000000',
+      headers: { range: 'bytes=0-3' },
+    });
+    expect(data.statusCode).toBe(206);
+    expect(data.rawPayload.toString()).toBe('root');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/analyses?wait=1',
+      payload: { dataset: 'zmumu', histograms: [{ name: 'm', expr: 'M', bins: 10, min: 0, max: 200 }] },
+    });
+    expect(res.json<AnalysisView>().state).toBe('done');
+  });
+});
+
 describe('/data: ROOT files with HTTP Range, never compressed', () => {
   const file = `${ATLAS}mc_105986.ZZ.root`;
   const url = '/data/atlas/mc_105986.ZZ.root';

@@ -160,6 +160,12 @@ export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): v
       required: ['dataset', 'file'],
       additionalProperties: false,
     },
+    // JSROOT in a browser adds ?stamp=<time> against caching; nothing else is accepted.
+    querystring: {
+      type: 'object',
+      properties: { stamp: { type: 'string', pattern: '^[0-9]{1,20}$' } },
+      additionalProperties: false,
+    },
   };
   app.get('/data/:dataset/:file', { schema, exposeHeadRoute: false }, handler);
   app.head('/data/:dataset/:file', { schema }, handler);
