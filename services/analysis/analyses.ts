@@ -35,7 +35,7 @@ export type AnalysisState = 'queued' | 'running' | 'done' | 'failed' | 'cancelle
 
 export interface AnalysisResult {
   entries: number;
-  /** Events with a non-zero selection × weight. */
+  /** Events with a non-zero selection × weight; for a per-element selection, events with one such element. */
   selected: number;
   seconds: number;
   /** True when the result came from the cache. */
@@ -334,7 +334,9 @@ export class AnalysisManager {
     const perFile = new Map<string, HistogramSet>();
     let bytesRead = 0;
     const draw = {
+      // A hidden last histogram of '1', filled once per event that passes: its fills are `selected`.
       expressions: [...a.request.histograms.map((h) => h.expr), '1'],
+      eventCount: true,
       ...(a.request.selection === undefined ? {} : { selection: a.request.selection }),
       ...(a.request.weight === undefined ? {} : { weight: a.request.weight }),
     };

@@ -147,6 +147,16 @@ describe('health, datasets, presets', () => {
 });
 
 describe('analyses', () => {
+  it('selected counts events, not the elements of an array selection', async () => {
+    const histograms = [{ name: 'px', expr: 'Muon_Px', bins: 10, min: -50, max: 50 }];
+    const perElement = await analyse({ dataset: 'hzz', selection: 'Muon_Px > 0', histograms });
+    const perEvent = await analyse({ dataset: 'hzz', selection: 'Sum$(Muon_Px > 0) > 0', histograms });
+    const fills = perElement.result!.histograms.px!.fEntries;
+    expect(perEvent.result!.selected).toBeGreaterThan(0);
+    expect(perElement.result!.selected).toBe(perEvent.result!.selected);
+    expect(fills).toBeGreaterThan(perElement.result!.selected);
+  });
+
   it('202 then GET, and the result: entries, selected, histograms and byFile', async () => {
     const res = await app.inject({
       method: 'POST',

@@ -93,7 +93,7 @@ function planDraw(spec: DrawSpec, branches: ReadonlyMap<string, BranchInfo>): Pl
   const expressions = spec.expressions.map((text, i) => parse(text, `histograms[${i}].expr`));
   const generator = new Generator(branches);
   return {
-    source: generator.kernel(selection, weight, expressions),
+    source: generator.kernel(selection, weight, expressions, spec.eventCount === true),
     slots: generator.slots,
     histograms: expressions.length,
   };
@@ -275,7 +275,12 @@ class Generator {
     return entry.id;
   }
 
-  kernel(selection: Formula | undefined, weight: Formula | undefined, expressions: readonly Formula[]): string {
+  kernel(
+    selection: Formula | undefined,
+    weight: Formula | undefined,
+    expressions: readonly Formula[],
+    eventCount = false,
+  ): string {
     // Slots in reading order: selection, weight, then the histograms.
     for (const formula of [selection, weight, ...expressions]) {
       if (formula === undefined) continue;
@@ -327,7 +332,8 @@ class Generator {
       if (valueIndexed) inner.push('oob = 0;');
       inner.push(`x = ${this.value(formula.ast, 'k')};`);
       if (valueIndexed) inner.push('if (oob !== 0) continue;');
-      inner.push(`fill(${h}, x, w);`);
+      // The event counter stops at the event's first passing instance.
+      inner.push(eventCount && h === expressions.length - 1 ? `fill(${h}, x, w); break;` : `fill(${h}, x, w);`);
       body.push(...inner.map((line) => '  ' + line), '}');
     });
 

@@ -19,6 +19,11 @@ export interface DrawSpec {
   selection?: string;
   weight?: string;
   expressions: string[];
+  /**
+   * The last expression is filled at most once per event, with its first instance that passes the selection: its
+   * fill count is then the number of selected events even when the selection is per array element.
+   */
+  eventCount?: boolean;
 }
 
 export interface DrawProgram {

@@ -11,6 +11,8 @@ export interface DrawText {
   selection?: string;
   weight?: string;
   expressions: string[];
+  /** The last expression counts selected events (see DrawSpec.eventCount). */
+  eventCount?: boolean;
 }
 
 /** One entry range of one file. */
