@@ -1,4 +1,11 @@
 import { UsageError } from '../errors.ts';
+import {
+  SERVE_OPTIONS,
+  ServeArgsError,
+  serveSettings,
+  type ServeArgs,
+  type ServeSettings,
+} from '../../services/analysis/args.ts';
 import type { Command } from './types.ts';
 
 export const command: Command = {
@@ -11,23 +18,16 @@ is seen without a restart. --workers defaults to one worker thread per core. Sto
 
 Exit codes: 0 stopped cleanly, 1 the service failed, 2 bad arguments.
 `,
-  options: {
-    datasets: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '8080' },
-    workers: { type: 'string' },
-    apps: { type: 'string' },
-  },
+  options: SERVE_OPTIONS,
   async run(args, io) {
-    const { datasets, host, port, workers, apps } = args.values as Record<string, string | undefined>;
-    if (datasets === undefined)
-      throw new UsageError('--datasets DIR is required', 'openkey serve --datasets ../shared/data');
-    const portNumber = Number(port);
-    if (!Number.isInteger(portNumber) || portNumber < 0 || portNumber > 65535)
-      throw new UsageError(`--port ${port}: not a port number`);
-    const workerCount = workers === undefined ? undefined : Number(workers);
-    if (workerCount !== undefined && !(Number.isInteger(workerCount) && workerCount >= 1 && workerCount <= 256))
-      throw new UsageError(`--workers ${workers}: give a whole number from 1`);
+    let settings: ServeSettings;
+    try {
+      settings = serveSettings(args.values as ServeArgs);
+    } catch (error) {
+      if (!(error instanceof ServeArgsError)) throw error;
+      throw new UsageError(error.message, error.hint === undefined ? undefined : `openkey serve ${error.hint}`);
+    }
+    const { datasets, apps } = settings;
     const { startServer } = await import('../../services/analysis/server.ts');
     const { resolve } = await import('node:path');
     const { stat } = await import('node:fs/promises');
@@ -40,11 +40,9 @@ Exit codes: 0 stopped cleanly, 1 the service failed, 2 bad arguments.
       if (!st?.isDirectory()) throw new UsageError(`${flag} ${dir}: no such directory`);
     }
     const { app, url } = await startServer({
+      ...settings,
       datasets: resolve(io.cwd, datasets),
-      host: host ?? '127.0.0.1',
-      port: portNumber,
       ...(apps === undefined ? {} : { apps: resolve(io.cwd, apps) }),
-      ...(workerCount === undefined ? {} : { workers: workerCount }),
     });
     io.out(`analysis service listening on ${url} (${app.analysis.pool.size} workers)\n`);
     await new Promise<void>((done) => {

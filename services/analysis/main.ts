@@ -3,41 +3,21 @@
  * esbuild into one file with the worker beside it as analysis-worker.js (see bundle.ts).
  */
 import { parseArgs } from 'node:util';
+import { SERVE_OPTIONS, serveSettings } from './args.ts';
 import { startServer } from './server.ts';
 
 const USAGE = 'usage: main.js --datasets DIR [--apps DIR] [--host 127.0.0.1] [--port 8080] [--workers N]';
 
 async function main(): Promise<void> {
-  let values;
+  let settings;
   try {
-    ({ values } = parseArgs({
-      options: {
-        datasets: { type: 'string' },
-        apps: { type: 'string' },
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '8080' },
-        workers: { type: 'string' },
-      },
-      strict: true,
-    }));
+    const { values } = parseArgs({ options: SERVE_OPTIONS, strict: true });
+    settings = serveSettings(values);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
-  const port = Number(values.port);
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (values.datasets === undefined || !Number.isInteger(port) || (workers !== undefined && !(workers >= 1))) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(2);
-  }
-  const { app } = await startServer({
-    datasets: values.datasets,
-    host: values.host,
-    port,
-    logger: { level: 'info' },
-    ...(values.apps === undefined ? {} : { apps: values.apps }),
-    ...(workers === undefined ? {} : { workers }),
-  });
+  const { app } = await startServer({ ...settings, logger: { level: 'info' } });
   const stop = (signal: string) => {
     app.log.info(`${signal}: closing`);
     app.close().then(

@@ -54,7 +54,7 @@ describe('openkey serve', () => {
     );
     err.length = 0;
     expect(await main(['serve', '--datasets', '.', '--workers', 'many'], io(new AbortController(), out, err))).toBe(2);
-    expect(err.join('')).toBe('openkey: error[E_USAGE]: --workers many: give a whole number from 1\n');
+    expect(err.join('')).toBe('openkey: error[E_USAGE]: --workers many: give a whole number from 1 to 256\n');
     err.length = 0;
     expect(await main(['serve', '--datasets', '/nonexistent/datasets'], io(new AbortController(), out, err))).toBe(2);
     expect(err.join('')).toBe('openkey: error[E_USAGE]: --datasets /nonexistent/datasets: no such directory\n');
