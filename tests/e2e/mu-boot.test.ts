@@ -64,7 +64,11 @@ describe('mu image', () => {
   it('resumes from the cache after an interrupted build, and reuses the OS layer after a doc change', async () => {
     const { manifest } = await loadManifest(path.join(PROJECT, 'manifests', 'mu.yaml'), PROJECT);
     const changedDoc = path.join(scratch, 'changed-doc.md');
-    await writeFile(changedDoc, '# Getting started\n\nA changed doc, to rebuild only the content and the ISO.\n');
+    // A new text on every run, so a cache reused between runs (OPENKEY_E2E_CACHE) still sees a change.
+    await writeFile(
+      changedDoc,
+      `# Getting started\n\nA changed doc (${new Date().toISOString()}), to rebuild only the content and the ISO.\n`,
+    );
     const changed = { ...manifest, docs: [{ id: 'getting-started', title: 'Getting started', path: changedDoc }] };
     const outDir = path.join(scratch, 'out-changed');
     const controller = new AbortController();
