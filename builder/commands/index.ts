@@ -17,10 +17,19 @@ export const commands: Record<string, CommandEntry> = {
   },
   plan: { summary: 'print the build plan: ordered stages and their input hashes', load: () => import('./plan.ts') },
   doctor: { summary: 'check the host tools a build needs', load: () => import('./doctor.ts') },
-  serve: { summary: 'run the analysis service (API, ROOT files with Range, web apps)', load: () => import('./serve.ts') },
+  serve: {
+    summary: 'run the analysis service (API, ROOT files with Range, web apps)',
+    load: () => import('./serve.ts'),
+  },
   write: { summary: 'write a key image onto a USB key, safely, and verify it', load: () => import('./write.ts') },
   build: { summary: 'build the key image (ISO, USB, VM images) from a manifest', load: () => import('./build.ts') },
   cache: { summary: 'list or prune the build cache', load: () => import('./cache.ts') },
-  'verify-repro': { summary: 'build twice from scratch and compare every output', load: () => import('./verify-repro.ts') },
-  synth: { summary: 'generate a synthetic teaching ntuple (ROOT file + dataset.json)', load: () => import('./synth.ts') },
+  'verify-repro': {
+    summary: 'build twice from scratch and compare every output',
+    load: () => import('./verify-repro.ts'),
+  },
+  synth: {
+    summary: 'generate a synthetic teaching ntuple (ROOT file + dataset.json)',
+    load: () => import('./synth.ts'),
+  },
 };
