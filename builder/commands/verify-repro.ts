@@ -23,22 +23,36 @@ function parseSums(text: string): Map<string, string> {
   );
 }
 
+/**
+ * Files that embed the medium's identity (a hash of everything else): they differ whenever anything else does, so
+ * they are compared last and named only when nothing else differs.
+ */
+const DERIVED = [/^\.disk\/openkey-/, /^EFI\/BOOT\//, /^boot\/grub\/i386-pc\/eltorito\.img$/];
+
 /** The first file whose content differs between two extracted trees (or that exists in only one), or undefined. */
 async function firstDifference(a: string, b: string): Promise<{ file: string; why: string } | undefined> {
   const [filesA, filesB] = [await listFiles(a), await listFiles(b)];
-  const all = [...new Set([...filesA, ...filesB])].sort();
+  const isDerived = (file: string) => DERIVED.some((pattern) => pattern.test(file));
+  const sorted = [...new Set([...filesA, ...filesB])].sort();
+  const all = [...sorted.filter((file) => !isDerived(file)), ...sorted.filter(isDerived)];
   const inA = new Set(filesA);
   const inB = new Set(filesB);
   for (const file of all) {
     if (!inA.has(file) || !inB.has(file)) return { file, why: `only in build ${inA.has(file) ? 1 : 2}` };
-    if ((await sha256File(path.join(a, file))) !== (await sha256File(path.join(b, file))))
+    if ((await sha256File(path.join(a, file))) !== (await sha256File(path.join(b, file)))) {
       return { file, why: 'content differs' };
+    }
   }
   return undefined;
 }
 
 /** Opens the ISOs, then the first differing squashfs layer, to name the first differing file inside the image. */
-async function explainIsoDifference(isoA: string, isoB: string, scratch: string, signal: AbortSignal): Promise<string> {
+export async function explainIsoDifference(
+  isoA: string,
+  isoB: string,
+  scratch: string,
+  signal: AbortSignal,
+): Promise<string> {
   const [dirA, dirB] = [path.join(scratch, 'iso-a'), path.join(scratch, 'iso-b')];
   await osirroxExtract(isoA, dirA, signal);
   await osirroxExtract(isoB, dirB, signal);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../builder/cache/fsutil.ts';
+import { explainIsoDifference } from '../../builder/commands/verify-repro.ts';
 import type { PlannedStage } from '../../builder/plan/index.ts';
 import { isoFileName, isoStage } from '../../builder/stages/iso.ts';
 import { ovaFileName, ovaStage } from '../../builder/stages/ova.ts';
@@ -163,5 +164,41 @@ describe('VM outputs from the ISO (real qemu-img, xmllint)', () => {
     const parsed = JSON.parse(info.stdout) as { format: string; 'virtual-size': number };
     expect(parsed.format).toBe('qcow2');
     expect(parsed['virtual-size']).toBe(manifest.outputs.qcow2.vm.diskGiB * 1024 ** 3);
+  }, 120_000);
+});
+
+describe('verify-repro explains a difference', () => {
+  it('names the first differing file inside the differing squashfs layer', async () => {
+    // A second ISO whose config layer carries a changed /etc/motd.
+    const changedTree = path.join(scratch, 'tree-changed');
+    await mkdir(path.join(changedTree, 'etc'), { recursive: true });
+    await writeFile(path.join(changedTree, 'etc', 'motd'), 'hello, changed\n');
+    const changedLayer = path.join(scratch, 'os-layer-changed');
+    await mkdir(changedLayer, { recursive: true });
+    for (const name of ['vmlinuz', 'initrd.img', '00-os.squashfs']) {
+      await copyFile(path.join(deps['os-layer'] ?? '', name), path.join(changedLayer, name));
+    }
+    await mksquashfs(changedTree, path.join(changedLayer, '05-config.squashfs'), {
+      compression: 'zstd',
+      level: 3,
+      sourceDateEpoch: 1761955200,
+      allRoot: true,
+    });
+    const original = deps['os-layer'] ?? '';
+    deps['os-layer'] = changedLayer;
+    let changedIso: string;
+    try {
+      changedIso = await buildIso(3);
+    } finally {
+      deps['os-layer'] = original;
+    }
+    const firstIso = await buildIso(4);
+    const message = await explainIsoDifference(
+      firstIso,
+      changedIso,
+      path.join(scratch, 'explain'),
+      new AbortController().signal,
+    );
+    expect(message).toBe('first differing file: /live/05-config.squashfs → /etc/motd (content differs)');
   }, 120_000);
 });
