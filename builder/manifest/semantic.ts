@@ -15,6 +15,10 @@ export const MEDIA_BYTES: Record<ResolvedManifest['media']['size'], number> = {
   '32GB': 32e9 * 0.98,
   '64GB': 64e9 * 0.98,
 };
+/** Bytes a key of the manifest's media size may fill, keeping its headroom free. */
+export function mediaCapacityBytes(media: ResolvedManifest['media']): number {
+  return MEDIA_BYTES[media.size] * (1 - media.headroomPercent / 100);
+}
 /** Debian package names as policy §5.6.1 allows them. */
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const NOTEBOOK_PACKAGES = ['jupyter-notebook', 'python3-notebook', 'jupyterlab', 'python3-jupyterlab'];
@@ -193,7 +197,7 @@ export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode):
   });
 
   const osBytes = estimateOsBytes(manifest);
-  const capacity = MEDIA_BYTES[manifest.media.size] * (1 - manifest.media.headroomPercent / 100);
+  const capacity = mediaCapacityBytes(manifest.media);
   const needed = osBytes + contentBytes;
   if (needed > capacity) {
     at(

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { linkOrCopy } from '../cache/fsutil.ts';
 import { OpenKeyError } from '../errors.ts';
+import { mediaCapacityBytes } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { sfdiskDump } from '../tools/sfdisk.ts';
 import { isoFileName } from './iso.ts';
@@ -10,13 +11,6 @@ import { dependency, type StageDefinition } from './types.ts';
 export function usbFileName(manifest: ResolvedManifest): string {
   return `${manifest.name}-${manifest.version}-usb.img`;
 }
-
-const MEDIA_BYTES: Record<ResolvedManifest['media']['size'], number> = {
-  '8GB': 8e9,
-  '16GB': 16e9,
-  '32GB': 32e9,
-  '64GB': 64e9,
-};
 
 /**
  * The USB image: the hybrid ISO is already a bootable disk (MBR + GPT with an EFI system partition), so the image is
@@ -37,7 +31,7 @@ export const usbStage: StageDefinition = {
     if (esp === undefined)
       throw new OpenKeyError('E_USB_LAYOUT', `${image} has no EFI system partition (sfdisk sees ${table.label})`);
     const size = (await stat(image)).size;
-    const capacity = MEDIA_BYTES[manifest.media.size] * (1 - manifest.media.headroomPercent / 100);
+    const capacity = mediaCapacityBytes(manifest.media);
     if (size > capacity) {
       throw new OpenKeyError(
         'E_MEDIA_TOO_SMALL',
