@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { writeSyntheticDataset } from '../synth/index.ts';
 import { sha256File } from '../cache/fsutil.ts';
 import { treeBytes } from '../cache/index.ts';
 import { OpenKeyError } from '../errors.ts';
@@ -71,13 +71,6 @@ async function fetchDataset(
   await rename(partial, dest);
 }
 
-interface SynthModule {
-  writeSyntheticDataset: (
-    options: { schema: string; process: string; events: number; seed: number },
-    outDir: string,
-  ) => Promise<unknown>;
-}
-
 async function placeDataset(dataset: Dataset, dir: string, context: StageContext): Promise<{ events?: number }> {
   await mkdir(dir, { recursive: true });
   if (dataset.source === 'local') {
@@ -101,18 +94,14 @@ async function placeDataset(dataset: Dataset, dir: string, context: StageContext
     await fetchDataset(dataset, path.join(dir, name), context);
     return {};
   }
-  const synthEntry = path.join(context.projectRoot, 'builder', 'synth', 'index.ts');
-  if (!(await exists(synthEntry))) {
-    throw new OpenKeyError(
-      'E_SYNTH_MISSING',
-      `dataset ${dataset.id} is synthetic but ${synthEntry} does not exist yet`,
-    );
-  }
   context.log(`generating ${dataset.id} (${dataset.synthetic.process}, ${dataset.synthetic.events} events)`);
-  const synth = (await import(pathToFileURL(synthEntry).href)) as SynthModule;
-  const result = await synth.writeSyntheticDataset({ ...dataset.synthetic }, dir);
-  const events = (result as { events?: unknown } | undefined)?.events;
-  return typeof events === 'number' ? { events } : { events: dataset.synthetic.events };
+  // The files' TDatime comes from the manifest's epoch (part of this stage's inputs), never from the host's clock or
+  // environment, and Ctrl-C stops a long generation.
+  const result = await writeSyntheticDataset({ ...dataset.synthetic }, dir, {
+    env: { SOURCE_DATE_EPOCH: String(context.sourceDateEpoch) },
+    signal: context.signal,
+  });
+  return { events: result.events };
 }
 
 async function placeDoc(source: string, dir: string): Promise<string> {
