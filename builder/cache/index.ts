@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { removeTree } from './fsutil.ts';
 
 /**
  * Content-addressed store of stage outputs: `<root>/<stage>/<key>/` holds the files a stage wrote plus `entry.json`.
@@ -139,7 +140,8 @@ export class Cache {
       if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) continue;
       const full = path.join(tmp, name);
       bytes += await treeBytes(full).catch(() => 0);
-      await rm(full, { recursive: true, force: true });
+      // A killed mmdebstrap can leave /proc or /sys mounted in its tree: never recurse into a mount.
+      await removeTree(full);
       removed.push(full);
     }
     const complete = await this.list();
