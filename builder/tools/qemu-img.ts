@@ -31,8 +31,9 @@ export async function qemuImgInfo(image: string): Promise<Record<string, unknown
 }
 
 /**
- * qemu-img gives every new VMDK a random content id (CID=xxxxxxxx in the embedded descriptor); a fixed one makes the
- * disk reproducible. The descriptor sits in the first sectors, so only those are read and rewritten.
+ * qemu-img gives every new VMDK a random content id (CID=… in the embedded descriptor); a fixed one makes the disk
+ * reproducible. qemu prints the CID without leading zeros, so the descriptor text is rewritten whole with an
+ * 8-digit CID, into the zero padding that follows it in the descriptor's sectors.
  */
 export async function setVmdkCid(file: string, cid: number): Promise<void> {
   const { open } = await import('node:fs/promises');
@@ -41,10 +42,14 @@ export async function setVmdkCid(file: string, cid: number): Promise<void> {
     const head = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const text = head.subarray(0, bytesRead).toString('latin1');
-    const match = /\nCID=([0-9a-f]{8})\n/.exec(text);
-    if (match === null) throw new Error(`${file}: no CID in the VMDK descriptor`);
-    const at = match.index + '\nCID='.length;
-    await handle.write(Buffer.from(cid.toString(16).padStart(8, '0'), 'latin1'), 0, 8, at);
+    const start = text.indexOf('# Disk DescriptorFile');
+    const end = start < 0 ? -1 : text.indexOf('\0', start);
+    const descriptor = start < 0 || end < 0 ? '' : text.slice(start, end);
+    if (!/\nCID=[0-9a-f]{1,8}\n/.test(descriptor)) throw new Error(`${file}: no CID in the VMDK descriptor`);
+    const rewritten = descriptor.replace(/\nCID=[0-9a-f]{1,8}\n/, `\nCID=${cid.toString(16).padStart(8, '0')}\n`);
+    const grown = text.slice(end, start + rewritten.length);
+    if (/[^\0]/.test(grown)) throw new Error(`${file}: no room after the VMDK descriptor for an 8-digit CID`);
+    await handle.write(Buffer.from(rewritten, 'latin1'), 0, rewritten.length, start);
   } finally {
     await handle.close();
   }
