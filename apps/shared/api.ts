@@ -44,23 +44,9 @@ export interface DatasetDetail extends DatasetSummary {
   branches: Branch[];
 }
 
-export interface HistogramSpec {
-  name: string;
-  expr: string;
-  bins: number;
-  min: number;
-  max: number;
-}
-
-export interface AnalysisRequest {
-  dataset: string;
-  tree?: string;
-  files?: string[];
-  selection?: string;
-  weight?: string;
-  histograms: HistogramSpec[];
-  maxEntries?: number;
-}
+// The request is the service's own type: one definition for both ends of the API (type-only, erased in the bundle).
+import type { AnalysisRequest, HistogramRequest as HistogramSpec } from '../../services/analysis/analyses.ts';
+export type { AnalysisRequest, HistogramSpec };
 
 /** The JSON of a ROOT TH1D as JSROOT draws it; only the fields the apps read. */
 export interface TH1DJson {
