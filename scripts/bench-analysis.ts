@@ -20,8 +20,8 @@ import { openFile } from 'jsroot/io';
 import { TSelector, treeProcess } from 'jsroot/tree';
 import { buildApp } from '../services/analysis/app.ts';
 import type { AnalysisView } from '../services/analysis/analyses.ts';
-import { parseBasketHeader, readAt } from '../services/analysis/root/basket.ts';
-import { readTreeMeta } from '../services/analysis/root/meta.ts';
+import { parseBasketHeader, readAt } from '../rootio/read/basket.ts';
+import { readTreeMeta } from '../rootio/read/meta.ts';
 
 const { values } = parseArgs({
   options: {

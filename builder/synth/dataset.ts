@@ -5,9 +5,9 @@ import { closest } from '../util/suggest.ts';
 import { Detector } from './detector.ts';
 import { channelCounts, DATA_RUNS, MC_RUN_NUMBER, PROCESSES, processDef, type ProcessName } from './processes.ts';
 import { Rng } from './random.ts';
-import { ROOT_DEFAULT_COMPRESSION, type Compression } from './rootio/compress.ts';
-import { datimeFromDate, RootFileWriter } from './rootio/file.ts';
-import { TreeWriter } from './rootio/tree.ts';
+import { ROOT_DEFAULT_COMPRESSION, type Compression } from '../../rootio/write/compress.ts';
+import { datimeFromDate, RootFileWriter } from '../../rootio/write/file.ts';
+import { TreeWriter } from '../../rootio/write/tree.ts';
 import { ATLAS13_MINI_BRANCHES, ATLAS13_MINI_TREE, MiniRowBuilder, SCHEMAS, type SchemaName } from './schema.ts';
 
 /** What a manifest's `source: synthetic` dataset asks for. */

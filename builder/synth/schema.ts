@@ -1,6 +1,6 @@
 import type { Rng } from './random.ts';
 import { GEV, type RecoEvent } from './detector.ts';
-import type { ArrayValue, BranchSpec, Value } from './rootio/tree.ts';
+import type { ArrayValue, BranchSpec, Value } from '../../rootio/write/tree.ts';
 
 /**
  * The ATLAS 13 TeV open-data (2020 release) `mini` tree: 81 branches, energies in MeV, collections as

@@ -10,7 +10,7 @@ import { compileDraw, ExpressionError, type BranchInfo } from './expr/index.ts';
 import { HistogramSet, type TH1D } from './histogram.ts';
 import { TaskError, type WorkerPool } from './pool/pool.ts';
 import type { HistSpec, Task, TaskResult } from './pool/protocol.ts';
-import type { BranchMeta, TreeMeta } from './root/types.ts';
+import type { BranchMeta, TreeMeta } from '../../rootio/read/types.ts';
 import { closestNames } from './suggest.ts';
 
 export interface HistogramRequest {

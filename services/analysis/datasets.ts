@@ -6,8 +6,8 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OpenKeyError } from '../../builder/errors.ts';
-import { readTreeMeta } from './root/meta.ts';
-import type { TreeMeta } from './root/types.ts';
+import { readTreeMeta } from '../../rootio/read/meta.ts';
+import type { TreeMeta } from '../../rootio/read/types.ts';
 import { closestNames } from './suggest.ts';
 
 export interface FileLabels {

@@ -406,8 +406,8 @@ describe('bad input', () => {
   });
 
   it('a damaged basket: the worker reports it with the file name', async () => {
-    const { readTreeMeta } = await import('../../services/analysis/root/meta.ts');
-    const { parseBasketHeader, readAt } = await import('../../services/analysis/root/basket.ts');
+    const { readTreeMeta } = await import('../../rootio/read/meta.ts');
+    const { parseBasketHeader, readAt } = await import('../../rootio/read/basket.ts');
     const { openSync, closeSync } = await import('node:fs');
     const source = `${SKHEP}uproot-HZZ-zlib.root`;
     const meta = (await readTreeMeta(source, 'events')).tree!;

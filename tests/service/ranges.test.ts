@@ -7,7 +7,7 @@ import { basketsIn, planRanges } from '../../services/analysis/analyses.ts';
 import { HistogramSet } from '../../services/analysis/histogram.ts';
 import { runTask } from '../../services/analysis/pool/worker.ts';
 import type { Task } from '../../services/analysis/pool/protocol.ts';
-import { readTreeMeta } from '../../services/analysis/root/meta.ts';
+import { readTreeMeta } from '../../rootio/read/meta.ts';
 import { SKHEP } from './jsroot-helpers.ts';
 
 const FILE = `${SKHEP}uproot-sample-6.20.04-zlib.root`;

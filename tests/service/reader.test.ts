@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticFile } from '../../builder/synth/index.ts';
 import { describe, expect, it } from 'vitest';
-import { readColumn, type Column } from '../../services/analysis/root/columns.ts';
-import { readTreeMeta } from '../../services/analysis/root/meta.ts';
+import { readColumn, type Column } from '../../rootio/read/columns.ts';
+import { readTreeMeta } from '../../rootio/read/meta.ts';
 import { ATLAS, COMPRESSIONS, jsrootValues, SKHEP } from './jsroot-helpers.ts';
 
 function perEvent(column: Column, events: number): (number | number[])[] {

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RootFileWriter, datimeFromDate } from '../../builder/synth/rootio/file.ts';
-import { classChecksum } from '../../builder/synth/rootio/streamers.ts';
-import { ROOT_CLASSES } from '../../builder/synth/rootio/streamer-table.ts';
-import { TreeWriter, type BranchSpec, type ScalarType, type TreeOptions } from '../../builder/synth/rootio/tree.ts';
-import type { Compression } from '../../builder/synth/rootio/compress.ts';
+import { RootFileWriter, datimeFromDate } from '../../rootio/write/file.ts';
+import { classChecksum } from '../../rootio/write/streamers.ts';
+import { ROOT_CLASSES } from '../../rootio/write/streamer-table.ts';
+import { TreeWriter, type BranchSpec, type ScalarType, type TreeOptions } from '../../rootio/write/tree.ts';
+import type { Compression } from '../../rootio/write/compress.ts';
 import { openTree, readRows, REFERENCE_DATA, tempDir, type Any, type Cell } from './helpers.ts';
 
 const dir = tempDir();

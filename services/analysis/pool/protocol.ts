@@ -1,5 +1,5 @@
 /** Messages between the main thread and the analysis workers: plain data in, transferable typed arrays out. */
-import type { BranchMeta } from '../root/types.ts';
+import type { BranchMeta } from '../../../rootio/read/types.ts';
 
 export interface HistSpec {
   bins: number;

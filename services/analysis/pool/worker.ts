@@ -7,7 +7,7 @@ import { closeSync, openSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { compileDraw, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
-import { readColumn, type ReadStats } from '../root/columns.ts';
+import { readColumn, type ReadStats } from '../../../rootio/read/columns.ts';
 import { STATS, type FromWorker, type Task, type TaskResult, type ToWorker } from './protocol.ts';
 
 const programs = new Map<string, DrawProgram>();
