@@ -6,7 +6,7 @@ import { removeTree, sha256Text } from './cache/fsutil.ts';
 import { probeTool } from './commands/doctor.ts';
 import { portableManifest } from './commands/plan.ts';
 import { HOST_TOOLS, type HostTool } from './doctor/host-tools.ts';
-import { OpenKeyError } from './errors.ts';
+import { OpenKeyError } from '../common/errors.ts';
 import type { ResolvedManifest } from './manifest/types.ts';
 import { canonicalJson, planBuild, type Plan, type PlannedStage, type StageName } from './plan/index.ts';
 import { surveyHost } from './plan/survey.ts';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { commands } from './commands/index.ts';
 import type { CommandIo } from './commands/types.ts';
-import { isOpenKeyError, UsageError } from './errors.ts';
+import { isOpenKeyError, UsageError } from '../common/errors.ts';
 import { ManifestError } from './manifest/problems.ts';
 
 const TOP_HELP_HEAD = `openkey: build a bootable Debian live USB key with particle-physics open data, offline.
@@ -65,7 +65,7 @@ export async function main(argv: string[], io: CommandIo = defaultIo()): Promise
   try {
     const entry = commands[name];
     if (entry === undefined) {
-      const { closest } = await import('./util/suggest.ts');
+      const { closest } = await import('../common/suggest.ts');
       const guess = closest(name, Object.keys(commands));
       throw new UsageError(
         `unknown command "${name}"`,

@@ -15,7 +15,7 @@ import { buildImage } from '../builder/build.ts';
 import { removeTree } from '../builder/cache/fsutil.ts';
 import { loadManifest } from '../builder/manifest/index.ts';
 import { PROJECT_ROOT } from '../builder/plan/survey.ts';
-import { formatBytes } from '../builder/stages/finalize.ts';
+import { formatBytes } from '../common/format.ts';
 import { isoFileName } from '../builder/stages/iso.ts';
 import { aptSources, rootfsPackages } from '../builder/stages/rootfs.ts';
 import { run } from '../builder/tools/exec.ts';

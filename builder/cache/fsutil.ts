@@ -15,7 +15,7 @@ import {
   lutimes,
 } from 'node:fs/promises';
 import path from 'node:path';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { buildImage, bytesNeeded, type BuildOutcome } from '../build.ts';
 import { defaultCacheDir } from '../cache/index.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { loadManifest, ManifestError } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT } from '../plan/survey.ts';
-import { formatBytes, type StageReport } from '../stages/finalize.ts';
+import { formatBytes } from '../../common/format.ts';
+import type { StageReport } from '../stages/finalize.ts';
 import type { Command, CommandIo } from './types.ts';
 
 export function defaultOutDir(manifest: ResolvedManifest, cwd: string): string {

@@ -1,6 +1,6 @@
 import { Cache, defaultCacheDir } from '../cache/index.ts';
-import { UsageError } from '../errors.ts';
-import { formatBytes } from '../stages/finalize.ts';
+import { UsageError } from '../../common/errors.ts';
+import { formatBytes } from '../../common/format.ts';
 import type { Command } from './types.ts';
 
 export const command: Command = {

@@ -1,5 +1,5 @@
 import { loadManifest, ManifestError } from '../manifest/index.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import type { Command } from './types.ts';
 
 export const command: Command = {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { loadManifest } from '../manifest/index.ts';
 import type { Origin } from '../manifest/types.ts';
 import type { PosNode } from '../manifest/yaml.ts';

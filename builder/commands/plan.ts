@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { loadManifest } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { planBuild, type Plan } from '../plan/index.ts';

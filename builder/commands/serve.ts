@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import {
   SERVE_OPTIONS,
   ServeArgsError,

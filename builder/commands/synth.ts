@@ -1,5 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import type { Command, CommandIo, ParsedArgs } from './types.ts';
 
 const HELP = `Usage: openkey synth --process NAME --events N --out FILE [--schema atlas13-mini] [--seed S] [--compress L]

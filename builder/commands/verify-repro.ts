@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildImage } from '../build.ts';
 import { listFiles, removeTree, sha256File } from '../cache/fsutil.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { loadManifest, ManifestError } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT } from '../plan/survey.ts';

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
-import { OpenKeyError, UsageError } from '../errors.ts';
+import { OpenKeyError, UsageError } from '../../common/errors.ts';
 import { formatBytes, formatProgress } from '../util/progress.ts';
 import type { BlockDevice } from '../tools/lsblk.ts';
 import { checkTarget, writeImage, type WriteProgress } from '../write/index.ts';

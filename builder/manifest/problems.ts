@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import type { Origin } from './types.ts';
 
 /** One thing wrong with a manifest, at a position, with what to do about it. */

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { closest } from '../util/suggest.ts';
+import { closest } from '../../common/suggest.ts';
 import { dottedPath, type ManifestProblem } from './problems.ts';
 import { layerSchema, manifestSchema } from './schema.ts';
 import { validateLayer, validateManifest } from './validators.generated.js';

@@ -42,7 +42,7 @@ export interface HostFacts {
   fileDigests: Record<string, string>;
   /** Paths in the plan are written relative to this folder, so two clones plan the same bytes. */
   projectRoot: string;
-  /** Digest of the service and apps sources (services/, rootio/, apps/, package-lock.json). */
+  /** Digest of the service and apps sources (services/, rootio/, common/, apps/, package.json, package-lock.json). */
   serviceSourceDigest: string;
 }
 

@@ -81,7 +81,7 @@ export async function surveyHost(manifest: ResolvedManifest, projectRoot: string
     }),
   );
   const serviceParts = await Promise.all(
-    ['services', 'rootio', 'apps', 'package.json', 'package-lock.json'].map(async (name) => {
+    ['services', 'rootio', 'common', 'apps', 'package.json', 'package-lock.json'].map(async (name) => {
       const digest = await treeDigest(path.join(projectRoot, name)).catch(() => 'missing');
       return `${name} ${digest}`;
     }),

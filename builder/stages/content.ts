@@ -3,7 +3,7 @@ import path from 'node:path';
 import { writeSyntheticDataset } from '../synth/index.ts';
 import { sha256File } from '../cache/fsutil.ts';
 import { treeBytes } from '../cache/index.ts';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import type { Dataset, ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT, treeDigest } from '../plan/survey.ts';
 import type { StageContext, StageDefinition } from './types.ts';

@@ -4,6 +4,7 @@ import { linkOrCopy, sha256File } from '../cache/fsutil.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import type { Plan, StageName } from '../plan/index.ts';
 import type { DatasetSummary } from './content.ts';
+import { formatBytes } from '../../common/format.ts';
 
 export interface StageReport {
   name: StageName;
@@ -28,18 +29,6 @@ export interface BuildReport {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 export function reportHtml(report: BuildReport): string {

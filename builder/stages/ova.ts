@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { sha256File } from '../cache/fsutil.ts';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import type { ResolvedManifest, VmHardware } from '../manifest/types.ts';
 import { qemuImgConvert, setVmdkCid } from '../tools/qemu-img.ts';
 import { xmllintValidate } from '../tools/xmllint.ts';

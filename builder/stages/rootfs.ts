@@ -2,7 +2,7 @@ import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeTree } from '../cache/fsutil.ts';
 import { treeBytes } from '../cache/index.ts';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { dpkgQueryList } from '../tools/dpkg.ts';
 import { mksquashfs } from '../tools/mksquashfs.ts';

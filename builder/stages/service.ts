@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { treeBytes } from '../cache/index.ts';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import type { StageDefinition } from './types.ts';
 
 /** Where the service lives inside the running key (the 10-service layer). */

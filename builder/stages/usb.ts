@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { linkOrCopy } from '../cache/fsutil.ts';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import { mediaCapacityBytes } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { sfdiskDump } from '../tools/sfdisk.ts';

@@ -1,7 +1,7 @@
 import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { OpenKeyError, UsageError } from '../errors.ts';
-import { closest } from '../util/suggest.ts';
+import { OpenKeyError, UsageError } from '../../common/errors.ts';
+import { closest } from '../../common/suggest.ts';
 import { Detector } from './detector.ts';
 import { channelCounts, DATA_RUNS, MC_RUN_NUMBER, PROCESSES, processDef, type ProcessName } from './processes.ts';
 import { Rng } from './random.ts';

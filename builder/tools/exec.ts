@@ -1,5 +1,5 @@
 import { execa, type Options as ExecaOptions } from 'execa';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 
 /**
  * The one place that spawns external programs. Everything under builder/tools/ goes through `run`, so unit tests of

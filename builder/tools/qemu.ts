@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import { run } from './exec.ts';
 
 export type Firmware = 'bios' | 'uefi';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { OpenKeyError } from '../errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import { describeBlockDevice, flushBuffers, type BlockDevice } from '../tools/lsblk.ts';
 import { assessTarget } from './assess.ts';
 

@@ -5,7 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { FileProxy, openFile } from 'jsroot/io';
-import { OpenKeyError } from '../../builder/errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import type { BranchMeta, ElementType, TreeMeta } from './types.ts';
 import './zstd.ts'; // jsroot reads zstd-compressed TTree objects with fzstd
 

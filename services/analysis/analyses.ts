@@ -4,14 +4,14 @@
  * keep the result (cached by the files' size and mtime and the request). A bounded queue admits analyses.
  */
 import { randomUUID } from 'node:crypto';
-import { OpenKeyError } from '../../builder/errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import type { Dataset, DatasetStore, FileInfo } from './datasets.ts';
 import { compileDraw, ExpressionError, type BranchInfo } from './expr/index.ts';
 import { HistogramSet, type TH1D } from './histogram.ts';
 import { TaskError, type WorkerPool } from './pool/pool.ts';
 import type { HistSpec, Task, TaskResult } from './pool/protocol.ts';
 import type { BranchMeta, TreeMeta } from '../../rootio/read/types.ts';
-import { closestNames } from './suggest.ts';
+import { nearestNames } from '../../common/suggest.ts';
 
 export interface HistogramRequest {
   name: string;
@@ -430,7 +430,7 @@ export class AnalysisManager {
       files = request.files.map((name) => {
         const f = byName.get(name);
         if (f) return f;
-        const near = closestNames(name, byName.keys());
+        const near = nearestNames(name, byName.keys());
         throw new OpenKeyError('E_UNKNOWN_FILE', `dataset "${dataset.id}" has no file "${name}"`, {
           hint: `closest: ${near.join(', ')}`,
         });

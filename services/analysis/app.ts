@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import pkg from '../../package.json' with { type: 'json' };
-import { isOpenKeyError, OpenKeyError } from '../../builder/errors.ts';
+import { isOpenKeyError, OpenKeyError } from '../../common/errors.ts';
 import { AnalysisManager, type AnalysisRequest, type AnalysisView } from './analyses.ts';
 import { DatasetStore, type Dataset } from './datasets.ts';
 import { WorkerPool } from './pool/pool.ts';

@@ -5,10 +5,10 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OpenKeyError } from '../../builder/errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 import { readTreeMeta } from '../../rootio/read/meta.ts';
 import type { TreeMeta } from '../../rootio/read/types.ts';
-import { closestNames } from './suggest.ts';
+import { nearestNames } from '../../common/suggest.ts';
 
 export interface FileLabels {
   sample?: string;
@@ -116,7 +116,7 @@ export class DatasetStore {
   async get(id: string): Promise<Dataset> {
     const ids = await this.ids();
     if (!ids.includes(id)) {
-      const near = closestNames(id, ids);
+      const near = nearestNames(id, ids);
       throw new OpenKeyError('E_UNKNOWN_DATASET', `unknown dataset "${id}"`, {
         hint: near.length > 0 ? `closest: ${near.join(', ')}` : `known datasets: ${ids.join(', ') || 'none'}`,
       });

@@ -8,7 +8,7 @@ import {
   type Column,
   type DrawSpec,
 } from '../../services/analysis/expr/index.ts';
-import { OpenKeyError } from '../../builder/errors.ts';
+import { OpenKeyError } from '../../common/errors.ts';
 
 type Data = Record<string, number[] | number[][]>;
 

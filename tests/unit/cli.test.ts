@@ -93,7 +93,8 @@ describe('openkey CLI', () => {
       expect(help.code, name).toBe(0);
       expect(help.stdout, name).toMatch(new RegExp(`^Usage: openkey ${name}`));
     }
-  });
+    // a dozen node start-ups one after another: on two shared cores under load that exceeds the default 30 s
+  }, 180_000);
 
   it('doctor names the apt packages of missing tools and exits 1', async () => {
     const emptyBin = mkdtempSync(path.join(tmpdir(), 'openkey-path-'));

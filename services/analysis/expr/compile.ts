@@ -1,4 +1,4 @@
-import { OpenKeyError } from '../../../builder/errors.ts';
+import { OpenKeyError } from '../../../common/errors.ts';
 import { FUNCTIONS, HELPERS, numberLiteral, type HelperName } from './functions.ts';
 import { parseExpression, sameChain, type Node } from './parser.ts';
 import type { Batch, BranchInfo, DrawProgram, DrawSpec } from './types.ts';

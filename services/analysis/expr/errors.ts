@@ -1,4 +1,4 @@
-import { OpenKeyError } from '../../../builder/errors.ts';
+import { OpenKeyError } from '../../../common/errors.ts';
 
 export type ExpressionErrorCode =
   | 'E_EXPR_SYNTAX'

@@ -1,4 +1,4 @@
-import { closestNames } from './suggest.ts';
+import { closestNames } from '../../../common/suggest.ts';
 import { ExpressionError } from './errors.ts';
 import { CALLABLE_NAMES, CONSTANTS, FUNCTIONS, REDUCTIONS, type ReductionName } from './functions.ts';
 import { Lexer, quote, type Operator, type Token } from './lexer.ts';

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OpenKeyError } from '../../../builder/errors.ts';
+import { OpenKeyError } from '../../../common/errors.ts';
 import type { DatasetStore } from '../datasets.ts';
 
 const DATASET = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;

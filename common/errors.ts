@@ -1,4 +1,7 @@
 /**
+ * The neutral package `common/`: what the builder, the service and the CLI all use (errors, suggestions, formatting).
+ * It imports nothing of builder/, services/ or apps/, so the bundle that runs on the key carries no builder code.
+ *
  * One error type for every failure a user can act on. `code` is stable (tests and scripts match on it), `hint`
  * says what to do next. Anything that is not an OpenKeyError reaching the CLI is a bug and prints its stack.
  */
