@@ -36,12 +36,41 @@ export interface SynthOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** One file's entry in dataset.json (read by the analysis service; every field optional there). */
+/**
+ * A part of a simulated file that is its own sample (the Higgs signal inside the diphoton file): the events whose
+ * `selection` is true, normalised with their own cross-section and sum of weights.
+ */
+export interface DatasetSubsample {
+  sample: string;
+  process: string;
+  /** True for the signal of an S/√B (the Higgs), false for the background it hides in. */
+  signal: boolean;
+  selection: string;
+  crossSectionPb: number;
+  kFactor: number;
+  filterEfficiency: number;
+  sumOfWeights: number;
+}
+
+/**
+ * One file's entry in dataset.json (read by the analysis service; every field optional there). Simulation is
+ * scaled to data by crossSectionPb × kFactor × filterEfficiency × luminosity / sumOfWeights; data states the
+ * luminosity it amounts to (luminosityFb).
+ */
 export interface DatasetFileEntry {
   sample: string;
   process: string;
+  /** Total cross-section in pb (older name; the service also serves it as `xsec`). */
   crossSection?: number;
   kind: 'data' | 'simulation';
+  role: 'data' | 'simulation';
+  crossSectionPb?: number;
+  kFactor?: number;
+  filterEfficiency?: number;
+  /** Σ mcWeight over the file (every event has mcWeight 1, so its number of events). */
+  sumOfWeights?: number;
+  luminosityFb?: number;
+  subsamples?: DatasetSubsample[];
   truth: Record<string, unknown>;
 }
 
@@ -231,13 +260,32 @@ export async function writeSyntheticFile(
     channels: def.channels.map((c, i) => ({ dsid: c.dsid, name: c.name, xsectionPb: c.xsection, events: counts[i] })),
   };
   if (isData) truth.equivalentLuminosityPerPb = spec.events / totalXsection;
+  // Channels are drawn in proportion to their cross-sections with mcWeight 1, so the file as a whole is normalised
+  // by its total cross-section over its number of events, and each channel by its own.
   const entry: DatasetFileEntry = {
     sample: def.sample,
     process,
     ...(isData ? {} : { crossSection: Math.round(totalXsection * 1e4) / 1e4 }),
     kind: def.kind,
+    role: def.kind,
+    ...(isData
+      ? { luminosityFb: spec.events / totalXsection / 1000 }
+      : { crossSectionPb: totalXsection, kFactor: 1, filterEfficiency: 1, sumOfWeights: spec.events }),
     truth,
   };
+  const signals = def.channels.filter((c) => c.signal === true);
+  if (!isData && signals.length > 0) {
+    entry.subsamples = def.channels.map((c, i) => ({
+      sample: c.sample ?? c.name,
+      process: c.name,
+      signal: c.signal === true,
+      selection: `channelNumber==${c.dsid}`,
+      crossSectionPb: c.xsection,
+      kFactor: 1,
+      filterEfficiency: 1,
+      sumOfWeights: counts[i]!,
+    }));
+  }
   return { path: outPath, bytes, events: spec.events, elapsedMs, entry };
 }
 

@@ -38,6 +38,10 @@ export interface Channel {
   name: string;
   /** pb, as the XSection branch stores it. */
   xsection: number;
+  /** The signal of its file (a Higgs inside a background): dataset.json then lists each channel as a sample. */
+  signal?: boolean;
+  /** The channel's name in a plot legend, when it is a sample of its own. */
+  sample?: string;
   generate(ctx: GenContext): RecoEvent;
 }
 
@@ -267,15 +271,24 @@ const CHANNELS = {
   wminusmunu: { dsid: 361104, name: 'Wminusmunu', xsection: 8282.6, generate: wDecay('mu', -1) },
   // σ(tt̄) = 452.3 pb times the 5/9 fraction with at least one leptonic W.
   ttbar: { dsid: 410000, name: 'ttbar_lep', xsection: 251.3, generate: topPair },
-  yy: { dsid: 364352, name: 'yy_continuum', xsection: 40, generate: diphoton(false) },
+  yy: { dsid: 364352, name: 'yy_continuum', sample: 'γγ continuum', xsection: 40, generate: diphoton(false) },
   hyy: {
     dsid: 343981,
     name: 'ggH125_gamgam',
+    sample: 'H→γγ (ggF)',
+    signal: true,
     xsection: SM_GGF_HYY_PB * HYY_SIGNAL_STRENGTH,
     generate: diphoton(true),
   },
-  zz: { dsid: 363490, name: 'llll', xsection: 1.2557, generate: fourLeptons(false) },
-  h4l: { dsid: 345060, name: 'ggH125_ZZ4lep', xsection: SM_GGF_H4L_PB, generate: fourLeptons(true) },
+  zz: { dsid: 363490, name: 'llll', sample: 'ZZ→4ℓ', xsection: 1.2557, generate: fourLeptons(false) },
+  h4l: {
+    dsid: 345060,
+    name: 'ggH125_ZZ4lep',
+    sample: 'H→ZZ→4ℓ (ggF)',
+    signal: true,
+    xsection: SM_GGF_H4L_PB,
+    generate: fourLeptons(true),
+  },
 } satisfies Record<string, Channel>;
 
 const SIMULATION: Record<Exclude<ProcessName, 'data-mix'>, Omit<ProcessDef, 'name' | 'kind'>> = {

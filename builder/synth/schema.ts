@@ -242,10 +242,10 @@ export class MiniRowBuilder {
       l.trigMatched = matched;
       if (l.type === 11) {
         trigE ||= matched;
-        sfEle *= rng.normal(0.985, 0.012);
+        sfEle *= rng.normal(1, 0.012);
       } else {
         trigM ||= matched;
-        sfMuon *= rng.normal(0.992, 0.008);
+        sfMuon *= rng.normal(1, 0.008);
       }
     }
     let sfPhoton = 1;
@@ -253,17 +253,19 @@ export class MiniRowBuilder {
     const trigP = photons.length >= 2 && photons[0]!.p.pt > 35 * GEV && rng.bernoulli(0.97);
     for (let i = 0; i < photons.length; i++) {
       photons[i]!.trigMatched = trigP && i < 2;
-      sfPhoton *= rng.normal(0.98, 0.015);
+      sfPhoton *= rng.normal(1, 0.015);
     }
     let sfBtag = 1;
     for (let i = 0; i < event.jets.length; i++) sfBtag *= rng.normal(1, 0.015);
     let sfTau = 1;
-    for (let i = 0; i < event.taus.length; i++) sfTau *= rng.normal(0.95, 0.03);
+    for (let i = 0; i < event.taus.length; i++) sfTau *= rng.normal(1, 0.03);
 
     row[c.runNumber] = meta.runNumber;
     row[c.eventNumber] = meta.eventNumber;
     row[c.channelNumber] = meta.channelNumber;
     row[c.mcWeight] = meta.mcWeight;
+    // The toy detector is the same for data and simulation, so true scale factors scatter around 1; centred
+    // elsewhere, normalised simulation would sit a few per cent below the pseudo-data.
     const sf = (value: number) => (meta.isData ? 1 : value);
     row[c.sfPileup] = sf(Math.max(0.05, rng.normal(1, 0.12)));
     row[c.sfEle] = sf(sfEle);
@@ -271,8 +273,8 @@ export class MiniRowBuilder {
     row[c.sfPhoton] = sf(sfPhoton);
     row[c.sfTau] = sf(sfTau);
     row[c.sfBtag] = sf(sfBtag);
-    row[c.sfLepTrig] = sf(trigE || trigM ? rng.normal(0.985, 0.01) : 1);
-    row[c.sfPhotonTrig] = sf(trigP ? rng.normal(0.99, 0.005) : 1);
+    row[c.sfLepTrig] = sf(trigE || trigM ? rng.normal(1, 0.01) : 1);
+    row[c.sfPhotonTrig] = sf(trigP ? rng.normal(1, 0.005) : 1);
     row[c.trigE] = trigE;
     row[c.trigM] = trigM;
     row[c.trigP] = trigP;

@@ -136,6 +136,28 @@ describe('dataset.json and reproducibility', () => {
     const zee = rows.filter((r) => r.channelNumber === 361106);
     expect(zee).toHaveLength(250);
     expect(zee[0]).toMatchObject({ XSection: 1950.5, SumWeights: 250, mcWeight: 1 });
+    // What normalising to a luminosity needs: σ × k × ε × L / Σw.
+    expect(json.files['zll.root']).toMatchObject({
+      role: 'simulation',
+      crossSectionPb: 3901.1,
+      kFactor: 1,
+      filterEfficiency: 1,
+      sumOfWeights: 500,
+    });
+    expect(json.files['zll.root']?.subsamples).toBeUndefined();
+  });
+
+  it('lists the Higgs and the continuum of the diphoton file as samples of their own', async () => {
+    const out = await generate('hyy', 1000, 3);
+    const json = JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8')) as DatasetJson;
+    const subsamples = json.files['hyy.root']?.subsamples ?? [];
+    expect(subsamples.map((s) => [s.process, s.signal, s.selection])).toEqual([
+      ['yy_continuum', false, 'channelNumber==364352'],
+      ['ggH125_gamgam', true, 'channelNumber==343981'],
+    ]);
+    expect(subsamples.reduce((n, s) => n + s.sumOfWeights, 0)).toBe(1000);
+    const rows = await readRows(join(out, 'hyy.root'), ['channelNumber']);
+    expect(rows.filter((r) => r.channelNumber === 343981)).toHaveLength(subsamples[1]?.sumOfWeights ?? -1);
   });
 
   it('labels data-mix as data with the luminosity it is equivalent to, and no cross-section', async () => {
@@ -147,6 +169,8 @@ describe('dataset.json and reproducibility', () => {
     const channels = entry.truth.channels as { events: number }[];
     expect(channels.reduce((sum, c) => sum + c.events, 0)).toBe(2000);
     expect(entry.truth.equivalentLuminosityPerPb).toBeGreaterThan(0);
+    expect(entry.role).toBe('data');
+    expect(entry.luminosityFb).toBeCloseTo((entry.truth.equivalentLuminosityPerPb as number) / 1000, 12);
     const rows = await readRows(join(out, 'data-mix.root'), ['runNumber', 'channelNumber', 'XSection']);
     expect(rows.every((r) => r.channelNumber === r.runNumber && r.XSection === 0)).toBe(true);
   });
