@@ -8,11 +8,13 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import pkg from '../../package.json' with { type: 'json' };
 import { isOpenKeyError, OpenKeyError } from '../../common/errors.ts';
-import { AnalysisManager, type AnalysisRequest, type AnalysisView } from './analyses.ts';
+import { AnalysisManager, type AnalysisView } from './analyses.ts';
 import { DatasetStore, type Dataset } from './datasets.ts';
 import { WorkerPool } from './pool/pool.ts';
 import { PRESETS } from './presets.ts';
+import { presetSamples } from './samples.ts';
 import { registerDataRoutes } from './routes/data.ts';
+import { SampleAnalyses, type SamplesRequest } from './samples.ts';
 import {
   analysisRequestSchema,
   analysisViewSchema,
@@ -104,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const store = new DatasetStore(resolve(options.datasets), options.exposeTruth ? { exposeTruth: true } : {});
   const workers = options.workers ?? availableParallelism();
   const pool = new WorkerPool({ size: workers, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
-  const manager = new AnalysisManager({
+  const single = new AnalysisManager({
     store,
     pool,
     ...(options.maxActive === undefined ? {} : { maxActive: options.maxActive }),
@@ -112,7 +114,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.crashWorkerOnFile === undefined ? {} : { crashOnFile: options.crashWorkerOnFile }),
     ...(options.maxByFileCells === undefined ? {} : { maxByFileCells: options.maxByFileCells }),
   });
-  app.decorate('analysis', { store, pool, manager });
+  // Requests over several datasets (data and simulation, normalised) are combined in samples.ts.
+  const manager = new SampleAnalyses(single, store);
+  app.decorate('analysis', { store, pool, manager: single });
   // Before the server stops accepting: the server's close waits for open requests, and SSE streams and ?wait=1
   // requests only end when their analysis does, so the analyses are cancelled first.
   app.addHook('preClose', async () => manager.close());
@@ -219,12 +223,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           .map((d) => d.id);
         const request: Record<string, unknown> = { ...p.request };
         if (matching[0] !== undefined) request.dataset = matching[0];
-        return { id: p.id, title: p.title, description: p.description, schema: p.schema, datasets: matching, request };
+        const out: Record<string, unknown> = {
+          id: p.id,
+          title: p.title,
+          description: p.description,
+          schema: p.schema,
+          datasets: matching,
+          request,
+        };
+        if (p.samples) out.samples = presetSamples(p.samples, datasets, matching);
+        return out;
       });
     },
   );
 
-  app.post<{ Body: AnalysisRequest; Querystring: { wait?: string } }>(
+  app.post<{ Body: SamplesRequest; Querystring: { wait?: string } }>(
     '/api/analyses',
     {
       schema: {

@@ -14,7 +14,20 @@ export interface Preset {
   /** Branches the request reads; a dataset matches when its tree has all of them. */
   needs: string[];
   request: Omit<AnalysisRequest, 'dataset'>;
+  /**
+   * The samples it compares, by the `process` label of dataset.json: the main process first (a dataset of that
+   * process opens this preset), then the other simulation it needs, and the data.
+   */
+  samples?: { data: string[]; simulation: string[] };
 }
+
+/** The synthetic samples (builder/synth): the pseudo-data mixes every process, so each preset lists its backgrounds. */
+const SYNTH = {
+  zll: { data: ['data-mix'], simulation: ['zll', 'wlnu', 'ttbar', 'zz4l'] },
+  wlnu: { data: ['data-mix'], simulation: ['wlnu', 'zll', 'ttbar'] },
+  hyy: { data: ['data-mix'], simulation: ['hyy'] },
+  h4l: { data: ['data-mix'], simulation: ['zz4l', 'zll', 'ttbar'] },
+};
 
 /** Invariant mass of two objects from (pt, eta, phi), massless approximation. */
 function pairMass(pt: string, eta: string, phi: string, scale: string): string {
@@ -124,6 +137,7 @@ export const PRESETS: Preset[] = [
   // ATLAS 13 TeV open data (2020 release), tree "mini": std::vector branches, energies in MeV.
   {
     id: 'atlas13-zll',
+    samples: SYNTH.zll,
     title: 'Z→ℓℓ dilepton mass (ATLAS 13 TeV 2020)',
     description:
       'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by mcWeight and the scale factors.',
@@ -141,6 +155,7 @@ export const PRESETS: Preset[] = [
   },
   {
     id: 'atlas13-wlnu',
+    samples: SYNTH.wlnu,
     title: 'W→ℓν transverse mass (ATLAS 13 TeV 2020)',
     description:
       'Exactly one tight lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by mcWeight and the scale factors.',
@@ -164,6 +179,7 @@ export const PRESETS: Preset[] = [
   },
   {
     id: 'atlas13-hyy',
+    samples: SYNTH.hyy,
     title: 'H→γγ diphoton mass (ATLAS 13 TeV 2020)',
     description: 'Two tight photons with pT > 40 and 30 GeV; weighted by mcWeight and the photon scale factors.',
     schema: 'ATLAS 13 TeV 2020 mini',
@@ -189,6 +205,7 @@ export const PRESETS: Preset[] = [
   },
   {
     id: 'atlas13-h4l',
+    samples: SYNTH.h4l,
     title: 'H→ZZ→4ℓ four-lepton mass (ATLAS 13 TeV 2020)',
     description:
       'Four leptons, zero total charge, same-flavour pairs, pT > 25, 15, 10 GeV; weighted by mcWeight and the scale factors.',

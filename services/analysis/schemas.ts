@@ -19,6 +19,14 @@ export const analysisRequestSchema = {
   type: 'object',
   properties: {
     dataset: { type: 'string', minLength: 1, maxLength: 200 },
+    datasets: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, maxLength: 200 },
+      minItems: 1,
+      maxItems: 64,
+    },
+    /** fb⁻¹, for a request over `datasets`; checked above 0 in samples.ts with a clear message. */
+    luminosity: { type: 'number' },
     tree: { type: 'string', minLength: 1, maxLength: 200 },
     files: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 300 }, minItems: 1, maxItems: 10_000 },
     selection: { type: 'string', maxLength: 10_000 },
@@ -26,7 +34,7 @@ export const analysisRequestSchema = {
     histograms: { type: 'array', items: histogramSchema, minItems: 1, maxItems: 32 },
     maxEntries: { type: 'integer', minimum: 1 },
   },
-  required: ['dataset', 'histograms'],
+  required: ['histograms'],
   additionalProperties: false,
 } as const;
 
@@ -105,6 +113,26 @@ export const analysisViewSchema = {
         histograms: th1Map,
         byFile: { type: 'object', additionalProperties: th1Map },
         byFileOmitted: { type: 'boolean' },
+        luminosityFb: { type: 'number' },
+        warnings: { type: 'array', items: { type: 'string' } },
+        samples: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              dataset: { type: 'string' },
+              file: { type: 'string' },
+              sample: { type: 'string' },
+              process: { type: 'string' },
+              role: { type: 'string', enum: ['data', 'simulation'] },
+              signal: { type: 'boolean' },
+              scale: { type: 'number' },
+              normalised: { type: 'boolean' },
+              histograms: th1Map,
+            },
+            required: ['dataset', 'file', 'sample', 'process', 'role', 'signal', 'scale', 'normalised', 'histograms'],
+          },
+        },
       },
       required: ['entries', 'selected', 'seconds', 'histograms', 'byFile'],
     },
@@ -141,6 +169,15 @@ export const presetSchema = {
     description: { type: 'string' },
     schema: { type: 'string' },
     datasets: { type: 'array', items: { type: 'string' } },
+    samples: {
+      type: 'object',
+      properties: {
+        main: { type: 'array', items: { type: 'string' } },
+        data: { type: 'array', items: { type: 'string' } },
+        simulation: { type: 'array', items: { type: 'string' } },
+      },
+      required: ['main', 'data', 'simulation'],
+    },
     request: {
       type: 'object',
       properties: { ...analysisRequestSchema.properties },
