@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { OpenKeyError } from '../../common/errors.ts';
+import { consoleFailure, failureComplete, failureExcerpt, type ConsoleFailureKind } from './console-watch.ts';
 import { run } from './exec.ts';
 
 export type Firmware = 'bios' | 'uefi';
@@ -45,6 +46,10 @@ export interface BootTestResult {
   failedUnits: string[];
   health?: unknown;
   reason?: string;
+  /** A kernel panic or an emergency shell seen on the serial console: the boot was given up at once. */
+  consoleFailure?: ConsoleFailureKind;
+  /** The serial lines that show that failure (the oops trace, the panic line). */
+  failureLines?: string[];
   serialTail: string[];
 }
 
@@ -165,6 +170,8 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let exited = false;
   let exitError: unknown;
+  let lineCount = 0;
+  let fatal: { kind: ConsoleFailureKind; line: number; at: number; complete: boolean } | undefined;
   const qemu = run('qemu-system-x86_64', args, {
     aptPackage: 'qemu-system-x86',
     signal: stop.signal,
@@ -172,8 +179,13 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       // eslint-disable-next-line no-control-regex
       const clean = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
       serial.push(clean);
+      lineCount += 1;
       if (serial.length > 400) serial.shift();
       options.onSerial?.(clean);
+      const failure = consoleFailure(clean);
+      if (failure !== undefined && fatal === undefined)
+        fatal = { kind: failure, line: lineCount, at: performance.now(), complete: false };
+      if (fatal !== undefined && failureComplete(clean)) fatal.complete = true;
       const match = BOOT_LINE.exec(clean);
       if (match && result.systemState === undefined) {
         result.systemState = match[1] ?? '';
@@ -201,6 +213,8 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     while (
       performance.now() < deadline &&
       !exited &&
+      // A panic or an emergency shell ends the boot: wait only for the rest of its trace.
+      !(fatal !== undefined && (fatal.complete || performance.now() - fatal.at > 2000)) &&
       (result.secondsToHealthy === undefined || result.systemState === undefined)
     ) {
       options.signal?.throwIfAborted();
@@ -219,7 +233,11 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    if (exited) {
+    if (fatal !== undefined) {
+      result.consoleFailure = fatal.kind;
+      result.failureLines = failureExcerpt(serial, serial.length - 1 - (lineCount - fatal.line));
+      result.reason = `${fatal.kind} on the serial console after ${Math.round((fatal.at - started) / 100) / 10} s:\n${result.failureLines.map((l) => `  | ${l}`).join('\n')}`;
+    } else if (exited) {
       result.reason = `QEMU exited early${exitError instanceof Error ? `: ${exitError.message}` : ''}`;
     } else if (result.secondsToHealthy === undefined) {
       result.reason = `GET /api/health did not answer within ${deadlineMs / 1000} s`;
