@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DEB_ARCHIVE_DIR } from './debs.ts';
 import { removeTree } from './fsutil.ts';
 
 /**
@@ -20,6 +21,8 @@ export interface CacheEntry {
 }
 
 const ENTRY_FILE = 'entry.json';
+/** Folders of the cache that hold no stage entries: temp folders, and the .deb archive (builder/cache/debs.ts). */
+const NOT_STAGES = new Set(['tmp', DEB_ARCHIVE_DIR]);
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   if (env.OPENKEY_CACHE) return path.resolve(env.OPENKEY_CACHE);
@@ -66,6 +69,11 @@ function pidAlive(pid: number): boolean {
 export class Cache {
   constructor(readonly root: string) {}
 
+  /** The cache a temp folder of `tempDir()` belongs to (stages get only their folders, not the cache). */
+  static rootOfTemp(tempDir: string): string {
+    return path.dirname(path.dirname(path.resolve(tempDir)));
+  }
+
   entryDir(stage: string, key: string): string {
     return path.join(this.root, stage, key);
   }
@@ -109,7 +117,7 @@ export class Cache {
     const entries: CacheEntry[] = [];
     const stages = await readdir(this.root, { withFileTypes: true }).catch(() => []);
     for (const stageDir of stages) {
-      if (!stageDir.isDirectory() || stageDir.name === 'tmp') continue;
+      if (!stageDir.isDirectory() || NOT_STAGES.has(stageDir.name)) continue;
       for (const keyDir of await readdir(path.join(this.root, stageDir.name), { withFileTypes: true })) {
         const dir = path.join(this.root, stageDir.name, keyDir.name);
         const marker = path.join(dir, ENTRY_FILE);
@@ -147,7 +155,7 @@ export class Cache {
     const complete = await this.list();
     const completeDirs = new Set(complete.map((e) => e.dir));
     for (const stageDir of await readdir(this.root, { withFileTypes: true }).catch(() => [])) {
-      if (!stageDir.isDirectory() || stageDir.name === 'tmp') continue;
+      if (!stageDir.isDirectory() || NOT_STAGES.has(stageDir.name)) continue;
       for (const keyDir of await readdir(path.join(this.root, stageDir.name))) {
         const dir = path.join(this.root, stageDir.name, keyDir);
         if (completeDirs.has(dir)) continue;
@@ -167,6 +175,12 @@ export class Cache {
         removed.push(entry.dir);
         bytes += entry.bytes;
       }
+    }
+    const archive = path.join(this.root, DEB_ARCHIVE_DIR);
+    if (options.all && (await exists(archive))) {
+      bytes += await treeBytes(archive);
+      await rm(archive, { recursive: true, force: true });
+      removed.push(archive);
     }
     return { removed, bytes };
   }
