@@ -19,7 +19,7 @@ import { inflateRawSync } from 'node:zlib';
 import { openFile } from 'jsroot/io';
 import { TSelector, treeProcess } from 'jsroot/tree';
 import { buildApp } from '../services/analysis/app.ts';
-import type { AnalysisView } from '../services/analysis/analyses.ts';
+import type { AnalysisView } from '../services/analysis/api.ts';
 import { parseBasketHeader, readAt } from '../rootio/read/basket.ts';
 import { readTreeMeta } from '../rootio/read/meta.ts';
 

@@ -253,7 +253,6 @@ function follow(
   id: string,
   onProgress: (done: number, total: number) => void,
 ): { done: Promise<Analysis>; stop: () => void } {
-  let source: EventSource | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let finished = false;
   let resolveDone: (a: Analysis) => void = () => {};
@@ -276,29 +275,12 @@ function follow(
       rejectDone(error);
     }
   };
-  const onMessage = (event: MessageEvent<string>) => {
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (typeof data !== 'object' || data === null) return;
-    const d = data as Partial<Analysis> & { entriesDone?: number; entriesTotal?: number; histograms?: unknown };
-    const progress = d.progress ?? (d.entriesDone !== undefined ? d : undefined);
-    if (progress?.entriesDone !== undefined) onProgress(progress.entriesDone, progress.entriesTotal ?? 0);
-    if ((d.state !== undefined && isTerminal(d as Analysis)) || d.result !== undefined || d.histograms !== undefined)
-      void finish();
-    if (['result', 'done', 'end', 'error', 'failed', 'cancelled'].includes(event.type)) void finish();
-  };
-  if (typeof EventSource === 'function') {
-    source = new EventSource(api.eventsUrl(id));
-    source.onmessage = onMessage;
-    for (const type of ['progress', 'state', 'result', 'done', 'end', 'failed', 'cancelled'])
-      source.addEventListener(type, onMessage as EventListener);
-    // A closed stream makes EventSource reconnect; the poll below takes over instead.
-    source.onerror = () => source?.close();
-  }
+  // Only the events the service sends (the contract's ANALYSIS_EVENTS); the poll below takes over if the stream
+  // closes.
+  const source = api.follow(id, {
+    progress: (p) => onProgress(p.progress.entriesDone, p.progress.entriesTotal),
+    result: () => void finish(),
+  });
   const poll = async () => {
     if (finished) return;
     try {

@@ -1,93 +1,56 @@
-/** The analysis service's HTTP API (issue 4), as the apps consume it. Browser code: fetch only, no node:*. */
+/**
+ * The analysis service's HTTP API as the apps consume it. Every type and event name comes from the service's one
+ * contract (services/analysis/api.ts: plain data and types, nothing else of the service). Browser code: fetch and
+ * EventSource only, no node:*.
+ */
+import {
+  ANALYSIS_EVENTS,
+  type AnalysisEvents,
+  type AnalysisRequest,
+  type AnalysisView,
+  type Health,
+  type DatasetSummary,
+  type DatasetDetail,
+  type HistogramRequest,
+  type Preset as ServicePreset,
+  type TH1DJson as ServiceTH1D,
+} from '../../services/analysis/api.ts';
 
-export interface Health {
-  status: 'ok';
-  version: string;
-  workers: number;
-}
+export { ANALYSIS_EVENTS, isTerminal } from '../../services/analysis/api.ts';
+export type {
+  AnalysisEvents,
+  AnalysisRequest,
+  AnalysisResult,
+  AnalysisState,
+  Branch,
+  DatasetDetail,
+  DatasetFile,
+  DatasetSummary,
+  FileLabels,
+  Health,
+  ProgressEvent,
+} from '../../services/analysis/api.ts';
 
-/** Per-file labels from the dataset's dataset.json; every field is optional. */
-export interface FileLabels {
-  sample?: string;
-  process?: string;
-  /** "data" or "simulation" (some datasets say "mc"). */
-  kind?: string;
-  /** Cross-section in pb, when the dataset gives one. */
-  xsec?: number;
-  [key: string]: unknown;
-}
+export type HistogramSpec = HistogramRequest;
 
-export interface DatasetFile {
-  name: string;
-  size: number;
-  entries: number;
-  tree: string;
-  labels?: FileLabels;
-}
+/**
+ * A TH1D as the apps read it: the contract's fields they need; the others may be absent (a histogram that JSROOT
+ * read from a file, or one the apps build themselves).
+ */
+export type TH1DJson = Pick<ServiceTH1D, '_typename' | 'fArray' | 'fEntries'> &
+  Partial<Pick<ServiceTH1D, 'fName' | 'fTitle' | 'fSumw2'>> & {
+    fXaxis: Pick<ServiceTH1D['fXaxis'], 'fNbins' | 'fXmin' | 'fXmax'> & Partial<Pick<ServiceTH1D['fXaxis'], 'fTitle'>>;
+  };
 
-export interface DatasetSummary {
-  id: string;
-  title: string;
-  entries: number;
-  files: DatasetFile[];
-  description?: string;
-  licence?: string;
-}
+/** An analysis as GET /api/analyses/:id answers it. */
+export type Analysis = AnalysisView;
 
-export interface Branch {
-  name: string;
-  type: string;
-  isArray: boolean;
-}
-
-export interface DatasetDetail extends DatasetSummary {
-  branches: Branch[];
-}
-
-// The request is the service's own type: one definition for both ends of the API (type-only, erased in the bundle).
-import type { AnalysisRequest, HistogramRequest as HistogramSpec } from '../../services/analysis/analyses.ts';
-export type { AnalysisRequest, HistogramSpec };
-
-/** The JSON of a ROOT TH1D as JSROOT draws it; only the fields the apps read. */
-export interface TH1DJson {
-  _typename: string;
-  fName?: string;
-  fTitle?: string;
-  fXaxis: { fNbins: number; fXmin: number; fXmax: number; fTitle?: string };
-  /** fNbins + 2 values: underflow, the bins, overflow. */
-  fArray: number[];
-  /** Sum of squared weights per bin (same layout), empty when unweighted. */
-  fSumw2?: number[];
-  fEntries: number;
-}
-
-export interface AnalysisResult {
-  entries: number;
-  selected: number;
-  seconds: number;
-  histograms: Record<string, TH1DJson>;
-  byFile: Record<string, Record<string, TH1DJson>>;
-}
-
-export type AnalysisState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-
-export interface Analysis {
-  id: string;
-  state: AnalysisState;
-  progress: { entriesDone: number; entriesTotal: number };
-  error?: string | { code?: string; message: string };
-  result?: AnalysisResult;
-}
-
-/** A named analysis for a known schema; `request` is a request body the user may edit. */
-export interface Preset {
-  id: string;
-  title: string;
-  description?: string;
-  /** The datasets the service found this preset applies to (their tree has every branch it reads). */
-  datasets?: string[];
-  request: Omit<AnalysisRequest, 'dataset'> & { dataset?: string };
-}
+/**
+ * A preset as the apps use it: the service's, read leniently (normalisePresets), so only id, title and the request
+ * are sure to be there.
+ */
+export type Preset = Pick<ServicePreset, 'id' | 'title'> &
+  Partial<Pick<ServicePreset, 'description' | 'datasets'>> & { request: ServicePreset['request'] };
 
 export class ApiError extends Error {
   readonly status: number;
@@ -158,6 +121,37 @@ export class Api {
 
   eventsUrl(id: string): string {
     return this.url(`api/analyses/${encodeURIComponent(id)}/events`);
+  }
+
+  /**
+   * Follows an analysis's Server-Sent Events: the handler of each event the service sends (ANALYSIS_EVENTS, no
+   * other). The stream ends after `result`; on an error the source is closed (EventSource would reconnect) and
+   * `onClosed` runs. Returns the source, undefined where the browser has no EventSource.
+   */
+  follow(
+    id: string,
+    handlers: { [E in keyof AnalysisEvents]: (data: AnalysisEvents[E]) => void } & { onClosed?: () => void },
+  ): EventSource | undefined {
+    if (typeof EventSource !== 'function') return undefined;
+    const source = new EventSource(this.eventsUrl(id));
+    for (const name of ANALYSIS_EVENTS) {
+      source.addEventListener(name, (event) => {
+        let data: unknown;
+        try {
+          data = JSON.parse((event as MessageEvent<string>).data);
+        } catch {
+          return;
+        }
+        if (typeof data !== 'object' || data === null) return;
+        if (name === 'result') source.close();
+        (handlers[name] as (d: unknown) => void)(data);
+      });
+    }
+    source.onerror = () => {
+      source.close();
+      handlers.onClosed?.();
+    };
+    return source;
   }
 
   dataUrl(dataset: string, file: string): string {

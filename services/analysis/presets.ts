@@ -2,7 +2,7 @@
  * Named analyses for the open-data schemas we know. A preset is a request body (without the dataset) plus the
  * tree and branches it needs; GET /api/presets fills in the datasets whose tree has them.
  */
-import type { AnalysisRequest } from './analyses.ts';
+import type { AnalysisRequest } from './api.ts';
 
 export interface Preset {
   id: string;

@@ -9,7 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { OpenKeyError } from '../../common/errors.ts';
-import type { AnalysisManager, AnalysisRequest, AnalysisResult, AnalysisState, AnalysisView } from './analyses.ts';
+import type { AnalysisManager } from './analyses/manager.ts';
+import type { AnalysisResult, AnalysisState, AnalysisView, DatasetRequest as AnalysisRequest } from './api.ts';
 import type { Dataset, DatasetStore, FileInfo, FileLabels } from './datasets.ts';
 import type { TH1D } from './histogram.ts';
 

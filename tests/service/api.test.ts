@@ -13,7 +13,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnalysisView } from '../../services/analysis/analyses.ts';
+import type { AnalysisView } from '../../services/analysis/api.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 import { parseRange } from '../../services/analysis/routes/data.ts';
 import { ATLAS_ENTRIES, makeDatasets, type Fixture } from './fixtures.ts';

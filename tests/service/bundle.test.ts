@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { AnalysisView } from '../../services/analysis/analyses.ts';
+import type { AnalysisView } from '../../services/analysis/api.ts';
 import { bundleService } from '../../services/analysis/bundle.ts';
 import { makeDatasets, type Fixture } from './fixtures.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createHistogram } from 'jsroot/core';
 import { buildApp } from '../../services/analysis/app.ts';
-import type { AnalysisView } from '../../services/analysis/analyses.ts';
+import type { AnalysisView } from '../../services/analysis/api.ts';
 import { makeDatasets, type Fixture } from './fixtures.ts';
 import { ATLAS, COMPRESSIONS, jsrootDraw, openTree, SKHEP, TSelector, treeProcess } from './jsroot-helpers.ts';
 

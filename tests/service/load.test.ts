@@ -5,7 +5,7 @@
 import { getPriority, setPriority } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnalysisView } from '../../services/analysis/analyses.ts';
+import type { AnalysisView } from '../../services/analysis/api.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 import { ATLAS_ENTRIES, makeDatasets, type Fixture } from './fixtures.ts';
 
@@ -118,7 +118,11 @@ describe('the bounded queue', () => {
 describe('a crashing worker', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
-    app = await buildApp({ datasets: fixture.root, workers: 2, crashWorkerOnFile: 'uproot-HZZ-lz4.root' });
+    app = await buildApp({
+      datasets: fixture.root,
+      workers: 2,
+      workerUrl: new URL('./crash-worker.ts', import.meta.url),
+    });
   });
   afterAll(async () => app.close());
 

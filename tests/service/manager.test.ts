@@ -1,7 +1,8 @@
 /** The analysis manager's places: released however an analysis ends, and nothing starts while the service closes. */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AnalysisManager, type AnalysisView } from '../../services/analysis/analyses.ts';
+import { Executor } from '../../services/analysis/analyses/execute.ts';
+import type { AnalysisView } from '../../services/analysis/api.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 import { makeDatasets, type Fixture } from './fixtures.ts';
 
@@ -27,9 +28,7 @@ function request() {
 describe('AnalysisManager', () => {
   it('an analysis that fails unexpectedly still frees its place: the next one runs', async () => {
     const { manager } = app.analysis;
-    const execute = vi
-      .spyOn(AnalysisManager.prototype as unknown as { execute: () => Promise<void> }, 'execute')
-      .mockRejectedValueOnce(new Error('boom'));
+    const execute = vi.spyOn(Executor.prototype, 'run').mockRejectedValueOnce(new Error('boom'));
     const first = await manager.submit(request());
     await manager.wait(first);
     expect(manager.view(first).error).toEqual({ code: 'E_INTERNAL', message: 'internal error (a bug): boom' });

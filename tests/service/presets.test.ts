@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeSyntheticFile } from '../../builder/synth/index.ts';
-import type { AnalysisView } from '../../services/analysis/analyses.ts';
+import type { AnalysisView } from '../../services/analysis/api.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 
 let root: string;

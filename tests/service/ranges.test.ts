@@ -3,9 +3,9 @@
  * at both ends, baskets read twice where they straddle) equals the one filled in a single pass.
  */
 import { describe, expect, it } from 'vitest';
-import { basketsIn, planRanges } from '../../services/analysis/analyses.ts';
+import { basketsIn, planRanges } from '../../services/analysis/analyses/plan.ts';
 import { HistogramSet } from '../../services/analysis/histogram.ts';
-import { runTask } from '../../services/analysis/pool/worker.ts';
+import { runTask } from '../../services/analysis/pool/tasks.ts';
 import type { Task } from '../../services/analysis/pool/protocol.ts';
 import { readTreeMeta } from '../../rootio/read/meta.ts';
 import { SKHEP } from './jsroot-helpers.ts';

@@ -28,8 +28,6 @@ export interface Task {
   branchInfo: { name: string; isArray: boolean }[];
   draw: DrawText;
   histograms: HistSpec[];
-  /** Fault injection for tests: the worker exits as if it had crashed. */
-  crash?: boolean;
 }
 
 /** Per histogram: fills, Σw, Σw², Σwx, Σwx² (ROOT's fEntries, fTsumw, fTsumw2, fTsumwx, fTsumwx2). */

@@ -7,9 +7,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { OpenKeyError } from '../../../common/errors.ts';
+import { dataParamsSchema, dataQuerySchema, type DataParams } from '../api.ts';
 import type { DatasetStore } from '../datasets.ts';
+import type { ServiceParts } from './parts.ts';
 
 const DATASET = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9._+-]*\.root$/;
@@ -111,11 +113,8 @@ function multipartBody(path: string, ranges: Range[], heads: string[], tail: str
   return Readable.from(parts(), { objectMode: false });
 }
 
-export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): void {
-  const handler = async (
-    request: FastifyRequest<{ Params: { dataset: string; file: string } }>,
-    reply: FastifyReply,
-  ) => {
+export const dataRoutes: FastifyPluginAsync<ServiceParts> = async (app, { store }) => {
+  const handler = async (request: FastifyRequest<{ Params: DataParams }>, reply: FastifyReply) => {
     const { dataset, file } = request.params;
     const { path, size, mtime } = await resolveFile(store, dataset, file);
     const etag = `"${size.toString(16)}-${mtime.getTime().toString(16)}"`;
@@ -153,20 +152,7 @@ export function registerDataRoutes(app: FastifyInstance, store: DatasetStore): v
       .header('Content-Length', length);
     return head ? reply.send() : reply.send(multipartBody(path, ranges, heads, tail));
   };
-  const schema = {
-    params: {
-      type: 'object',
-      properties: { dataset: { type: 'string' }, file: { type: 'string' } },
-      required: ['dataset', 'file'],
-      additionalProperties: false,
-    },
-    // JSROOT in a browser adds ?stamp=<time> against caching; nothing else is accepted.
-    querystring: {
-      type: 'object',
-      properties: { stamp: { type: 'string', pattern: '^[0-9]{1,20}$' } },
-      additionalProperties: false,
-    },
-  };
+  const schema = { params: dataParamsSchema, querystring: dataQuerySchema };
   app.get('/data/:dataset/:file', { schema, exposeHeadRoute: false }, handler);
   app.head('/data/:dataset/:file', { schema }, handler);
-}
+};

@@ -1,0 +1,154 @@
+/**
+ * The analyses of one service: each request is planned (plan.ts), answered from the cache (cache.ts) or given a
+ * place (schedule.ts), run on the worker pool (execute.ts) and published to whoever follows it (publish.ts); failures
+ * become what the API reports (errors.ts). This class only wires those parts together and keeps the analyses for GET.
+ */
+import type { DatasetRequest, AnalysisView } from '../api.ts';
+import type { DatasetStore } from '../datasets.ts';
+import type { WorkerPool } from '../pool/pool.ts';
+import { ResultCache } from './cache.ts';
+import { PlannedFailure, runFailure } from './errors.ts';
+import { Executor } from './execute.ts';
+import { planAnalysis } from './plan.ts';
+import { Analysis, type Listener } from './publish.ts';
+import { Scheduler } from './schedule.ts';
+
+export interface ManagerOptions {
+  store: DatasetStore;
+  pool: WorkerPool;
+  /** Analyses running at once; more wait in the queue. */
+  maxActive?: number;
+  /** Analyses waiting; beyond this a submit is refused with E_QUEUE_FULL (503). */
+  maxQueued?: number;
+  cacheSize?: number;
+  /** Finished analyses kept for GET. */
+  keep?: number;
+  /** Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)); default 5 M. */
+  maxByFileCells?: number;
+}
+
+export class AnalysisManager {
+  private readonly store: DatasetStore;
+  private readonly pool: WorkerPool;
+  private readonly keep: number;
+  private readonly analyses = new Map<string, Analysis>();
+  private readonly scheduler: Scheduler;
+  private readonly cache: ResultCache;
+  private readonly executor: Executor;
+
+  constructor(options: ManagerOptions) {
+    this.store = options.store;
+    this.pool = options.pool;
+    this.keep = options.keep ?? 256;
+    this.cache = new ResultCache({ maxEntries: options.cacheSize ?? 64 });
+    this.executor = new Executor(options.pool, { maxByFileCells: options.maxByFileCells ?? 5_000_000 });
+    this.scheduler = new Scheduler({
+      maxActive: options.maxActive ?? 4,
+      maxQueued: options.maxQueued ?? 16,
+      start: (a) => this.start(a),
+    });
+  }
+
+  get counts(): { active: number; queued: number } {
+    return this.scheduler.counts;
+  }
+
+  /** Validates and plans the request (throws OpenKeyError for a 4xx), then queues or runs it. */
+  async submit(request: DatasetRequest): Promise<Analysis> {
+    let plan;
+    try {
+      plan = await planAnalysis(this.store, request, this.pool.size);
+    } catch (error) {
+      if (!(error instanceof PlannedFailure)) throw error;
+      const failed = this.create(request);
+      failed.end('failed', { error: { code: error.code, message: error.message } });
+      return failed;
+    }
+    const analysis = this.create(request);
+    analysis.plan = plan;
+    analysis.progress.entriesTotal = plan.entriesTotal;
+    const cached = this.cache.get(plan.cacheKey);
+    if (cached) {
+      analysis.progress.entriesDone = analysis.progress.entriesTotal;
+      analysis.end('done', { result: { ...cached, cached: true } });
+      return analysis;
+    }
+    try {
+      this.scheduler.admit(analysis);
+    } catch (error) {
+      this.analyses.delete(analysis.id);
+      throw error;
+    }
+    return analysis;
+  }
+
+  get(id: string): Analysis | undefined {
+    return this.analyses.get(id);
+  }
+
+  view(a: Analysis): AnalysisView {
+    return a.view();
+  }
+
+  subscribe(a: Analysis, listener: Listener): () => void {
+    return a.subscribe(listener);
+  }
+
+  async wait(a: Analysis): Promise<void> {
+    await a.finished;
+  }
+
+  cancel(a: Analysis): void {
+    if (a.ended) return;
+    this.scheduler.unqueue(a);
+    const wasRunning = a.state === 'running';
+    a.end('cancelled');
+    this.pool.cancel(a.id);
+    if (wasRunning) this.scheduler.release(a);
+  }
+
+  /** Cancels everything; the waiting ones first, so that cancelling a running one does not start them. */
+  close(): void {
+    for (const a of this.scheduler.close()) a.end('cancelled');
+    for (const a of [...this.analyses.values()]) this.cancel(a);
+  }
+
+  private create(request: DatasetRequest): Analysis {
+    const a = new Analysis(request);
+    this.analyses.set(a.id, a);
+    this.trim();
+    return a;
+  }
+
+  /** Forgets the oldest finished analyses beyond `keep`. */
+  private trim(): void {
+    if (this.analyses.size <= this.keep) return;
+    for (const [id, a] of this.analyses) {
+      if (this.analyses.size <= this.keep) break;
+      if (a.ended) this.analyses.delete(id);
+    }
+  }
+
+  /** Runs an analysis that got a place; its place is released however it ends. */
+  private start(a: Analysis): void {
+    const plan = a.plan!;
+    a.state = 'running';
+    a.notify(true);
+    this.executor
+      .run(a, plan)
+      .then((result) => {
+        if (result === undefined || a.state !== 'running') return;
+        this.cache.set(plan.cacheKey, result);
+        a.end('done', { result });
+      })
+      .catch((error: unknown) => {
+        if (a.state === 'running') a.end('failed', { error: runFailure(error) });
+      })
+      .finally(() => {
+        if (a.state === 'running') a.end('failed', { error: { code: 'E_INTERNAL', message: 'analysis ended early' } });
+        this.scheduler.release(a);
+      });
+  }
+}
+
+export type { Analysis };

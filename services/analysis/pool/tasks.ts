@@ -1,0 +1,137 @@
+/**
+ * What an analysis worker does with a task: reads only the branches the expressions use over the task's entry
+ * range, evaluates the compiled program, fills partial histograms in typed arrays and transfers them back. Kept free
+ * of Fastify and jsroot's tree code so the bundler emits the worker as a small separate file.
+ */
+import { closeSync, openSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import type { MessagePort } from 'node:worker_threads';
+import { compileDraw, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
+import { readColumn, type ReadStats } from '../../../rootio/read/columns.ts';
+import { STATS, type FromWorker, type Task, type TaskResult, type ToWorker } from './protocol.ts';
+
+const programs = new Map<string, DrawProgram>();
+
+function program(task: Task): DrawProgram {
+  const key = JSON.stringify([task.draw, task.branchInfo]);
+  let p = programs.get(key);
+  if (p === undefined) {
+    const infos = new Map<string, BranchInfo>(task.branchInfo.map((b) => [b.name, b]));
+    p = compileDraw(task.draw, infos);
+    if (programs.size > 64) programs.clear();
+    programs.set(key, p);
+  }
+  return p;
+}
+
+export async function runTask(task: Task): Promise<TaskResult> {
+  const prog = program(task);
+  const events = task.last - task.first;
+  const nh = task.histograms.length;
+  const sumw = task.histograms.map((h) => new Float64Array(h.bins + 2));
+  const sumw2 = task.histograms.map((h) => new Float64Array(h.bins + 2));
+  const stats = new Float64Array(nh * STATS);
+  const mins = task.histograms.map((h) => h.min);
+  const ks = task.histograms.map((h) => h.bins / (h.max - h.min));
+  const nbins = task.histograms.map((h) => h.bins);
+  const read: ReadStats = { diskBytes: 0, dataBytes: 0 };
+
+  const fd = openSync(task.path, 'r');
+  const columns = new Map<string, Column>();
+  try {
+    const byName = new Map(task.branches.map((b) => [b.name, b]));
+    for (const name of prog.branches) {
+      const meta = byName.get(name);
+      if (meta === undefined) throw new Error(`branch ${name} is not in the task`);
+      columns.set(name, await readColumn(fd, meta, task.first, task.last, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+
+  // Same binning arithmetic as jsroot's TDrawSelector (floor((x - min) * k), NaN to overflow) so bins agree
+  // exactly; statistics follow ROOT's TH1::Fill (fEntries counts every fill, the sums only in-range values).
+  const fill = (h: number, x: number, w: number): void => {
+    if (w === 0) return;
+    const n = nbins[h]!;
+    let bin = Number.isFinite(x) ? Math.floor((x - mins[h]!) * ks[h]!) : n + 1;
+    bin = bin < 0 ? 0 : bin >= n ? n + 1 : bin + 1;
+    const sw = sumw[h]!;
+    sw[bin] = sw[bin]! + w;
+    const sw2 = sumw2[h]!;
+    sw2[bin] = sw2[bin]! + w * w;
+    const s = h * STATS;
+    stats[s] = stats[s]! + 1;
+    if (bin > 0 && bin <= n) {
+      stats[s + 1] = stats[s + 1]! + w;
+      stats[s + 2] = stats[s + 2]! + w * w;
+      stats[s + 3] = stats[s + 3]! + w * x;
+      stats[s + 4] = stats[s + 4]! + w * x * x;
+    }
+  };
+  prog.processBatch({ events, columns }, fill);
+  return { entries: events, sumw, sumw2, stats, diskBytes: read.diskBytes, dataBytes: read.dataBytes };
+}
+
+function errorOf(error: unknown, task: Task): { code: string; message: string } {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' && e.code.startsWith('E_') ? e.code : 'E_ROOT_READ';
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  // Reader errors get the file named here; expression errors already say which field is wrong.
+  return code === 'E_ROOT_READ' ? { code, message: `${task.file}: ${message}` } : { code, message };
+}
+
+/**
+ * Linux nice values are per thread: lowering this worker's priority keeps the main thread (HTTP, health checks)
+ * responsive when the workers fill every core. Best effort; elsewhere it is a no-op.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not allowed
+  }
+}
+
+/**
+ * Answers the pool's messages on `port` with `run` (runTask; a test worker wraps it to inject faults): tasks one at
+ * a time in arrival order, the next one sent ahead by the pool.
+ */
+export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskResult> = runTask): void {
+  lowerPriority();
+  const queue: Extract<ToWorker, { type: 'task' }>[] = [];
+  let running = false;
+  const drain = async (): Promise<void> => {
+    running = true;
+    for (let message = queue.shift(); message !== undefined; message = queue.shift()) {
+      const { id, task } = message;
+      try {
+        const result = await run(task);
+        const transfer = [...result.sumw, ...result.sumw2, result.stats].map((a) => a.buffer as ArrayBuffer);
+        port.postMessage({ type: 'done', id, result } satisfies FromWorker, transfer);
+      } catch (error) {
+        port.postMessage({ type: 'error', id, ...errorOf(error, task) } satisfies FromWorker);
+      }
+    }
+    running = false;
+  };
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'cancel') {
+      // A task not started yet is skipped; one already running or done has answered or will answer normally.
+      const index = queue.findIndex((m) => m.id === message.id);
+      if (index < 0) return;
+      queue.splice(index, 1);
+      port.postMessage({
+        type: 'error',
+        id: message.id,
+        code: 'E_CANCELLED',
+        message: 'cancelled',
+      } satisfies FromWorker);
+      return;
+    }
+    queue.push(message);
+    if (!running) void drain();
+  });
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
+}

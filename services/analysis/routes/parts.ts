@@ -1,0 +1,14 @@
+/** What the route plugins are given: the service's dataset store, worker pool and analyses. */
+import type { AnalysisManager } from '../analyses/manager.ts';
+import type { DatasetStore } from '../datasets.ts';
+import type { WorkerPool } from '../pool/pool.ts';
+import type { SampleAnalyses } from '../samples.ts';
+
+export interface ServiceParts {
+  store: DatasetStore;
+  pool: WorkerPool;
+  /** The analyses of one dataset. */
+  manager: AnalysisManager;
+  /** What the routes submit to: requests of one dataset go to `manager`, those over several are combined. */
+  analyses: SampleAnalyses;
+}
