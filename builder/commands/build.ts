@@ -2,7 +2,7 @@ import path from 'node:path';
 import { buildImage, bytesNeeded, type BuildOutcome } from '../build.ts';
 import { defaultCacheDir } from '../cache/index.ts';
 import { UsageError } from '../../common/errors.ts';
-import { loadManifest, ManifestError } from '../manifest/index.ts';
+import { ALLOW_PATH_HELP, ALLOW_PATH_OPTION, loadManifest, ManifestError, loadOptionsOf } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT } from '../plan/survey.ts';
 import { formatBytes } from '../../common/format.ts';
@@ -59,10 +59,12 @@ Options:
   --cache DIR   cache folder (default: $OPENKEY_CACHE or ~/.cache/openkey)
   --offline     never download: fail if a stage needs the network and is not cached
   --dry-run     print the stages, their cache keys and whether each is cached; write nothing
+${ALLOW_PATH_HELP}
 
 Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
 `,
   options: {
+    ...ALLOW_PATH_OPTION,
     out: { type: 'string' },
     cache: { type: 'string' },
     offline: { type: 'boolean' },
@@ -74,7 +76,7 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
       throw new UsageError('expected exactly one manifest', 'openkey build manifests/mu.yaml');
     let manifest: ResolvedManifest;
     try {
-      manifest = (await loadManifest(file, io.cwd)).manifest;
+      manifest = (await loadManifest(file, io.cwd, loadOptionsOf(args.values, io.signal))).manifest;
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
       io.err(`${error.format(io.cwd)}\n`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../../common/errors.ts';
-import { loadManifest } from '../manifest/index.ts';
+import { ALLOW_PATH_HELP, ALLOW_PATH_OPTION, loadManifest, loadOptionsOf } from '../manifest/index.ts';
 import type { Origin } from '../manifest/types.ts';
 import type { PosNode } from '../manifest/yaml.ts';
 import type { Command } from './types.ts';
@@ -61,13 +61,19 @@ export const command: Command = {
 
 Prints the resolved manifest (after extends and merging) as YAML, each value followed by the file and line it came
 from. --json prints { manifest, origins } where origins maps each dotted path to "file:line:col".
+
+Options:
+${ALLOW_PATH_HELP}
 `,
-  options: { json: { type: 'boolean' } },
+  options: {
+    ...ALLOW_PATH_OPTION,
+    json: { type: 'boolean' },
+  },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
     if (file === undefined || extra.length > 0)
       throw new UsageError('expected exactly one manifest', 'openkey explain manifests/s.yaml');
-    const { manifest, tree } = await loadManifest(file, io.cwd);
+    const { manifest, tree } = await loadManifest(file, io.cwd, loadOptionsOf(args.values, io.signal));
     if (args.values.json) {
       const origins: Record<string, string> = {};
       const walk = (node: PosNode, at: string) => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../../common/errors.ts';
-import { loadManifest } from '../manifest/index.ts';
+import { ALLOW_PATH_HELP, ALLOW_PATH_OPTION, loadManifest, loadOptionsOf } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { planBuild, type Plan } from '../plan/index.ts';
 import { surveyHost } from '../plan/survey.ts';
@@ -43,13 +43,19 @@ Prints the build plan: the ordered stages and the hash of each stage's inputs (i
 its files, the versions of its tools and the hashes of the stages before it). A stage whose hash is unchanged is
 taken from the cache. --json prints { manifest, plan } with paths relative to the project; the same inputs always
 give the same bytes.
+
+Options:
+${ALLOW_PATH_HELP}
 `,
-  options: { json: { type: 'boolean' } },
+  options: {
+    ...ALLOW_PATH_OPTION,
+    json: { type: 'boolean' },
+  },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
     if (file === undefined || extra.length > 0)
       throw new UsageError('expected exactly one manifest', 'openkey plan --json manifests/s.yaml');
-    const { manifest } = await loadManifest(file, io.cwd);
+    const { manifest } = await loadManifest(file, io.cwd, loadOptionsOf(args.values, io.signal));
     const facts = await surveyHost(manifest);
     const plan = planBuild(manifest, facts);
     if (args.values.json)

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { buildImage } from '../build.ts';
 import { listFiles, removeTree, sha256File } from '../cache/fsutil.ts';
 import { UsageError } from '../../common/errors.ts';
-import { loadManifest, ManifestError } from '../manifest/index.ts';
+import { ALLOW_PATH_HELP, ALLOW_PATH_OPTION, loadManifest, ManifestError, loadOptionsOf } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT } from '../plan/survey.ts';
 import { unsquashfs } from '../tools/mksquashfs.ts';
@@ -77,15 +77,22 @@ export const command: Command = {
 Builds the manifest twice, each time into a fresh cache and output folder under --work (default: a temp folder),
 and compares the SHA-256 of every output. When they differ it opens both images and names the first differing file
 inside them (inside the squashfs layer when that is where it is). Exit 0 when every output is identical.
+
+Options:
+${ALLOW_PATH_HELP}
 `,
-  options: { work: { type: 'string' }, keep: { type: 'boolean' } },
+  options: {
+    ...ALLOW_PATH_OPTION,
+    work: { type: 'string' },
+    keep: { type: 'boolean' },
+  },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
     if (file === undefined || extra.length > 0)
       throw new UsageError('expected exactly one manifest', 'openkey verify-repro manifests/mu.yaml');
     let manifest: ResolvedManifest;
     try {
-      manifest = (await loadManifest(file, io.cwd)).manifest;
+      manifest = (await loadManifest(file, io.cwd, loadOptionsOf(args.values, io.signal))).manifest;
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
       io.err(`${error.format(io.cwd)}\n`);

@@ -1,11 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { OpenKeyError } from '../../common/errors.ts';
+import { allowedRoots, confine, isRefusal, type Roots } from './confine.ts';
+import { LIMITS, readManifestText } from './limits.ts';
 import { itemIdentity, mergeNodes, stripDirectives, toPlain } from './merge.ts';
 import { ManifestError, sortProblems, type ManifestProblem } from './problems.ts';
 import { checkSemantics } from './semantic.ts';
 import type { Origin, ResolvedManifest } from './types.ts';
 import { validateAgainstSchema } from './validate.ts';
+import { snapshotEpoch } from './values.ts';
 import { MERGE_TAGS, nodeAtPath, parseYamlWithPositions, type MapNode, type PosNode } from './yaml.ts';
 
 export type { ResolvedManifest } from './types.ts';
@@ -34,6 +37,10 @@ const PATH_LOCATIONS: readonly (readonly string[])[] = [
 interface Layers {
   order: string[];
   own: Map<string, MapNode>;
+  /** Files read so far (the manifest included), against LIMITS.files. */
+  read: number;
+  roots: Roots;
+  signal: AbortSignal | undefined;
 }
 
 function fileOrigin(file: string): Origin {
@@ -125,38 +132,81 @@ async function collectLayers(
     return;
   }
   if (layers.own.has(file)) return;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+  layers.signal?.throwIfAborted();
+  const parentProblem = (message: string, hint?: string) =>
+    problems.push({
+      origin: via ?? fileOrigin(file),
+      path: via === undefined ? '' : 'extends',
+      message,
+      ...(hint === undefined ? {} : { hint }),
+    });
+  const name = via === undefined ? 'the file' : `parent ${path.basename(file)}`;
+  if (++layers.read > LIMITS.files) {
+    if (layers.read === LIMITS.files + 1)
+      parentProblem(`more than ${LIMITS.files} manifest files in this extends graph`, 'flatten the extends chain');
+    return;
+  }
+  if (via !== undefined) {
+    // A parent is a manifest of the project: confined like every other path, and named as YAML, so that
+    // "extends: /etc/shadow" neither reads nor echoes a host file.
+    const confined = await confine(file, layers.roots, 'parent manifest');
+    if (isRefusal(confined)) {
+      parentProblem(
+        confined.message.startsWith('parent manifest not found')
+          ? `parent manifest not found: ${path.basename(file)}`
+          : confined.message,
+        confined.message.startsWith('parent manifest not found') ? manifestsBeside(file) : confined.hint,
+      );
+      return;
+    }
+    if (confined.isDirectory) {
+      parentProblem(`parent ${path.basename(file)} is a folder, not a manifest file`, manifestsBeside(file));
+      return;
+    }
+    if (!/\.ya?ml$/.test(file)) {
+      parentProblem(`parent ${path.basename(file)} is not a .yaml or .yml file`, manifestsBeside(file));
+      return;
+    }
+  }
+  const read = await readManifestText(file);
+  if (!read.ok) {
+    const code = read.code;
+    const detail =
+      read.code === 'ENOTFILE' && 'kind' in read
+        ? read.kind === 'a folder'
+          ? 'is a folder, not a manifest file'
+          : `is ${read.kind}, not a manifest file`
+        : read.code === 'ETOOBIG' && 'bytes' in read
+          ? `is ${read.bytes < 0 ? 'more than' : `${read.bytes} bytes, over`} the ${LIMITS.fileBytes / 1024} KiB a manifest may have`
+          : read.code === 'ETOOMANY' && 'items' in read
+            ? `has ${read.items} lines and list items, over the ${LIMITS.fileItems} a manifest may have`
+            : read.code === 'ETOODEEP'
+              ? `nests lists or mappings more than ${LIMITS.depth} levels deep`
+              : read.code === 'EBINARY'
+                ? 'is not UTF-8 text'
+                : undefined;
     if (via !== undefined) {
-      problems.push({
-        origin: via,
-        path: 'extends',
-        message:
-          code === 'ENOENT'
-            ? `parent manifest not found: ${path.basename(file)}`
-            : code === 'EISDIR'
-              ? `parent ${path.basename(file)} is a folder, not a manifest file`
-              : `cannot read parent manifest ${path.basename(file)} (${code})`,
-        hint: manifestsBeside(file),
-      });
+      parentProblem(
+        code === 'ENOENT'
+          ? `parent manifest not found: ${path.basename(file)}`
+          : detail !== undefined
+            ? `${name} ${detail}`
+            : `cannot read parent manifest ${path.basename(file)} (${code})`,
+        code === 'ENOENT' || detail === 'is a folder, not a manifest file' ? manifestsBeside(file) : undefined,
+      );
     } else {
-      problems.push({
-        origin: fileOrigin(file),
-        path: '',
-        message:
-          code === 'ENOENT'
-            ? 'file not found'
-            : code === 'EISDIR'
-              ? 'is a folder, not a manifest file'
-              : `cannot read the file (${code})`,
-        hint: code === 'ENOENT' ? manifestsBeside(file) : 'check the path and its permissions',
-      });
+      parentProblem(
+        code === 'ENOENT' ? 'file not found' : (detail ?? `cannot read the file (${code})`),
+        code === 'ENOENT'
+          ? manifestsBeside(file)
+          : detail === undefined
+            ? 'check the path and its permissions'
+            : undefined,
+      );
     }
     return;
   }
+  const text = read.text;
   const parsed = parseYamlWithPositions(text, file);
   for (const problem of parsed.problems)
     problems.push({
@@ -205,6 +255,16 @@ async function collectLayers(
   layers.own.set(file, { ...root, entries: root.entries.filter((entry) => entry.key !== 'extends') });
 }
 
+/** At most LIMITS.problems problems, then one line that counts the rest (a data file named as a manifest). */
+function capProblems(problems: ManifestProblem[]): ManifestProblem[] {
+  if (problems.length <= LIMITS.problems) return problems;
+  const last = problems[LIMITS.problems - 1]!;
+  return [
+    ...problems.slice(0, LIMITS.problems),
+    { origin: last.origin, path: '', message: `${problems.length - LIMITS.problems} more problems not shown` },
+  ];
+}
+
 /** True when no YAML merge directive survives (they only make sense against a parent). */
 function hasDirective(node: PosNode): boolean {
   if (node.tag !== undefined && MERGE_TAGS.has(node.tag)) return true;
@@ -225,23 +285,54 @@ function deepFreeze<T>(value: T): T {
  * Reads a manifest and its `extends` chain, validates each file, merges, validates the result and runs the
  * semantic checks. Throws ManifestError with every problem found, never just the first.
  */
-export async function loadManifest(manifestPath: string, cwd: string = process.cwd()): Promise<LoadedManifest> {
+export interface LoadOptions {
+  /** Folders besides the project and the toolchain that sources may come from (`--allow-path`). */
+  allowPaths?: readonly string[];
+  /** Stops the load between files (SIGINT, SIGTERM). */
+  signal?: AbortSignal;
+}
+
+export async function loadManifest(
+  manifestPath: string,
+  cwd: string = process.cwd(),
+  options: LoadOptions = {},
+): Promise<LoadedManifest> {
+  try {
+    return await load(manifestPath, cwd, options);
+  } catch (error) {
+    if (options.signal?.aborted !== true || error instanceof ManifestError) throw error;
+    const reason = options.signal.reason as unknown;
+    throw new OpenKeyError(
+      'E_INTERRUPTED',
+      `stopped while reading ${manifestPath}: ${reason instanceof Error ? reason.message : String(reason)}`,
+    );
+  }
+}
+
+async function load(manifestPath: string, cwd: string, options: LoadOptions): Promise<LoadedManifest> {
   const file = path.resolve(cwd, manifestPath);
   const problems: ManifestProblem[] = [];
-  const layers: Layers = { order: [], own: new Map() };
+  const roots = await allowedRoots(
+    file,
+    (options.allowPaths ?? []).map((dir) => path.resolve(cwd, dir)),
+  );
+  const layers: Layers = { order: [], own: new Map(), read: 0, roots, signal: options.signal };
   await collectLayers(file, [], problems, undefined, layers);
   let merged: PosNode | undefined;
   for (const layerFile of layers.order) merged = mergeNodes(merged, layers.own.get(layerFile)!, [], problems);
-  if (merged?.kind !== 'map' || problems.length > 0) throw new ManifestError(file, sortProblems(problems));
+  if (merged?.kind !== 'map' || problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)));
   const tree = stripDirectives(merged) as MapNode;
   if (hasDirective(tree))
     throw new ManifestError(file, [{ origin: fileOrigin(file), path: '', message: 'internal: unmerged directive' }]);
   const plain = toPlain(tree) as Record<string, unknown>;
   problems.push(...validateAgainstSchema('full', plain, tree, file));
-  if (problems.length > 0) throw new ManifestError(file, sortProblems(problems));
+  if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)));
   const manifest = completeManifest(plain, snapshotDecidesEpoch(tree, layers.order));
-  problems.push(...(await checkSemantics(manifest, tree)));
-  if (problems.length > 0) throw new ManifestError(file, sortProblems(problems));
+  options.signal?.throwIfAborted();
+  problems.push(
+    ...(await checkSemantics(manifest, tree, { roots, ...(options.signal ? { signal: options.signal } : {}) })),
+  );
+  if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)));
   const files = [file, ...layers.order.filter((layerFile) => layerFile !== file)];
   return { manifest: deepFreeze(manifest), tree, files };
 }
@@ -266,16 +357,21 @@ function completeManifest(plain: Record<string, unknown>, fromSnapshot: boolean)
   if (fromSnapshot) delete manifest.sourceDateEpoch;
   for (const dataset of manifest.datasets) if (dataset.tree === undefined) dataset.tree = 'mini';
   if (manifest.sourceDateEpoch === undefined && manifest.base.snapshot !== undefined) {
-    const s = manifest.base.snapshot;
-    manifest.sourceDateEpoch =
-      Date.UTC(
-        +s.slice(0, 4),
-        +s.slice(4, 6) - 1,
-        +s.slice(6, 8),
-        +s.slice(9, 11),
-        +s.slice(11, 13),
-        +s.slice(13, 15),
-      ) / 1000;
+    // An impossible date (refused by the semantic checks) leaves the epoch unset rather than negative.
+    const epoch = snapshotEpoch(manifest.base.snapshot);
+    if (epoch !== undefined) manifest.sourceDateEpoch = epoch;
   }
   return manifest as ResolvedManifest;
+}
+
+/** `--allow-path DIR` (repeatable), for every command that reads a manifest. */
+export const ALLOW_PATH_OPTION = { 'allow-path': { type: 'string', multiple: true } } as const;
+export const ALLOW_PATH_HELP =
+  '  --allow-path DIR   a folder outside the project that datasets, docs, notebooks and overlays may come from';
+
+/** The load options of a command's parsed arguments. */
+export function loadOptionsOf(values: Record<string, unknown>, signal?: AbortSignal): LoadOptions {
+  const allow = values['allow-path'];
+  const allowPaths = Array.isArray(allow) ? allow.filter((dir): dir is string => typeof dir === 'string') : [];
+  return signal === undefined ? { allowPaths } : { allowPaths, signal };
 }

@@ -31,13 +31,15 @@ function mergeMaps(
   problems: ManifestProblem[],
 ): MapNode {
   const entries = parent.entries.map((entry) => ({ ...entry }));
+  // Indexed by key: a linear scan per key would make a mapping of n keys cost n² (LIMITS keeps n small anyway).
+  const indexOf = new Map(entries.map((entry, index) => [entry.key, index]));
   for (const childEntry of child.entries) {
-    const index = entries.findIndex((entry) => entry.key === childEntry.key);
-    const inherited = index >= 0 ? entries[index] : undefined;
+    const index = indexOf.get(childEntry.key);
+    const inherited = index === undefined ? undefined : entries[index];
     const value = mergeNodes(inherited?.value, childEntry.value, [...pathSegments, childEntry.key], problems);
     const merged = { key: childEntry.key, keyOrigin: childEntry.keyOrigin, value };
-    if (index >= 0) entries[index] = merged;
-    else entries.push(merged);
+    if (index !== undefined) entries[index] = merged;
+    else indexOf.set(childEntry.key, entries.push(merged) - 1);
   }
   return { kind: 'map', entries, origin: child.origin, tag: undefined };
 }
@@ -60,31 +62,46 @@ function mergeSeqs(
   pathSegments: (string | number)[],
   problems: ManifestProblem[],
 ): SeqNode {
-  const items = [...parent.items];
+  // Removed items become holes until the end, so the identity index stays valid: one lookup per item, not a scan.
+  const items: (PosNode | undefined)[] = [...parent.items];
+  const indexOf = new Map<string, number>();
+  items.forEach((existing, index) => {
+    const identity = existing === undefined ? undefined : itemIdentity(existing);
+    if (identity !== undefined && !indexOf.has(identity)) indexOf.set(identity, index);
+  });
+  const present = () => items.filter((existing): existing is PosNode => existing !== undefined);
+  let count = items.length;
   for (const item of child.items) {
     const identity = itemIdentity(item);
+    const index = identity === undefined ? undefined : indexOf.get(identity);
     if (item.tag === '!remove') {
-      const index = items.findIndex((existing) => itemIdentity(existing) === identity);
-      if (index < 0) {
+      if (index === undefined) {
         problems.push({
           origin: item.origin,
           path: dottedPath(pathSegments),
           message: `!remove ${identity ?? ''}: no inherited item has this value or id`,
-          hint: `inherited items: ${items.map((existing) => itemIdentity(existing) ?? '?').join(', ') || '(none)'}`,
+          hint: `inherited items: ${
+            present()
+              .map((existing) => itemIdentity(existing) ?? '?')
+              .join(', ') || '(none)'
+          }`,
         });
       } else {
-        items.splice(index, 1);
+        items[index] = undefined;
+        indexOf.delete(identity!);
+        count--;
       }
       continue;
     }
-    const index = identity === undefined ? -1 : items.findIndex((existing) => itemIdentity(existing) === identity);
-    const existing = index >= 0 ? items[index] : undefined;
-    if (existing === undefined) items.push(stripDirectives(item, [...pathSegments, items.length], problems));
-    else if (existing.kind === 'map' && item.kind === 'map')
-      items[index] = mergeNodes(existing, item, [...pathSegments, index], problems);
+    const existing = index === undefined ? undefined : items[index];
+    if (existing === undefined) {
+      const added = items.push(stripDirectives(item, [...pathSegments, count++], problems)) - 1;
+      if (identity !== undefined) indexOf.set(identity, added);
+    } else if (existing.kind === 'map' && item.kind === 'map')
+      items[index!] = mergeNodes(existing, item, [...pathSegments, index!], problems);
     // An identical scalar is already there: lists of packages or kernel arguments do not repeat.
   }
-  return { kind: 'seq', items, origin: child.origin, tag: undefined };
+  return { kind: 'seq', items: present(), origin: child.origin, tag: undefined };
 }
 
 /**
@@ -127,7 +144,15 @@ export function stripDirectives(
 export function toPlain(node: PosNode): unknown {
   if (node.kind === 'map') {
     const out: Record<string, unknown> = {};
-    for (const entry of node.entries) out[entry.key] = toPlain(entry.value);
+    // defineProperty, not assignment: a key named __proto__ must stay a key (the schema then refuses it), not
+    // replace the object's prototype.
+    for (const entry of node.entries)
+      Object.defineProperty(out, entry.key, {
+        value: toPlain(entry.value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   if (node.kind === 'seq') return node.items.filter((item) => item.tag !== '!remove').map(toPlain);

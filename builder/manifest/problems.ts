@@ -11,12 +11,25 @@ export interface ManifestProblem {
   hint?: string;
 }
 
+/**
+ * Control characters, line and paragraph separators and bidirectional overrides written as escapes: a value or key
+ * of the manifest quoted in a message must not start a new line that looks like another problem, nor repaint the
+ * terminal with ANSI sequences.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export function formatProblem(problem: ManifestProblem, cwd: string): string {
   const file = path.relative(cwd, problem.origin.file) || problem.origin.file;
   const where = `${file}:${problem.origin.line}:${problem.origin.col}`;
   const at = problem.path ? ` ${problem.path}:` : '';
   const hint = problem.hint ? ` (${problem.hint})` : '';
-  return `${where}${at} ${problem.message}${hint}`;
+  return printable(`${where}${at} ${problem.message}${hint}`);
 }
 
 export function sortProblems(problems: ManifestProblem[]): ManifestProblem[] {

@@ -7,6 +7,16 @@ type Schema = Record<string, unknown>;
 
 const idPattern = '^[a-z0-9][a-z0-9._-]*$';
 const nonEmpty = { type: 'string', minLength: 1 };
+/**
+ * One kernel argument, written unquoted on GRUB's `linux` line: none of GRUB's special characters (`$ ; { } | & < >`,
+ * quotes, backslash, `#`, wildcards), so that an argument can never become a second GRUB command.
+ */
+const kernelArg = { type: 'string', pattern: '^[A-Za-z0-9_.,:=/+@%~^!-]+$', maxLength: 256 };
+/**
+ * One token of a one-line apt source: URL characters without spaces, quotes, `#` (a comment to apt) or shell
+ * metacharacters, so it cannot add options, a comment or a second source.
+ */
+const aptUri = '^(https?|file)://[A-Za-z0-9._~:/?@&+,=%\\[\\]-]+$';
 
 const vmHardware: Schema = {
   type: 'object',
@@ -75,15 +85,20 @@ export const manifestSchema: Schema = {
     variant: { enum: ['mu', 'S', 'M', 'L'] },
     description: { type: 'string' },
     label: { type: 'string', pattern: '^[A-Z0-9_]{1,32}$', description: 'ISO volume label' },
-    sourceDateEpoch: { type: 'integer', minimum: 0, description: 'SOURCE_DATE_EPOCH for the whole build' },
+    sourceDateEpoch: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 4294967295,
+      description: 'SOURCE_DATE_EPOCH for the whole build (squashfs stores 32-bit times)',
+    },
     base: {
       type: 'object',
       additionalProperties: false,
       required: ['suite', 'mirror', 'security', 'architecture'],
       properties: {
         suite: { type: 'string', pattern: '^[a-z]+$' },
-        mirror: { type: 'string', pattern: '^(https?|file)://' },
-        security: { type: 'string', pattern: '^(https?|file)://' },
+        mirror: { type: 'string', pattern: aptUri, maxLength: 512 },
+        security: { type: 'string', pattern: aptUri, maxLength: 512 },
         snapshot: { type: 'string', pattern: '^[0-9]{8}T[0-9]{6}Z$', description: 'snapshot.debian.org timestamp' },
         architecture: { enum: ['amd64'] },
       },
@@ -92,7 +107,7 @@ export const manifestSchema: Schema = {
       type: 'object',
       description: 'named groups of Debian package names',
       propertyNames: { pattern: '^[a-z][a-z0-9-]*$' },
-      additionalProperties: { type: 'array', items: { type: 'string' } },
+      additionalProperties: { type: 'array', items: { type: 'string', maxLength: 128 } },
     },
     system: {
       type: 'object',
@@ -112,8 +127,8 @@ export const manifestSchema: Schema = {
             properties: {
               name: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$' },
               autologin: { type: 'boolean' },
-              groups: { type: 'array', items: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$' } },
-              shell: { type: 'string', pattern: '^/' },
+              groups: { type: 'array', items: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$' } },
+              shell: { type: 'string', pattern: '^/[A-Za-z0-9._/+-]+$' },
             },
           },
         },
@@ -125,7 +140,7 @@ export const manifestSchema: Schema = {
       additionalProperties: false,
       required: ['cmdline', 'timeout', 'menu'],
       properties: {
-        cmdline: { type: 'array', items: { type: 'string', pattern: '^[^\\s]+$' } },
+        cmdline: { type: 'array', items: kernelArg },
         timeout: { type: 'integer', minimum: 0, maximum: 300 },
         menu: {
           type: 'array',
@@ -136,8 +151,8 @@ export const manifestSchema: Schema = {
             required: ['id', 'label', 'cmdline'],
             properties: {
               id: { type: 'string', pattern: idPattern },
-              label: nonEmpty,
-              cmdline: { type: 'array', items: { type: 'string', pattern: '^[^\\s]+$' } },
+              label: { ...nonEmpty, maxLength: 120 },
+              cmdline: { type: 'array', items: kernelArg },
             },
           },
         },
@@ -186,7 +201,7 @@ export const manifestSchema: Schema = {
           tree: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
           source: { enum: ['local', 'url', 'synthetic'] },
           path: nonEmpty,
-          url: { type: 'string', pattern: '^https?://' },
+          url: { type: 'string', pattern: '^https?://[!-~]+$', maxLength: 2048 },
           sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           size: { type: 'integer', minimum: 1 },
           synthetic: {

@@ -1,6 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { confine, isRefusal, urlFileName, walkSource, type Roots } from './confine.ts';
 import { dottedPath, type ManifestProblem } from './problems.ts';
+import { checkValues } from './values.ts';
 import type { Dataset, ResolvedManifest } from './types.ts';
 import { nodeAtPath, type MapNode } from './yaml.ts';
 
@@ -44,6 +44,31 @@ const HEAVY_PACKAGES: Record<string, number> = {
   'python3-pandas': 60 * MiB,
   libreoffice: 400 * MiB,
 };
+/**
+ * Paths the overlay stage writes from the manifest, and the folders that hold them (tests/unit/overlay.test.ts
+ * keeps this list in step with builder/stages/overlay.ts).
+ */
+export const BUILD_WRITTEN: readonly string[] = [
+  'etc',
+  'etc/default',
+  'etc/default/keyboard',
+  'etc/default/locale',
+  'etc/hostname',
+  'etc/hosts',
+  'etc/issue',
+  'etc/lightdm',
+  'etc/lightdm/lightdm.conf.d',
+  'etc/lightdm/lightdm.conf.d/50-openkey-autologin.conf',
+  'etc/localtime',
+  'etc/openkey',
+  'etc/openkey/analysis.env',
+  'etc/openkey/kiosk.env',
+  'etc/openkey/session-user',
+  'etc/timezone',
+  'etc/systemd',
+  'etc/systemd/system',
+  'etc/systemd/system/multi-user.target.wants',
+];
 const BASE_SYSTEM_BYTES = 200 * MiB;
 const TYPICAL_PACKAGE_BYTES = 4 * MiB;
 /** Compressed bytes per synthetic event (atlas13-mini, zlib level 1): measured 245 (hyy) to 359 (ttbar). */
@@ -58,24 +83,22 @@ export function estimateOsBytes(manifest: ResolvedManifest): number {
   return total;
 }
 
-async function sizeOfPath(target: string, maxFile: { path: string; bytes: number }): Promise<number> {
-  const info = await stat(target);
-  if (info.isFile()) {
-    if (info.size > maxFile.bytes) Object.assign(maxFile, { path: target, bytes: info.size });
-    return info.size;
-  }
-  if (!info.isDirectory()) return 0;
-  let total = 0;
-  for (const entry of await readdir(target)) total += await sizeOfPath(path.join(target, entry), maxFile);
-  return total;
-}
-
 function human(bytes: number): string {
   return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / MiB)} MiB`;
 }
 
-export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode): Promise<ManifestProblem[]> {
+export interface SemanticOptions {
+  roots: Roots;
+  signal?: AbortSignal;
+}
+
+export async function checkSemantics(
+  manifest: ResolvedManifest,
+  tree: MapNode,
+  options: SemanticOptions,
+): Promise<ManifestProblem[]> {
   const problems: ManifestProblem[] = [];
+  const { roots } = options;
   const at = (segments: (string | number)[], message: string, hint?: string) => {
     const located = nodeAtPath(tree, segments.map(String));
     problems.push({
@@ -86,13 +109,16 @@ export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode):
     });
   };
 
-  if (manifest.sourceDateEpoch === undefined) {
+  // (An impossible base.snapshot leaves it unset too; checkValues names the snapshot instead.)
+  if (manifest.sourceDateEpoch === undefined && manifest.base.snapshot === undefined) {
     at(
       [],
       'no sourceDateEpoch and no base.snapshot: builds could not be reproducible',
       'set sourceDateEpoch: <seconds since 1970> or base.snapshot',
     );
   }
+
+  checkValues(manifest, at);
 
   for (const [group, names] of Object.entries(manifest.packages)) {
     names.forEach((name, index) => {
@@ -113,26 +139,54 @@ export async function checkSemantics(manifest: ResolvedManifest, tree: MapNode):
       `${file} is ${human(bytes)}: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB`,
       'split the file (for example with hadd -n or by run) into parts under 4 GiB',
     );
+  // The walk of a source stops once the key is full: a folder such as /root is refused, not walked for minutes.
+  const byteBudget = mediaCapacityBytes(manifest.media) + 1;
   const checkPath = async (segments: (string | number)[], target: string, what: string) => {
-    const biggest = { path: '', bytes: 0 };
-    try {
-      contentBytes += await sizeOfPath(target, biggest);
-    } catch {
-      at(segments, `${what} not found: ${target}`, 'paths are relative to the manifest that declares them');
-      return;
-    }
-    if (biggest.bytes > MAX_FILE_BYTES) tooBig(segments, biggest.path, biggest.bytes);
+    options.signal?.throwIfAborted();
+    const confined = await confine(target, roots, what);
+    if (isRefusal(confined)) return at(segments, confined.message, confined.hint);
+    const walked = await walkSource(confined.real, target, {
+      roots,
+      what,
+      keepLinks: false,
+      byteBudget,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (isRefusal(walked)) return at(segments, walked.message, walked.hint);
+    contentBytes += walked.bytes;
+    if (walked.biggest.bytes > MAX_FILE_BYTES) tooBig(segments, walked.biggest.path, walked.biggest.bytes);
   };
   for (const [index, overlay] of manifest.overlays.entries()) {
-    try {
-      if (!(await stat(overlay)).isDirectory()) at(['overlays', index], `overlay is not a folder: ${overlay}`);
-    } catch {
+    options.signal?.throwIfAborted();
+    const confined = await confine(overlay, roots, 'overlay folder');
+    if (isRefusal(confined)) {
+      at(['overlays', index], confined.message, confined.hint);
+      continue;
+    }
+    if (!confined.isDirectory) {
+      at(['overlays', index], `overlay is not a folder: ${overlay}`);
+      continue;
+    }
+    const walked = await walkSource(confined.real, overlay, {
+      roots,
+      what: 'overlay',
+      keepLinks: true,
+      byteBudget: Number.MAX_SAFE_INTEGER,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (isRefusal(walked)) {
+      at(['overlays', index], walked.message, walked.hint);
+      continue;
+    }
+    // Links in an overlay are links inside the image, never followed on the host; but one standing where the build
+    // writes its own files (etc/hostname, etc/openkey/…) would make that write land on the host.
+    const written = walked.links.find((link) => BUILD_WRITTEN.some((target) => target === link));
+    if (written !== undefined)
       at(
         ['overlays', index],
-        `overlay folder not found: ${overlay}`,
-        'paths are relative to the manifest that declares them',
+        `overlay ${overlay}: ${written} is a symlink, but the build writes ${written} itself`,
+        'make it a real folder or file, or remove it',
       );
-    }
   }
   for (const [index, doc] of manifest.docs.entries()) await checkPath(['docs', index, 'path'], doc.path, 'doc');
   for (const [index, notebook] of manifest.notebooks.entries())
@@ -242,6 +296,10 @@ async function checkDataset(
       break;
     case 'url':
       if (dataset.url === undefined) at(['datasets', index], 'a url dataset needs "url"');
+      else {
+        const named = urlFileName(dataset.url, dataset.id);
+        if (isRefusal(named)) at(['datasets', index, 'url'], named.message, named.hint);
+      }
       if (dataset.sha256 === undefined)
         at(['datasets', index], 'a url dataset needs "sha256"', 'downloads are verified; compute it with sha256sum');
       if (dataset.size === undefined)

@@ -13,18 +13,19 @@ const PATTERN_MEANINGS: Record<string, string> = {
   '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$': 'a version like 1.2.3',
   '^[A-Z0-9_]{1,32}$': "1 to 32 uppercase letters, digits or '_' (ISO 9660 volume label)",
   '^[a-z]+$': 'a Debian suite name such as trixie',
-  '^(https?|file)://': 'an http://, https:// or file:// URL',
+  '^(https?|file)://[A-Za-z0-9._~:/?@&+,=%\\[\\]-]+$':
+    'an http://, https:// or file:// URL of letters, digits and . _ ~ : / ? @ & + , = % [ ] -',
   '^[0-9]{8}T[0-9]{6}Z$': 'a snapshot.debian.org timestamp like 20251101T000000Z',
   '^[a-z][a-z0-9-]*$': "lowercase letters, digits and '-', starting with a letter",
   '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': "a hostname: lowercase letters, digits and '-'",
   '^[a-z]{2,3}(_[A-Z]{2})?(\\.UTF-8)?$': 'a locale like en_US.UTF-8',
   '^[a-z]{2,3}(\\([a-z0-9_-]+\\))?$': 'an XKB layout like us, fr or de(nodeadkeys)',
   '^(UTC|[A-Z][A-Za-z_-]+(/[A-Za-z0-9_+-]+){1,2})$': 'a tz database name like Europe/Paris or UTC',
-  '^[a-z_][a-z0-9_-]{0,31}$': "a user name: lowercase letters, digits, '_' or '-'",
-  '^[a-z_][a-z0-9_-]*$': "a group name: lowercase letters, digits, '_' or '-'",
-  '^/': 'an absolute path',
-  '^[^\\s]+$': 'one word without spaces (write each kernel argument as its own list item)',
-  '^https?://': 'an http:// or https:// URL',
+  '^[a-z_][a-z0-9_-]{0,31}$': "a user or group name: lowercase letters, digits, '_' or '-', at most 32",
+  '^/[A-Za-z0-9._/+-]+$': "an absolute path of letters, digits, '.', '_', '/', '+' or '-'",
+  '^[A-Za-z0-9_.,:=/+@%~^!-]+$':
+    'one kernel argument of letters, digits and _.,:=/+@%~^!- (write each argument as its own list item)',
+  '^https?://[!-~]+$': 'an http:// or https:// URL without spaces or control characters',
   '^[0-9a-f]{64}$': '64 lowercase hexadecimal digits (a SHA-256)',
   '^[A-Za-z_][A-Za-z0-9_]*$': 'a ROOT tree name',
 };
@@ -161,6 +162,8 @@ function errorToProblem(
       return here(valueOrigin, [], `${describeValue(data)} is too large`, `the maximum is ${String(params.limit)}`);
     case 'minLength':
       return here(valueOrigin, [], 'must not be empty');
+    case 'maxLength':
+      return here(valueOrigin, [], `is longer than ${String(params.limit)} characters`);
     case 'minItems':
       return here(valueOrigin, [], `needs at least ${String(params.limit)} item(s)`);
     case 'uniqueItems':

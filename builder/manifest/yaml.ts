@@ -1,4 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { LIMITS } from './limits.ts';
 import type { Origin } from './types.ts';
 
 /**
@@ -69,7 +70,9 @@ export interface ParsedYaml {
 
 export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  // uniqueKeys is checked below with a Set: the parser's own check compares every key with every other one, which
+  // takes minutes on a file of 100 000 keys.
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, strict: true });
   const at = (offset: number): Origin => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, col };
@@ -102,9 +105,21 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
   }
   if (problems.length > 0) return { root: undefined, problems };
 
-  const convert = (node: YamlNode | null | undefined, fallbackOffset: number): PosNode => {
+  let tooDeep = false;
+  let overLimit = false;
+  const convert = (node: YamlNode | null | undefined, fallbackOffset: number, depth: number): PosNode => {
     const offset = node?.range?.[0] ?? fallbackOffset;
     const origin = at(offset);
+    if (depth > LIMITS.depth) {
+      if (!tooDeep)
+        problems.push({
+          origin,
+          message: `nested more than ${LIMITS.depth} levels deep`,
+          hint: 'flatten the structure',
+        });
+      tooDeep = overLimit = true;
+      return { kind: 'scalar', value: null, origin, tag: undefined };
+    }
     const tag = node?.tag;
     if (tag !== undefined && !MERGE_TAGS.has(tag) && !tag.startsWith('tag:yaml.org,2002:')) {
       problems.push({ origin, message: `unknown YAML tag ${tag}`, hint: 'the only tags are !remove and !replace' });
@@ -120,6 +135,16 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     }
     if (isMap(node)) {
       const entries: MapEntry[] = [];
+      const keys = new Set<string>();
+      if (node.items.length > LIMITS.mapKeys) {
+        problems.push({
+          origin,
+          message: `a mapping of ${node.items.length} keys, more than the ${LIMITS.mapKeys} allowed`,
+          hint: 'a manifest needs far fewer; was a data file named by mistake?',
+        });
+        overLimit = true;
+        return { kind: 'map', entries, origin, tag };
+      }
       for (const pair of node.items) {
         const keyNode = pair.key as YamlNode | null;
         const keyOffset = keyNode?.range?.[0] ?? offset;
@@ -128,12 +153,39 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
           problems.push({ origin: at(keyOffset), message: 'mapping keys must be plain strings' });
           continue;
         }
-        entries.push({ key: keyValue, keyOrigin: at(keyOffset), value: convert(pair.value as YamlNode, keyOffset) });
+        if (keys.has(keyValue)) {
+          problems.push({
+            origin: at(keyOffset),
+            message: 'YAML syntax: Map keys must be unique',
+            hint: YAML_ERROR_HINTS.DUPLICATE_KEY!,
+          });
+          continue;
+        }
+        keys.add(keyValue);
+        entries.push({
+          key: keyValue,
+          keyOrigin: at(keyOffset),
+          value: convert(pair.value as YamlNode, keyOffset, depth + 1),
+        });
       }
       return { kind: 'map', entries, origin, tag };
     }
     if (isSeq(node)) {
-      return { kind: 'seq', items: node.items.map((item) => convert(item as YamlNode, offset)), origin, tag };
+      if (node.items.length > LIMITS.listItems) {
+        problems.push({
+          origin,
+          message: `a list of ${node.items.length} items, more than the ${LIMITS.listItems} allowed`,
+          hint: 'a manifest needs far fewer; was a data file named by mistake?',
+        });
+        overLimit = true;
+        return { kind: 'seq', items: [], origin, tag };
+      }
+      return {
+        kind: 'seq',
+        items: node.items.map((item) => convert(item as YamlNode, offset, depth + 1)),
+        origin,
+        tag,
+      };
     }
     if (isScalar(node)) {
       const value = node.value;
@@ -145,8 +197,9 @@ export function parseYamlWithPositions(text: string, file: string): ParsedYaml {
     }
     return { kind: 'scalar', value: null, origin, tag };
   };
-  const root = document.contents === null ? undefined : convert(document.contents as YamlNode, 0);
-  return { root, problems };
+  const root = document.contents === null ? undefined : convert(document.contents as YamlNode, 0, 0);
+  // Past a limit the file is no manifest (a data file named by mistake, or hostile): nothing more is checked in it.
+  return overLimit ? { root: undefined, problems } : { root, problems };
 }
 
 /** The node at a JSON pointer path (as ajv reports it), with the entry whose key names it when there is one. */

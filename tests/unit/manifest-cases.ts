@@ -327,7 +327,7 @@ export const INVALID_CASES: InvalidCase[] = [
       'main.yaml': HEAD + 'boot:\n  cmdline: [quiet splash]\n',
     },
     expected: [
-      'main.yaml:4:13 boot.cmdline[0]: "quiet splash" is not valid (expected one word without spaces (write each kernel argument as its own list item))',
+      'main.yaml:4:13 boot.cmdline[0]: "quiet splash" is not valid (expected one kernel argument of letters, digits and _.,:=/+@%~^!- (write each argument as its own list item))',
     ],
   },
   {
