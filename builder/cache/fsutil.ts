@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import {
   chmod,
   copyFile,
@@ -13,6 +13,7 @@ import {
   symlink,
   utimes,
   lutimes,
+  writeFile,
 } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenKeyError } from '../../common/errors.ts';
@@ -64,10 +65,13 @@ export async function linkOrCopy(source: string, dest: string): Promise<void> {
 
 /**
  * Copies a tree the build wrote or took from the repository, normalising what git does not track: directories 0755,
- * files 0644 or 0755 when executable. Later sources overwrite earlier ones (overlay order).
+ * files 0644 or 0755 when executable. Later sources overwrite earlier ones (overlay order). Nothing on the way is
+ * followed: a symlink is copied as a link, and a link an earlier source left where this one has a folder or file is
+ * replaced, never written through (an overlay's `etc -> /etc` must not let a later write land on the host).
+ * Devices, FIFOs and sockets are refused.
  */
 export async function copyTreeNormalised(source: string, dest: string): Promise<void> {
-  await mkdir(dest, { recursive: true });
+  await ensureRealDir(dest);
   await chmod(dest, 0o755);
   const entries = (await readdir(source, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const entry of entries) {
@@ -81,10 +85,36 @@ export async function copyTreeNormalised(source: string, dest: string): Promise<
     } else if (entry.isFile()) {
       const mode = (await lstat(from)).mode;
       await rm(to, { force: true, recursive: true });
-      await copyFile(from, to);
+      await copyFile(from, to, constants.COPYFILE_EXCL);
       await chmod(to, mode & 0o111 ? 0o755 : 0o644);
+    } else {
+      throw new OpenKeyError('E_OVERLAY', `${from} is not a file, folder or symlink; it cannot go into the image`);
     }
   }
+}
+
+/** Makes `dir` a real folder: a symlink or file standing there is removed first (not followed). */
+export async function ensureRealDir(dir: string): Promise<void> {
+  const info = await lstat(dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) await rm(dir, { force: true });
+  await mkdir(dir, { recursive: true });
+}
+
+/**
+ * Writes `text` to `relative` inside `root` without following a symlink on the way: every folder from `root` down is
+ * made a real folder, and whatever stood at the file's place is removed before an exclusive create.
+ */
+export async function writeInsideTree(root: string, relative: string, text: string, mode = 0o644): Promise<string> {
+  const parts = relative.split('/');
+  let dir = root;
+  for (const part of parts.slice(0, -1)) {
+    dir = path.join(dir, part);
+    await ensureRealDir(dir);
+  }
+  const full = path.join(dir, parts.at(-1)!);
+  await rm(full, { force: true, recursive: true });
+  await writeFile(full, text, { mode, flag: 'wx' });
+  return full;
 }
 
 /** Sets every mtime and atime below `dir` (and `dir` itself) to the epoch, links included. */

@@ -4,6 +4,7 @@ import { writeSyntheticDataset } from '../synth/index.ts';
 import { sha256File } from '../cache/fsutil.ts';
 import { treeBytes } from '../cache/index.ts';
 import { OpenKeyError } from '../../common/errors.ts';
+import { urlFileName } from '../manifest/confine.ts';
 import type { Dataset, ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT, treeDigest } from '../plan/survey.ts';
 import type { StageContext, StageDefinition } from './types.ts';
@@ -90,8 +91,10 @@ async function placeDataset(dataset: Dataset, dir: string, context: StageContext
     return {};
   }
   if (dataset.source === 'url') {
-    const name = decodeURIComponent(new URL(dataset.url).pathname.split('/').at(-1) || `${dataset.id}.root`);
-    await fetchDataset(dataset, path.join(dir, name), context);
+    // The name is checked after decoding (the manifest check did too): no separator, no "..", no control character.
+    const named = urlFileName(dataset.url, dataset.id);
+    if ('message' in named) throw new OpenKeyError('E_DATASET', `dataset ${dataset.id}: ${named.message}`);
+    await fetchDataset(dataset, path.join(dir, named.name), context);
     return {};
   }
   context.log(`generating ${dataset.id} (${dataset.synthetic.process}, ${dataset.synthetic.events} events)`);

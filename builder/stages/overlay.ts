@@ -1,6 +1,6 @@
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { copyTreeNormalised, listFiles } from '../cache/fsutil.ts';
+import { copyTreeNormalised, ensureRealDir, listFiles, writeInsideTree } from '../cache/fsutil.ts';
 import { treeBytes } from '../cache/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import type { StageDefinition } from './types.ts';
@@ -60,14 +60,14 @@ export const overlayStage: StageDefinition = {
       context.log(`copying ${path.relative(context.projectRoot, overlay) || overlay}`);
       await copyTreeNormalised(overlay, tree);
     }
-    for (const [file, text] of Object.entries(generatedFiles(manifest))) {
-      const full = path.join(tree, file);
-      await mkdir(path.dirname(full), { recursive: true });
-      await writeFile(full, text, { mode: 0o644 });
-    }
-    await rm(path.join(tree, 'etc/localtime'), { force: true });
+    // The build runs as root: its own files are written without following any link an overlay put on the way.
+    for (const [file, text] of Object.entries(generatedFiles(manifest))) await writeInsideTree(tree, file, text);
+    await ensureRealDir(path.join(tree, 'etc'));
+    await rm(path.join(tree, 'etc/localtime'), { force: true, recursive: true });
     await symlink(`/usr/share/zoneinfo/${manifest.system.timezone}`, path.join(tree, 'etc/localtime'));
     if (!manifest.services.analysis.enabled) {
+      for (const dir of ['etc/systemd', 'etc/systemd/system', 'etc/systemd/system/multi-user.target.wants'])
+        await ensureRealDir(path.join(tree, dir));
       await rm(path.join(tree, 'etc/systemd/system/multi-user.target.wants/openkey-analysis.service'), { force: true });
     }
     const files = await listFiles(tree);
