@@ -199,11 +199,21 @@ export const manifestSchema: Schema = {
           description: { type: 'string' },
           licence: nonEmpty,
           tree: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-          source: { enum: ['local', 'url', 'synthetic'] },
+          source: { enum: ['local', 'url', 'synthetic', 'opendata'] },
           path: nonEmpty,
           url: { type: 'string', pattern: '^https?://[!-~]+$', maxLength: 2048 },
           sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           size: { type: 'integer', minimum: 1 },
+          opendata: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['record'],
+            description: 'real data from the CERN Open Data portal: a record id and, optionally, some of its files',
+            properties: {
+              record: { type: 'integer', minimum: 1 },
+              files: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[^/]+$' } },
+            },
+          },
           synthetic: {
             type: 'object',
             additionalProperties: false,

@@ -3,6 +3,7 @@ import { dottedPath, type ManifestProblem } from './problems.ts';
 import { checkValues } from './values.ts';
 import type { Dataset, ResolvedManifest } from './types.ts';
 import { nodeAtPath, type MapNode } from './yaml.ts';
+import { checkOpendataFiles } from '../opendata/check.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -274,6 +275,7 @@ async function checkDataset(
     local: ['path', 'sha256'],
     url: ['url', 'sha256', 'size'],
     synthetic: ['synthetic'],
+    opendata: ['opendata'],
   } as const;
   const present = dataset as unknown as Record<string, unknown>;
   for (const [source, fields] of Object.entries(fieldsBySource)) {
@@ -305,6 +307,18 @@ async function checkDataset(
       if (dataset.size === undefined)
         at(['datasets', index], 'a url dataset needs "size" in bytes', 'the media check runs before any download');
       else addBytes(dataset.size);
+      break;
+    case 'opendata':
+      if (dataset.opendata === undefined)
+        at(
+          ['datasets', index],
+          'an opendata dataset needs "opendata: { record, files }"',
+          'record: the CERN Open Data record id',
+        );
+      else
+        checkOpendataFiles(dataset.opendata, (segments, message, hint) =>
+          at(['datasets', index, 'opendata', ...segments], message, hint),
+        );
       break;
     case 'synthetic':
       if (dataset.synthetic === undefined)

@@ -103,7 +103,25 @@ export interface SyntheticDataset extends DatasetCommon {
   synthetic: SyntheticSource;
 }
 
-export type Dataset = LocalDataset | UrlDataset | SyntheticDataset;
+/** One real-data file as the lock file pins it (attached by the build command, never written in a manifest). */
+export interface LockedOpendataFile {
+  name: string;
+  uri: string;
+  url: string;
+  size: number;
+  adler32: string;
+  sha256: string;
+}
+
+export interface OpendataDataset extends DatasetCommon {
+  source: 'opendata';
+  /** A CERN Open Data record and, optionally, some of its files (all of them when omitted). */
+  opendata: { record: number; files?: string[] };
+  /** The files the lock file pins, once `openkey build` has read it. */
+  locked?: LockedOpendataFile[];
+}
+
+export type Dataset = LocalDataset | UrlDataset | SyntheticDataset | OpendataDataset;
 
 export interface Doc {
   id: string;
