@@ -250,6 +250,7 @@ async function runStage(
       workDir,
       sourceDateEpoch: options.manifest.sourceDateEpoch,
       offline: options.offline ?? false,
+      cacheDir: options.cacheDir,
       signal: options.signal ?? new AbortController().signal,
       log: (message) => options.events?.stageLog?.(name, message),
       progress: (percent) => options.events?.stageProgress?.(name, percent),

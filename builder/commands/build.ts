@@ -7,6 +7,7 @@ import type { ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT } from '../plan/survey.ts';
 import { formatBytes } from '../../common/format.ts';
 import type { StageReport } from '../stages/finalize.ts';
+import { withLockedOpendata } from '../opendata/resolve.ts';
 import type { Command, CommandIo } from './types.ts';
 
 export function defaultOutDir(manifest: ResolvedManifest, cwd: string): string {
@@ -86,6 +87,8 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
       typeof args.values.out === 'string' ? path.resolve(io.cwd, args.values.out) : defaultOutDir(manifest, io.cwd);
     const cacheDir =
       typeof args.values.cache === 'string' ? path.resolve(io.cwd, args.values.cache) : defaultCacheDir(io.env);
+    // Real data comes from the content cache as the lock file pins it; a missing file is named with its fetch command.
+    manifest = await withLockedOpendata(manifest, path.resolve(io.cwd, file), cacheDir, io.cwd);
     const started = performance.now();
     const stamp = () => `[${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s]`;
     let lastPercent = new Map<string, number>();

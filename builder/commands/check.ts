@@ -1,6 +1,7 @@
 import { ALLOW_PATH_HELP, ALLOW_PATH_OPTION, loadManifest, ManifestError, loadOptionsOf } from '../manifest/index.ts';
 import { UsageError } from '../../common/errors.ts';
 import type { Command } from './types.ts';
+import { checkLockFile } from '../opendata/lock.ts';
 
 export const command: Command = {
   name: 'check',
@@ -21,7 +22,13 @@ Exit codes: 0 all valid, 2 a manifest has problems or the arguments are wrong.
     let failed = 0;
     for (const file of args.positionals) {
       try {
-        const { manifest } = await loadManifest(file, io.cwd, loadOptionsOf(args.values, io.signal));
+        const { manifest, files } = await loadManifest(file, io.cwd, loadOptionsOf(args.values, io.signal));
+        const lockProblem = await checkLockFile(manifest, files[0] ?? file, io.cwd);
+        if (lockProblem !== undefined) {
+          failed++;
+          io.err(`${lockProblem}\n`);
+          continue;
+        }
         const datasets = manifest.datasets.length;
         io.out(
           `${file}: ok (${manifest.name} ${manifest.version}, variant ${manifest.variant}, ${datasets} dataset${datasets === 1 ? '' : 's'})\n`,

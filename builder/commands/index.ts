@@ -28,6 +28,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'build twice from scratch and compare every output',
     load: () => import('./verify-repro.ts'),
   },
+  fetch: {
+    summary: 'download the real data a manifest names, verified and resumable; write its lock file',
+    load: () => import('./fetch.ts'),
+  },
   synth: {
     summary: 'generate a synthetic teaching ntuple (ROOT file + dataset.json)',
     load: () => import('./synth.ts'),

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeSyntheticDataset } from '../synth/index.ts';
+import { placeOpendataDataset } from '../opendata/place.ts';
 import { sha256File } from '../cache/fsutil.ts';
 import { treeBytes } from '../cache/index.ts';
 import { OpenKeyError } from '../../common/errors.ts';
@@ -95,6 +96,10 @@ async function placeDataset(dataset: Dataset, dir: string, context: StageContext
     const named = urlFileName(dataset.url, dataset.id);
     if ('message' in named) throw new OpenKeyError('E_DATASET', `dataset ${dataset.id}: ${named.message}`);
     await fetchDataset(dataset, path.join(dir, named.name), context);
+    return {};
+  }
+  if (dataset.source === 'opendata') {
+    await placeOpendataDataset(dataset, dir, context.cacheDir ?? '', `<manifest of ${context.manifest.name}>`);
     return {};
   }
   context.log(`generating ${dataset.id} (${dataset.synthetic.process}, ${dataset.synthetic.events} events)`);

@@ -15,6 +15,8 @@ export interface StageContext {
   workDir: string;
   sourceDateEpoch: number;
   offline: boolean;
+  /** The build's cache folder (the content stage reads real-data files from its content cache). */
+  cacheDir?: string;
   signal: AbortSignal;
   log: (message: string) => void;
   /** Percentage of the stage done, where the tool reports one. */

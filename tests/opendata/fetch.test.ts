@@ -1,0 +1,386 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../builder/cli.ts';
+import type { CommandIo } from '../../builder/commands/types.ts';
+import { loadManifest } from '../../builder/manifest/index.ts';
+import { downloadToStore } from '../../builder/opendata/download.ts';
+import { fetchOpendata, type FetchOptions } from '../../builder/opendata/fetch.ts';
+import { lockPathFor, readLock } from '../../builder/opendata/lock.ts';
+import { httpUrl, isPortalErrorPage, recordFiles } from '../../builder/opendata/record.ts';
+import { OpendataStore } from '../../builder/opendata/store.ts';
+import { withLockedOpendata } from '../../builder/opendata/resolve.ts';
+import { planBuild } from '../../builder/plan/index.ts';
+import { contentStage } from '../../builder/stages/content.ts';
+import { FakePortal } from './portal.ts';
+
+const MU = path.resolve(import.meta.dirname, '../../manifests/mu.yaml');
+const ZZ = 'mc_105986.ZZ.root';
+const DY = 'mc_173045.DYtautauM08to15.root';
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+let portal: FakePortal;
+let work: string;
+
+beforeAll(async () => {
+  portal = new FakePortal();
+  await portal.start();
+});
+afterAll(async () => {
+  await portal.stop();
+});
+afterEach(async () => {
+  portal.reset();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function fresh(files: string[] = [ZZ, DY], extra = ''): Promise<{ manifest: string; cache: string }> {
+  work = await mkdtemp(path.join(os.tmpdir(), 'openkey-opendata-'));
+  const manifest = path.join(work, 'key.yaml');
+  await writeFile(
+    manifest,
+    `extends: ${MU}
+name: test-key
+${extra}datasets: !replace
+  - id: mc8
+    title: 8 TeV simulation
+    description: Real ATLAS 8 TeV samples.
+    licence: CC0-1.0
+    source: opendata
+    opendata: { record: 3860, files: [${files.join(', ')}] }
+`,
+  );
+  return { manifest, cache: path.join(work, 'cache') };
+}
+
+async function run(manifestFile: string, cache: string, extra: Partial<FetchOptions> = {}) {
+  const { manifest } = await loadManifest(manifestFile);
+  const lines: string[] = [];
+  const summary = await fetchOpendata({
+    manifest,
+    manifestFile,
+    cacheDir: cache,
+    base: portal.base,
+    retries: 4,
+    backoffMs: 20,
+    stallMs: 400,
+    progressEveryMs: 50,
+    log: (line) => lines.push(line),
+    ...extra,
+  });
+  return { summary, lines };
+}
+
+async function blobs(cache: string): Promise<string[]> {
+  return (await readdir(path.join(cache, 'opendata', 'sha256')).catch(() => [])).sort();
+}
+
+function captureIo(env: NodeJS.ProcessEnv = {}): CommandIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    out: (t) => stdout.push(t),
+    err: (t) => stderr.push(t),
+    cwd: process.cwd(),
+    env: { ...env },
+    signal: new AbortController().signal,
+    isTTY: false,
+    stdout,
+    stderr,
+  };
+}
+
+describe('the record API', () => {
+  it('reads metadata.files and metadata._file_indices[].files and maps root:// onto the base', () => {
+    const files = recordFiles(
+      {
+        metadata: {
+          files: [
+            {
+              key: 'a.root',
+              uri: 'root://eospublic.cern.ch//eos/opendata/x/a.root',
+              size: 5,
+              checksum: 'adler32:1a2b',
+            },
+          ],
+          _file_indices: [
+            {
+              files: [
+                { uri: 'root://eospublic.cern.ch//eos/opendata/x/b.root', size: 7, checksum: 'adler32:0badf00d' },
+              ],
+            },
+          ],
+        },
+      },
+      'record 1',
+    );
+    expect(files).toEqual([
+      { name: 'a.root', uri: 'root://eospublic.cern.ch//eos/opendata/x/a.root', size: 5, adler32: '00001a2b' },
+      { name: 'b.root', uri: 'root://eospublic.cern.ch//eos/opendata/x/b.root', size: 7, adler32: '0badf00d' },
+    ]);
+    expect(httpUrl('root://eospublic.cern.ch//eos/opendata/x/a.root', 'https://opendata.cern.ch')).toBe(
+      'https://opendata.cern.ch//eos/opendata/x/a.root',
+    );
+    expect(isPortalErrorPage(3846, 'a82d5324')).toBe(true);
+    expect(isPortalErrorPage(3846, 'a82d5325')).toBe(false);
+  });
+});
+
+describe('openkey fetch against a local portal', () => {
+  it('downloads, verifies and locks; a second fetch makes no request at all', async () => {
+    const { manifest, cache } = await fresh();
+    const first = await run(manifest, cache);
+    expect(first.summary.downloaded).toBe(2);
+    expect(portal.fileRequests()).toHaveLength(2);
+    const lock = await readLock(lockPathFor(manifest));
+    const files = lock!.datasets.mc8!.files;
+    expect(files.map((f) => f.name)).toEqual([ZZ, DY]);
+    expect(files[0]!.sha256).toBe(sha256(portal.file(ZZ).path));
+    expect(files[0]!.adler32).toBe(portal.file(ZZ).adler32);
+    expect(files[0]!.url).toBe(`https://opendata.cern.ch//eos/opendata/atlas/OutreachDatasets/2016-07-29/MC/${ZZ}`);
+    expect(await blobs(cache)).toEqual(files.map((f) => f.sha256).sort());
+    expect(first.lines.some((l) => l.startsWith('pre-flight: 2 files'))).toBe(true);
+
+    portal.requests.length = 0;
+    const second = await run(manifest, cache);
+    expect(second.summary).toMatchObject({ cached: 2, downloaded: 0, bytesDownloaded: 0 });
+    expect(portal.requests).toEqual([]);
+  });
+
+  it('resumes a dropped download from the byte where it stopped (the server sees the Range)', async () => {
+    const { manifest, cache } = await fresh([ZZ]);
+    portal.faults.set(ZZ, 'drop');
+    const { summary, lines } = await run(manifest, cache);
+    const requests = portal.fileRequests(ZZ);
+    const half = Math.floor(portal.file(ZZ).size / 2);
+    expect(requests.map((r) => [r.range, r.status])).toEqual([
+      [undefined, 200],
+      [`bytes=${half}-`, 206],
+    ]);
+    expect(summary.bytesDownloaded).toBe(portal.file(ZZ).size);
+    expect(lines.some((l) => l.includes(`(resumed at byte ${half})`) || l.includes('retrying'))).toBe(true);
+    expect(await blobs(cache)).toEqual([sha256(portal.file(ZZ).path)]);
+  });
+
+  it('gives up on a stalled connection and resumes after it', async () => {
+    const { manifest, cache } = await fresh([ZZ]);
+    portal.faults.set(ZZ, 'stall');
+    const { lines } = await run(manifest, cache);
+    expect(portal.fileRequests(ZZ).map((r) => r.range)).toEqual([undefined, 'bytes=4096-']);
+    expect(lines.some((l) => l.includes('stalled: no data for 0.4 s'))).toBe(true);
+    expect(lines.some((l) => /^total .*ETA/.test(l))).toBe(true);
+    expect(await blobs(cache)).toEqual([sha256(portal.file(ZZ).path)]);
+  });
+
+  it('retries 503 answers with backoff', async () => {
+    const { manifest, cache } = await fresh([DY]);
+    portal.faults.set(DY, '503');
+    await run(manifest, cache);
+    expect(portal.fileRequests(DY).map((r) => r.status)).toEqual([503, 503, 200]);
+    expect(await blobs(cache)).toEqual([sha256(portal.file(DY).path)]);
+  });
+
+  it('starts over when the server ignores Range', async () => {
+    const { manifest, cache } = await fresh([DY]);
+    const file = portal.file(DY);
+    const store = new OpendataStore(cache);
+    await mkdir(path.dirname(store.partialPath(file.adler32, file.size)), { recursive: true });
+    await writeFile(store.partialPath(file.adler32, file.size), readFileSync(file.path).subarray(0, 1000));
+    portal.faults.set(DY, 'no-range');
+    const { lines } = await run(manifest, cache);
+    expect(portal.fileRequests(DY).map((r) => [r.range, r.status])).toEqual([['bytes=1000-', 200]]);
+    expect(lines.some((l) => l.includes('ignores Range'))).toBe(true);
+    expect(await blobs(cache)).toEqual([sha256(file.path)]);
+  });
+
+  it('never caches wrong bytes: the file is quarantined and the URL and both checksums named', async () => {
+    const { manifest, cache } = await fresh([ZZ]);
+    portal.faults.set(ZZ, 'wrong-bytes');
+    const error = await run(manifest, cache).catch((e: Error & { code?: string }) => e);
+    expect(error).toMatchObject({ code: 'E_CHECKSUM' });
+    const message = (error as Error).message;
+    expect(message).toContain(`${portal.base}//eos/opendata/atlas/OutreachDatasets/2016-07-29/MC/${ZZ}`);
+    expect(message).toMatch(new RegExp(`adler32 [0-9a-f]{8}, expected ${portal.file(ZZ).adler32}`));
+    expect(await blobs(cache)).toEqual([]);
+    expect(await readdir(path.join(cache, 'opendata', 'quarantine'))).toHaveLength(1);
+    expect(await readLock(lockPathFor(manifest))).toBeUndefined();
+  });
+
+  it('treats the portal’s HTML error page as an error, never as data', async () => {
+    const { manifest, cache } = await fresh([ZZ]);
+    portal.faults.set(ZZ, 'error-page');
+    await expect(run(manifest, cache)).rejects.toMatchObject({ code: 'E_OPENDATA_ERROR_PAGE' });
+    expect(await blobs(cache)).toEqual([]);
+  });
+
+  it('refuses a record the portal does not know, and a file the record does not have', async () => {
+    let { manifest, cache } = await fresh();
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('record: 3860', 'record: 999999'));
+    await expect(run(manifest, cache)).rejects.toThrow('the portal does not know record 999999');
+    portal.records.set(4242, [ZZ, DY]);
+    portal.indexed.add(4242);
+    ({ manifest, cache } = await fresh(['mc_105986.ZZZ.root']));
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('record: 3860', 'record: 4242'));
+    await expect(run(manifest, cache)).rejects.toMatchObject({
+      code: 'E_OPENDATA_FILE',
+      message: 'dataset mc8: record 4242 has no file "mc_105986.ZZZ.root"',
+      hint: `did you mean "${ZZ}"?`,
+    });
+    expect(portal.fileRequests()).toEqual([]);
+  });
+
+  it('refuses, before any download, real data larger than the key', async () => {
+    const { manifest, cache } = await fresh([ZZ], 'media: { size: 8GB }\n');
+    const bigger = portal.records.get(3860)!;
+    const real = portal.file(ZZ).size;
+    portal.file(ZZ).size = 9e9;
+    try {
+      await expect(run(manifest, cache)).rejects.toMatchObject({ code: 'E_MEDIA_BUDGET' });
+    } finally {
+      portal.file(ZZ).size = real;
+    }
+    expect(bigger).toContain(ZZ);
+    expect(portal.fileRequests()).toEqual([]);
+  });
+
+  it('copies from another key with --mirror and downloads nothing', async () => {
+    const { manifest, cache } = await fresh();
+    await run(manifest, cache);
+    const key = path.join(work, 'other-key', 'openkey', 'datasets', 'mc8');
+    await mkdir(key, { recursive: true });
+    for (const name of [ZZ, DY]) await copyFile(portal.file(name).path, path.join(key, name));
+    portal.requests.length = 0;
+    const cacheB = path.join(work, 'cache-b');
+    const { summary } = await run(manifest, cacheB, { mirror: path.join(work, 'other-key') });
+    expect(summary).toMatchObject({ fromMirror: 2, downloaded: 0 });
+    expect(portal.requests).toEqual([]);
+    expect(await blobs(cacheB)).toEqual(await blobs(cache));
+  });
+
+  it('keeps the cache intact when the disk fills up mid-download', async () => {
+    const { cache } = await fresh([ZZ]);
+    await mkdir(cache, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', cache]);
+    try {
+      const file = portal.file(ZZ);
+      const store = new OpendataStore(cache);
+      const error = await downloadToStore(
+        {
+          name: ZZ,
+          url: `${portal.base}//eos/opendata/atlas/OutreachDatasets/2016-07-29/MC/${ZZ}`,
+          size: file.size,
+          adler32: file.adler32,
+        },
+        { store, retries: 0 },
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'E_DISK_FULL' });
+      expect((error as Error).message).toMatch(/the disk filled up while downloading mc_105986\.ZZ\.root/);
+      expect(await blobs(cache)).toEqual([]);
+    } finally {
+      execFileSync('umount', [cache]);
+    }
+  });
+});
+
+describe('lock file and build', () => {
+  it('check reports a lock file edited by hand or no longer matching its manifest', async () => {
+    const { manifest, cache } = await fresh();
+    await run(manifest, cache);
+    const lockFile = lockPathFor(manifest);
+    const good = await readFile(lockFile, 'utf8');
+    expect(await main(['check', manifest], captureIo())).toBe(0);
+
+    await writeFile(lockFile, good.replace(/"size": \d+/, '"size": 12'));
+    let io = captureIo();
+    expect(await main(['check', manifest], io)).toBe(2);
+    expect(io.stderr.join('')).toContain('was edited by hand: its integrity digest does not match');
+
+    await writeFile(lockFile, good);
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(`, ${DY}`, ''));
+    io = captureIo();
+    expect(await main(['check', manifest], io)).toBe(2);
+    expect(io.stderr.join('')).toContain('the lock file no longer matches its manifest');
+  });
+
+  it('build before any fetch says exactly what to run, and names each missing file', async () => {
+    const { manifest, cache } = await fresh();
+    let io = captureIo();
+    expect(await main(['build', manifest, '--offline', '--cache', cache], io)).toBe(1);
+    expect(io.stderr.join('')).toContain(
+      `hint: run: openkey fetch ${path.relative(process.cwd(), manifest)} --cache ${cache}`,
+    );
+
+    await run(manifest, cache);
+    const empty = path.join(work, 'empty-cache');
+    io = captureIo();
+    expect(await main(['build', manifest, '--offline', '--cache', empty], io)).toBe(1);
+    const text = io.stderr.join('');
+    expect(text).toContain('2 real-data files are not in the cache');
+    expect(text).toContain(`mc8/${ZZ} (${portal.file(ZZ).size} bytes): openkey fetch`);
+    expect(text).toContain(`mc8/${DY}`);
+  });
+
+  it('the content stage places fetched files from the cache with their catalogue labels, offline', async () => {
+    const { manifest: file, cache } = await fresh();
+    await run(file, cache);
+    const { manifest } = await loadManifest(file);
+    const locked = await withLockedOpendata(manifest, file, cache, process.cwd());
+    const plan = planBuild(locked, {
+      toolVersions: {},
+      fileDigests: {},
+      projectRoot: process.cwd(),
+      serviceSourceDigest: '',
+    });
+    const stage = plan.stages.find((s) => s.name === 'content')!;
+    expect(JSON.stringify(stage.inputs)).toContain(sha256(portal.file(ZZ).path));
+    const outDir = path.join(work, 'content');
+    await mkdir(outDir);
+    const requestsBefore = portal.requests.length;
+    await contentStage.run({
+      manifest: locked,
+      stage,
+      projectRoot: process.cwd(),
+      deps: {},
+      outDir,
+      workDir: path.join(work, 'scratch'),
+      sourceDateEpoch: locked.sourceDateEpoch,
+      offline: true,
+      cacheDir: cache,
+      signal: new AbortController().signal,
+      log: () => undefined,
+      progress: () => undefined,
+    });
+    expect(portal.requests.length).toBe(requestsBefore);
+    const dir = path.join(outDir, 'root', 'openkey', 'datasets', 'mc8');
+    expect(sha256(path.join(dir, ZZ))).toBe(sha256(portal.file(ZZ).path));
+    const json = JSON.parse(await readFile(path.join(dir, 'dataset.json'), 'utf8'));
+    expect(json.files[ZZ]).toMatchObject({
+      role: 'simulation',
+      kind: 'simulation',
+      release: '8tev-2016',
+      process: 'ZZ',
+      dsid: 105986,
+      crossSectionPb: 1.5376,
+      sumOfWeights: 243674.74,
+      reductionEfficiency: 0.95088,
+      releaseLuminosityFb: 1,
+      record: 3860,
+      sha256: sha256(portal.file(ZZ).path),
+    });
+    expect(json.files[ZZ].scaleToReleaseLuminosity).toBeCloseTo((1000 * 1.5376) / (243674.74 * 0.95088), 12);
+  });
+
+  it('openkey fetch on the command line prints progress and writes the lock beside the manifest', async () => {
+    const { manifest, cache } = await fresh([DY]);
+    const io = captureIo({ OPENKEY_OPENDATA_URL: portal.base });
+    expect(await main(['fetch', manifest, '--cache', cache, '--jobs', '2'], io)).toBe(0);
+    expect(io.stderr.join('')).toContain(`ok: ${DY}`);
+    expect(io.stdout.join('')).toContain('1 files');
+    expect(await main(['fetch', manifest, '--jobs', 'many'], captureIo())).toBe(2);
+  });
+});
