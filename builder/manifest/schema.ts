@@ -220,7 +220,7 @@ export const manifestSchema: Schema = {
             required: ['schema', 'process', 'events', 'seed'],
             properties: {
               schema: { enum: ['atlas13-mini'] },
-              process: { enum: ['zll', 'wlnu', 'ttbar', 'hyy', 'zz4l', 'data-mix'] },
+              process: { enum: ['zll', 'wlnu', 'ttbar', 'hyy', 'zz4l', 'mystery', 'data-mix'] },
               events: { type: 'integer', minimum: 1, maximum: 100000000 },
               seed: { type: 'integer', minimum: 0 },
             },

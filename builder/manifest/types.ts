@@ -69,7 +69,7 @@ export interface Services {
 
 export interface SyntheticSource {
   schema: 'atlas13-mini';
-  process: 'zll' | 'wlnu' | 'ttbar' | 'hyy' | 'zz4l' | 'data-mix';
+  process: 'zll' | 'wlnu' | 'ttbar' | 'hyy' | 'zz4l' | 'mystery' | 'data-mix';
   events: number;
   seed: number;
 }

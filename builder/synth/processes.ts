@@ -10,7 +10,7 @@ import type { Rng } from './random.ts';
  * right angular shapes, a parametric detector — and every number that shapes an answer is recorded as truth.
  */
 
-export const PROCESSES = ['zll', 'wlnu', 'ttbar', 'hyy', 'zz4l', 'data-mix'] as const;
+export const PROCESSES = ['zll', 'wlnu', 'ttbar', 'hyy', 'zz4l', 'mystery', 'data-mix'] as const;
 export type ProcessName = (typeof PROCESSES)[number];
 
 export const Z_MASS = 91187.6;
@@ -22,6 +22,13 @@ export const TOP_WIDTH = 1320;
 export const HIGGS_MASS = 125000;
 const B_MASS = 4800;
 const TAU_MASS = 1776.9;
+
+/** The hidden particle of the "find the hidden particle" exercise: a Z′-like vector boson decaying to ℓℓ. */
+export const MYSTERY_MASS = 420000;
+export const MYSTERY_WIDTH = 12000;
+/** The high-mass Drell–Yan continuum under it falls as m^-MYSTERY_SLOPE between these masses (GeV). */
+const MYSTERY_SLOPE = 4;
+const MYSTERY_WINDOW_GEV = [100, 700] as const;
 
 /** Injected H→γγ strength relative to the SM ggF rate, large enough to see the peak in a classroom sample. */
 export const HYY_SIGNAL_STRENGTH = 10;
@@ -110,6 +117,38 @@ function drellYan(flavour: Flavour): Channel['generate'] {
       if (lepton) event.leptons.push(lepton);
     }
     radiation(ctx, event, 0.6);
+    det.setMet(event, []);
+    return finish(event);
+  };
+}
+
+/** Draws m in [low, high) from a power law m^-n (n ≠ 1) by inverting its cumulative distribution. */
+function powerLaw(rng: Rng, low: number, high: number, n: number): number {
+  const a = low ** (1 - n);
+  const b = high ** (1 - n);
+  return (a + rng.range(0, 1) * (b - a)) ** (1 / (1 - n));
+}
+
+/** High-mass ℓℓ: the falling Drell–Yan continuum, or (signal) the hidden resonance on top of it. */
+function highMassDilepton(flavour: Flavour, signal: boolean): Channel['generate'] {
+  return (ctx) => {
+    const { rng, det } = ctx;
+    const event = emptyEvent();
+    const [low, high] = [MYSTERY_WINDOW_GEV[0] * GEV, MYSTERY_WINDOW_GEV[1] * GEV];
+    const mass = signal
+      ? rng.breitWigner(MYSTERY_MASS, MYSTERY_WIDTH, low, high)
+      : powerLaw(rng, low, high, MYSTERY_SLOPE);
+    const parent = boson(rng, mass, 8 * GEV, 1.6);
+    const ml = leptonMass(flavour);
+    const [lminus, lplus] = twoBodyDecay(rng, parent, ml, ml, 'vector');
+    for (const [p, q] of [
+      [lminus, -1],
+      [lplus, 1],
+    ] as const) {
+      const lepton = reconstructLepton(det, p, flavour, q);
+      if (lepton) event.leptons.push(lepton);
+    }
+    radiation(ctx, event, 0.7);
     det.setMet(event, []);
     return finish(event);
   };
@@ -291,6 +330,17 @@ const CHANNELS = {
   },
 } satisfies Record<string, Channel>;
 
+/**
+ * The mystery sample's channels stay out of CHANNELS: data-mix mixes every channel there, and the hidden particle
+ * must not change the existing samples. DSIDs in the range ATLAS leaves for exotic signals, made up.
+ */
+const MYSTERY_CHANNELS = {
+  dyee: { dsid: 301000, name: 'DYee_highmass', xsection: 4.95, generate: highMassDilepton('e', false) },
+  dymumu: { dsid: 301020, name: 'DYmumu_highmass', xsection: 4.95, generate: highMassDilepton('mu', false) },
+  xee: { dsid: 307000, name: 'hidden_ee', xsection: 0.05, generate: highMassDilepton('e', true) },
+  xmumu: { dsid: 307001, name: 'hidden_mumu', xsection: 0.05, generate: highMassDilepton('mu', true) },
+} satisfies Record<string, Channel>;
+
 const SIMULATION: Record<Exclude<ProcessName, 'data-mix'>, Omit<ProcessDef, 'name' | 'kind'>> = {
   zll: {
     title: 'Z→ℓℓ teaching sample',
@@ -325,6 +375,20 @@ const SIMULATION: Record<Exclude<ProcessName, 'data-mix'>, Omit<ProcessDef, 'nam
       continuumMassWindowGeV: [100, 160],
       continuumSlopeGeV: 30,
       photonResolution: 'σE/E = 10%/√E ⊕ 0.7%',
+    },
+  },
+  mystery: {
+    title: 'Dileptons with a hidden particle',
+    description: 'High-mass e⁺e⁻ and μ⁺μ⁻ pairs (100–700 GeV): somewhere a new particle decays to two leptons. Find it.',
+    sample: 'mystery',
+    channels: Object.values(MYSTERY_CHANNELS),
+    truth: {
+      hiddenParticle: 'a Z′-like vector boson decaying to e⁺e⁻ and μ⁺μ⁻ equally',
+      hiddenMassMeV: MYSTERY_MASS,
+      hiddenWidthMeV: MYSTERY_WIDTH,
+      signalFraction: 0.01,
+      continuum: `Drell–Yan falling as m^-${MYSTERY_SLOPE}`,
+      generatorMllWindowGeV: [...MYSTERY_WINDOW_GEV],
     },
   },
   zz4l: {
