@@ -379,7 +379,8 @@ const SIMULATION: Record<Exclude<ProcessName, 'data-mix'>, Omit<ProcessDef, 'nam
   },
   mystery: {
     title: 'Dileptons with a hidden particle',
-    description: 'High-mass e⁺e⁻ and μ⁺μ⁻ pairs (100–700 GeV): somewhere a new particle decays to two leptons. Find it.',
+    description:
+      'High-mass e⁺e⁻ and μ⁺μ⁻ pairs (100–700 GeV): somewhere a new particle decays to two leptons. Find it.',
     sample: 'mystery',
     channels: Object.values(MYSTERY_CHANNELS),
     truth: {

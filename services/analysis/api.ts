@@ -382,6 +382,21 @@ export const progressEventSchema = {
  * then one `result` (the analysis as GET /api/analyses/:id answers it, in any end state), and the stream ends.
  * A client that does not read its stream is dropped (the connection closed); it can GET the analysis instead.
  */
+/** POST /api/columns: branches of the events passing a selection, answered as a binary column stream. */
+export const columnsRequestSchema = {
+  type: 'object',
+  properties: {
+    dataset: { type: 'string', minLength: 1, maxLength: 200 },
+    columns: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 200 }, minItems: 1, maxItems: 64 },
+    selection: { type: 'string', maxLength: 10_000 },
+    entryStart: { type: 'integer', minimum: 0 },
+    entryStop: { type: 'integer', minimum: 0 },
+    files: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 300 }, minItems: 1, maxItems: 10_000 },
+  },
+  required: ['dataset', 'columns'],
+  additionalProperties: false,
+} as const;
+
 export const ANALYSIS_EVENTS = ['progress', 'result'] as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -411,6 +426,7 @@ export type Submitted = FromSchema<typeof submittedSchema>;
 export type ApiErrorBody = FromSchema<typeof errorSchema>;
 export type Preset = FromSchema<typeof presetSchema>;
 export type ProgressEvent = FromSchema<typeof progressEventSchema>;
+export type ColumnsRequest = FromSchema<typeof columnsRequestSchema>;
 export type AnalysisEventName = (typeof ANALYSIS_EVENTS)[number];
 /** The data of each event, by name. */
 export interface AnalysisEvents {

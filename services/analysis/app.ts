@@ -10,7 +10,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { AnalysisManager } from './analyses/manager.ts';
 import { DatasetStore } from './datasets.ts';
 import { WorkerPool } from './pool/pool.ts';
+import type { ColumnsLimits } from './columns.ts';
 import { analysisRoutes } from './routes/analyses.ts';
+import { columnsRoutes } from './routes/columns.ts';
 import { dataRoutes } from './routes/data.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { installErrorHandlers } from './routes/errors.ts';
@@ -36,6 +38,8 @@ export interface AppOptions {
   maxByFileCells?: number;
   /** The pool's worker entry (tests run stand-in workers, for fault injection among others). */
   workerUrl?: URL;
+  /** Bounds of POST /api/columns (entries scanned, bytes answered). */
+  columnsLimits?: ColumnsLimits;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -72,6 +76,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(datasetRoutes, parts);
   await app.register(analysisRoutes, parts);
   await app.register(dataRoutes, parts);
+  await app.register(columnsRoutes, {
+    ...parts,
+    ...(options.columnsLimits === undefined ? {} : { columnsLimits: options.columnsLimits }),
+  });
 
   if (options.apps !== undefined) {
     await app.register(fastifyStatic, {
