@@ -60,7 +60,7 @@ describe('openkey synth', () => {
     [
       'unknown process',
       ['--process', 'zl', '--events', '10', '--out', 'x.root'],
-      'openkey: error[E_USAGE]: unknown process "zl"\n  hint: did you mean "zll"? (processes: zll, wlnu, ttbar, hyy, zz4l, data-mix)\n',
+      'openkey: error[E_USAGE]: unknown process "zl"\n  hint: did you mean "zll"? (processes: zll, wlnu, ttbar, hyy, zz4l, mystery, data-mix)\n',
     ],
     [
       'unknown schema',

@@ -39,8 +39,8 @@ describe('openkey CLI', () => {
     ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('manifests/s.yaml: ok (openkey-s 0.1.0, variant S, 4 datasets)\n');
-    expect(result.stdout).toContain('manifests/l.yaml: ok (openkey-l 0.1.0, variant L, 6 datasets)\n');
+    expect(result.stdout).toContain('manifests/s.yaml: ok (openkey-s 0.1.0, variant S, 5 datasets)\n');
+    expect(result.stdout).toContain('manifests/l.yaml: ok (openkey-l 0.1.0, variant L, 7 datasets)\n');
   });
 
   it('exits 2 and points at the line of a bad manifest, without a stack trace', async () => {

@@ -106,7 +106,7 @@ export const INVALID_CASES: InvalidCase[] = [
         "datasets:\n  - id: z\n    title: Z\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zl, events: 10, seed: 1 }\n",
     },
     expected: [
-      'main.yaml:9:49 datasets[0].synthetic.process: "zl" is not one of: zll, wlnu, ttbar, hyy, zz4l, data-mix (did you mean "zll"?)',
+      'main.yaml:9:49 datasets[0].synthetic.process: "zl" is not one of: zll, wlnu, ttbar, hyy, zz4l, mystery, data-mix (did you mean "zll"?)',
     ],
   },
   {

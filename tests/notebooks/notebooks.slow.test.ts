@@ -89,7 +89,8 @@ function number(text: string, pattern: RegExp): number {
   return Number(match![1]);
 }
 
-describe('notebooks run top to bottom against the service', () => {
+// Each notebook starts a kernel and runs its fits: seconds each, more on a loaded machine.
+describe('notebooks run top to bottom against the service', { timeout: 300_000 }, () => {
   it('ships the five notebooks', () => {
     expect(
       readdirSync(NOTEBOOKS)
