@@ -21,7 +21,9 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
     'etc/default/locale': `LANG=${locale}\n`,
     'etc/default/keyboard': `XKBMODEL="pc105"\nXKBLAYOUT="${keyboard}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`,
     'etc/timezone': `${timezone}\n`,
-    'etc/openkey/analysis.env': `OPENKEY_HOST=${lan ? '0.0.0.0' : '127.0.0.1'}\nOPENKEY_PORT=${port}\nOPENKEY_WORKERS=${workers}\n`,
+    // OPENKEY_ARGS reaches the unit's command line (unbraced, so systemd splits it into words, and an empty one
+    // adds none): --workers N, or nothing for one worker per core (workers: 0), which the service decides itself.
+    'etc/openkey/analysis.env': `OPENKEY_HOST=${lan ? '0.0.0.0' : '127.0.0.1'}\nOPENKEY_PORT=${port}\nOPENKEY_WORKERS=${workers}\nOPENKEY_ARGS=${workers > 0 ? `--workers ${workers}` : ''}\n`,
     'etc/openkey/kiosk.env': `OPENKEY_URL=${localPortalUrl(manifest)}\n`,
     'etc/issue': [
       `${manifest.name} ${manifest.version} (${manifest.variant}) \\n \\l`,

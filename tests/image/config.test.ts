@@ -64,7 +64,9 @@ describe('overlay files', () => {
   it('makes the classroom server listen on the LAN and print its URL on the console', async () => {
     const files = generatedFiles(await manifestOf('manifests/mu.yaml'));
     expect(files['etc/hostname']).toBe('openkey-mu\n');
-    expect(files['etc/openkey/analysis.env']).toBe('OPENKEY_HOST=0.0.0.0\nOPENKEY_PORT=8080\nOPENKEY_WORKERS=0\n');
+    expect(files['etc/openkey/analysis.env']).toBe(
+      'OPENKEY_HOST=0.0.0.0\nOPENKEY_PORT=8080\nOPENKEY_WORKERS=0\nOPENKEY_ARGS=\n',
+    );
     expect(files['etc/issue']).toContain('Open Key portal: http://\\4:8080/');
     expect(files['etc/lightdm/lightdm.conf.d/50-openkey-autologin.conf']).toBeUndefined();
   });

@@ -11,7 +11,37 @@ import { BUILD_WRITTEN } from '../../builder/manifest/semantic.ts';
 import type { ResolvedManifest } from '../../builder/manifest/types.ts';
 import { generatedFiles, overlayStage } from '../../builder/stages/overlay.ts';
 import type { StageContext } from '../../builder/stages/types.ts';
+import { serveSettings, SERVE_OPTIONS } from '../../services/analysis/args.ts';
 import { manifestOf, withChanges } from '../image/helpers.ts';
+import { parseArgs } from 'node:util';
+
+const UNIT = path.resolve(
+  import.meta.dirname,
+  '../../image/overlay/common/etc/systemd/system/openkey-analysis.service',
+);
+
+/**
+ * The analysis unit's command line as systemd builds it from EnvironmentFile= (systemd.service(5): `${X}` is one
+ * word, `$X` alone is split on whitespace and vanishes when empty), then read by the service's own parser.
+ */
+function serviceSettingsOf(env: string) {
+  const vars = new Map(
+    env
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
+  );
+  const execStart = /^ExecStart=(.*)$/m.exec(readFileSync(UNIT, 'utf8'))![1]!;
+  const words = execStart
+    .split(/\s+/)
+    .flatMap((word) =>
+      /^\$[A-Z_]+$/.test(word)
+        ? (vars.get(word.slice(1)) ?? '').split(/\s+/).filter(Boolean)
+        : [word.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => vars.get(name) ?? '')],
+    );
+  const args = words.slice(words.indexOf('/opt/openkey/service/main.js') + 1);
+  return serveSettings(parseArgs({ args, options: SERVE_OPTIONS, strict: true }).values);
+}
 
 async function runOverlay(manifest: ResolvedManifest, work: string): Promise<string> {
   const outDir = path.join(work, 'out');
@@ -97,5 +127,18 @@ describe('overlay stage', () => {
         for (let i = 1; i < parts.length; i++) expect(BUILD_WRITTEN).toContain(parts.slice(0, i).join('/'));
       }
     }
+  });
+
+  it.each([
+    [3, 3],
+    [1, 1],
+    [0, undefined],
+  ])('services.analysis.workers %i reaches the service as --workers %s', async (workers, expected) => {
+    const mu = withChanges(await manifestOf('manifests/mu.yaml'), (m) => {
+      m.services.analysis.workers = workers;
+    });
+    const settings = serviceSettingsOf(generatedFiles(mu)['etc/openkey/analysis.env']!);
+    expect(settings.workers).toBe(expected);
+    expect(settings.port).toBe(mu.services.analysis.port);
   });
 });
