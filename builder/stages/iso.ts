@@ -3,6 +3,7 @@ import path from 'node:path';
 import { linkOrCopy, setTreeTimes, sha256File, sha256Text } from '../cache/fsutil.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { GRUB_LIB, grubMkimage } from '../tools/grub.ts';
+import { grubArg, grubQuote } from '../util/grub-quote.ts';
 import { mcopy, mformat, mmd } from '../tools/mtools.ts';
 import { xorrisoHybridIso } from '../tools/xorriso.ts';
 import { dependency, type StageDefinition } from './types.ts';
@@ -47,10 +48,6 @@ export function isoFileName(manifest: ResolvedManifest): string {
   return `${manifest.name}-${manifest.version}.iso`;
 }
 
-function grubQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 export function grubConfig(manifest: ResolvedManifest): string {
   const { boot } = manifest;
   const first = boot.menu[0]?.id ?? 'live';
@@ -70,7 +67,7 @@ export function grubConfig(manifest: ResolvedManifest): string {
     const args = [...boot.cmdline, ...entry.cmdline, ...CONSOLE_ARGS.filter((arg) => !boot.cmdline.includes(arg))];
     lines.push(
       `menuentry ${grubQuote(entry.label)} --id ${grubQuote(entry.id)} {`,
-      `  linux /live/vmlinuz ${args.join(' ')}`,
+      `  linux /live/vmlinuz ${args.map(grubArg).join(' ')}`,
       '  initrd /live/initrd.img',
       '}',
     );
