@@ -5,7 +5,7 @@ import { closest } from '../../common/suggest.ts';
 import { Detector } from './detector.ts';
 import { channelCounts, DATA_RUNS, MC_RUN_NUMBER, PROCESSES, processDef, type ProcessName } from './processes.ts';
 import { Rng } from './random.ts';
-import { ROOT_DEFAULT_COMPRESSION, type Compression } from '../../rootio/write/compress.ts';
+import { ROOT_DEFAULT_COMPRESSION, type Compression } from '../../rootio/format.ts';
 import { datimeFromDate, RootFileWriter } from '../../rootio/write/file.ts';
 import { TreeWriter } from '../../rootio/write/tree.ts';
 import { ATLAS13_MINI_BRANCHES, ATLAS13_MINI_TREE, MiniRowBuilder, SCHEMAS, type SchemaName } from './schema.ts';
@@ -185,7 +185,7 @@ export async function writeSyntheticFile(
 
   let file: RootFileWriter;
   try {
-    file = RootFileWriter.create(outPath, {
+    file = await RootFileWriter.open(outPath, {
       compression: options.compression ?? ROOT_DEFAULT_COMPRESSION,
       datime: datimeFromDate(fileDate(options.env ?? globalThis.process.env)),
       uuid,

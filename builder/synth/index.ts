@@ -21,4 +21,4 @@ export { PROCESSES, processDef, type ProcessName } from './processes.ts';
 export { ATLAS13_MINI_BRANCHES, ATLAS13_MINI_TREE, SCHEMAS, type SchemaName } from './schema.ts';
 export { RootFileWriter, datimeFromDate, type RootFileOptions } from '../../rootio/write/file.ts';
 export { TreeWriter, type BranchSpec, type TreeOptions } from '../../rootio/write/tree.ts';
-export { ROOT_DEFAULT_COMPRESSION, type Compression } from '../../rootio/write/compress.ts';
+export { ROOT_DEFAULT_COMPRESSION, type Compression } from '../../rootio/format.ts';

@@ -3,7 +3,10 @@
  * entries, the entry offsets. This is the fast path that replaces jsroot's per-event objects in the workers.
  */
 import { readSync } from 'node:fs';
-import { decompress } from './decompress.ts';
+import { OpenKeyError } from '../../common/errors.ts';
+import { ChecksumError } from '../compression/envelope.ts';
+import { decompress } from '../compression/decode.ts';
+import { readBasketFields, readKeyHeader } from '../key.ts';
 
 export interface Basket {
   /** Uncompressed entry data (everything before fLast), big-endian. */
@@ -29,11 +32,6 @@ export function readAt(fd: number, position: number, length: number): Buffer {
   return buffer;
 }
 
-function skipString(view: DataView, pos: number): number {
-  const n = view.getUint8(pos);
-  return n === 255 ? pos + 5 + view.getUint32(pos + 1, false) : pos + 1 + n;
-}
-
 export interface RawBasket {
   raw: Buffer;
   keylen: number;
@@ -47,20 +45,16 @@ export interface RawBasket {
 export function parseBasketHeader(raw: Buffer): RawBasket {
   if (raw.length < 40) throw new Error('basket header is truncated');
   const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
-  const nbytes = view.getInt32(0, false);
-  const version = view.getInt16(4, false);
-  const objlen = view.getInt32(6, false);
-  const keylen = view.getInt16(14, false);
-  let pos = 18 + (version > 1000 ? 16 : 8);
-  pos = skipString(view, pos); // class name
-  pos = skipString(view, pos); // name
-  pos = skipString(view, pos); // title
-  if (pos + 19 > raw.length) throw new Error('basket header is truncated');
-  pos += 2; // TBasket version
-  pos += 4; // fBufferSize
-  pos += 4; // fNevBufSize
-  const nevbuf = view.getInt32(pos, false);
-  const last = view.getInt32(pos + 4, false);
+  let key;
+  let fields;
+  try {
+    key = readKeyHeader(view, 0);
+    fields = readBasketFields(view, key.end);
+  } catch {
+    throw new Error('basket header is truncated');
+  }
+  const { nbytes, objlen, keylen } = key;
+  const { nevbuf, last } = fields;
   // 512 MiB: far above any real basket, low enough that a damaged length cannot exhaust a worker's memory.
   if (
     nbytes !== raw.length ||
@@ -75,12 +69,34 @@ export function parseBasketHeader(raw: Buffer): RawBasket {
   return { raw, keylen, objlen, nbytes, nevbuf, last };
 }
 
-/** Reads one basket; `withOffsets` when entries have variable size (counted arrays, vectors). */
-export async function readBasket(fd: number, seek: number, bytes: number, withOffsets: boolean): Promise<Basket> {
-  const header = parseBasketHeader(readAt(fd, seek, bytes));
-  const { raw, keylen, objlen, nevbuf, last } = header;
-  const payload = raw.subarray(keylen);
-  const buffer = payload.length === objlen ? payload : await decompress(payload, objlen);
+/** Where a basket is, for error messages: "basket 3 of Muon_Px (at byte 123456)". */
+export interface BasketPlace {
+  branch: string;
+  index: number;
+}
+
+/** A damaged basket: E_ROOT_CORRUPT with the basket named (the caller adds the file's name). */
+export function basketCorrupt(place: BasketPlace, seek: number, error: unknown): OpenKeyError {
+  const detail = error instanceof Error ? error.message : String(error);
+  const what = error instanceof ChecksumError ? 'fails its checksum' : 'is damaged';
+  return new OpenKeyError(
+    'E_ROOT_CORRUPT',
+    `basket ${place.index} of ${place.branch} (at byte ${seek}) ${what}: ${detail}`,
+    {
+      hint: 'the file is damaged; copy it again from its source',
+      cause: error,
+    },
+  );
+}
+
+/** Splits an uncompressed basket buffer into entry data and entry offsets. */
+export function basketFromBuffer(
+  buffer: Uint8Array,
+  header: { keylen: number; nevbuf: number; last: number },
+  withOffsets: boolean,
+  diskBytes: number,
+): Basket {
+  const { keylen, nevbuf, last } = header;
   const border = last - keylen;
   if (border > buffer.length) throw new Error('basket data is shorter than its header says');
   let offsets: Int32Array | undefined;
@@ -96,5 +112,25 @@ export async function readBasket(fd: number, seek: number, bytes: number, withOf
     }
     offsets[nevbuf] = border;
   }
-  return { data: buffer.subarray(0, border), entries: nevbuf, offsets, diskBytes: bytes };
+  return { data: buffer.subarray(0, border), entries: nevbuf, offsets, diskBytes };
+}
+
+/** Reads one basket; `withOffsets` when entries have variable size (counted arrays, vectors). */
+export async function readBasket(
+  fd: number,
+  seek: number,
+  bytes: number,
+  withOffsets: boolean,
+  place: BasketPlace = { branch: '?', index: 0 },
+): Promise<Basket> {
+  try {
+    const header = parseBasketHeader(readAt(fd, seek, bytes));
+    const { raw, keylen, objlen } = header;
+    const payload = raw.subarray(keylen);
+    const buffer = payload.length === objlen ? payload : await decompress(payload, objlen);
+    return basketFromBuffer(buffer, header, withOffsets, bytes);
+  } catch (error) {
+    if (error instanceof Error && /^file ends before/.test(error.message)) throw error;
+    throw basketCorrupt(place, seek, error);
+  }
 }

@@ -86,7 +86,10 @@ export async function readColumn(
   for (const i of basketsFor(branch, first, last)) {
     const start = branch.baskets.entry[i]!;
     const end = branch.baskets.entry[i + 1]!;
-    const basket = await readBasket(fd, branch.baskets.seek[i]!, branch.baskets.bytes[i]!, variable);
+    const basket = await readBasket(fd, branch.baskets.seek[i]!, branch.baskets.bytes[i]!, variable, {
+      branch: branch.name,
+      index: i,
+    });
     if (basket.entries !== end - start)
       throw new Error(`basket ${i} of ${branch.name} holds ${basket.entries} entries, the tree says ${end - start}`);
     stats.diskBytes += basket.diskBytes;

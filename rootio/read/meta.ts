@@ -6,8 +6,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { FileProxy, openFile } from 'jsroot/io';
 import { OpenKeyError } from '../../common/errors.ts';
-import type { BranchMeta, ElementType, TreeMeta } from './types.ts';
-import './zstd.ts'; // jsroot reads zstd-compressed TTree objects with fzstd
+import { leafKindOf, VECTOR_ELEMENT_TYPES, LEAF_KINDS } from '../types.ts';
+import type { BranchMeta, TreeMeta } from './types.ts';
+import '../compression/zstd.ts'; // jsroot reads zstd-compressed TTree objects with fzstd
 
 /** jsroot's view of the objects we read; only the fields used here. */
 interface JsLeaf {
@@ -88,44 +89,6 @@ class NodeFileProxy extends FileProxy {
   }
 }
 
-const LEAF_TYPES: Record<string, [ElementType, ElementType, string, string]> = {
-  // leaf class → [signed element, unsigned element, signed ROOT type, unsigned ROOT type]
-  TLeafB: ['i8', 'u8', 'Char_t', 'UChar_t'],
-  TLeafS: ['i16', 'u16', 'Short_t', 'UShort_t'],
-  TLeafI: ['i32', 'u32', 'Int_t', 'UInt_t'],
-  TLeafL: ['i64', 'u64', 'Long64_t', 'ULong64_t'],
-  TLeafF: ['f32', 'f32', 'Float_t', 'Float_t'],
-  TLeafD: ['f64', 'f64', 'Double_t', 'Double_t'],
-  TLeafO: ['bool', 'bool', 'Bool_t', 'Bool_t'],
-};
-
-const VECTOR_ELEMENTS: Record<string, ElementType> = {
-  char: 'i8',
-  'unsigned char': 'u8',
-  bool: 'bool',
-  short: 'i16',
-  'unsigned short': 'u16',
-  int: 'i32',
-  'unsigned int': 'u32',
-  long: 'i64',
-  'long long': 'i64',
-  Long64_t: 'i64',
-  'unsigned long': 'u64',
-  'unsigned long long': 'u64',
-  ULong64_t: 'u64',
-  float: 'f32',
-  double: 'f64',
-  Float_t: 'f32',
-  Double_t: 'f64',
-  Int_t: 'i32',
-  UInt_t: 'u32',
-  Short_t: 'i16',
-  UShort_t: 'u16',
-  Char_t: 'i8',
-  UChar_t: 'u8',
-  Bool_t: 'bool',
-};
-
 function basketTable(branch: JsBranch): BranchMeta['baskets'] {
   const n = branch.fWriteBasket;
   const seek: number[] = [];
@@ -158,10 +121,9 @@ function describeBranch(branch: JsBranch, prefix: string): BranchMeta {
     if (leaves.length !== 1) return unreadable('leaf list');
     const leaf = leaves[0]!;
     if (leaf._typename === 'TLeafC') return unreadable('string');
-    const kind = LEAF_TYPES[leaf._typename];
+    const kind = leafKindOf(leaf._typename, leaf.fIsUnsigned === true);
     if (kind === undefined) return unreadable(leaf._typename.replace(/^TLeaf/, '') || 'unknown');
-    const element = leaf.fIsUnsigned ? kind[1] : kind[0];
-    const type = leaf.fIsUnsigned ? kind[3] : kind[2];
+    const { element, rootType: type } = kind;
     if (leaf.fLeafCount) {
       return {
         ...base,
@@ -182,7 +144,8 @@ function describeBranch(branch: JsBranch, prefix: string): BranchMeta {
   const className = (branch.fClassName ?? '').trim();
   const vector = /^(?:std::)?vector<\s*([\w ]+?)\s*>$/.exec(className);
   if (branch._typename === 'TBranchElement' && vector && (branch.fBranches?.arr.length ?? 0) === 0) {
-    const element = VECTOR_ELEMENTS[vector[1]!];
+    const rootType = VECTOR_ELEMENT_TYPES[vector[1]!];
+    const element = rootType === undefined ? undefined : LEAF_KINDS[rootType].element;
     if (element !== undefined && branch.fEntryOffsetLen > 0)
       return { ...base, type: `vector<${vector[1]}>`, isArray: true, element, layout: 'vector' };
   }

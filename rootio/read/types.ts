@@ -14,22 +14,9 @@ export type BranchLayout =
   /** A std::vector<T>: each entry is a 6-byte object header, an int32 size, then the values. */
   | 'vector';
 
-/** Element types the column decoder knows; all are decoded to float64. */
-export type ElementType = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64' | 'bool';
+import type { ElementType } from '../types.ts';
 
-export const ELEMENT_SIZE: Record<ElementType, number> = {
-  i8: 1,
-  u8: 1,
-  bool: 1,
-  i16: 2,
-  u16: 2,
-  i32: 4,
-  u32: 4,
-  f32: 4,
-  i64: 8,
-  u64: 8,
-  f64: 8,
-};
+export { ELEMENT_SIZE, type ElementType } from '../types.ts';
 
 export interface BasketTable {
   /** File offset of each basket's TKey. */

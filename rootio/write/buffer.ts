@@ -4,10 +4,12 @@
  * bytes that precede the buffer in its record (the key header), because ROOT measures them from the record start.
  */
 
-const kByteCountMask = 0x40000000;
-const kNewClassTag = 0xffffffff;
-const kClassMask = 0x80000000;
-const kMapOffset = 2;
+import {
+  BYTE_COUNT_MASK as kByteCountMask,
+  CLASS_MASK as kClassMask,
+  MAP_OFFSET as kMapOffset,
+  NEW_CLASS_TAG as kNewClassTag,
+} from '../format.ts';
 
 /** Anything ROOT can write through WriteObjectAny: it names its class and streams itself (version word included). */
 export interface Streamable {
@@ -103,6 +105,15 @@ export class WBuffer {
       this.i32(data.length);
     }
     this.raw(data);
+  }
+
+  /** TNamed::Streamer: version 1, TObject, name, title. */
+  tnamed(name: string, title: string, bits: number): void {
+    const at = this.startObject(1);
+    this.tobject(bits);
+    this.tstring(name);
+    this.tstring(title);
+    this.setByteCount(at);
   }
 
   /** A C string with its terminating zero, as class names are stored after a new-class tag. */

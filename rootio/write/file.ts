@@ -1,7 +1,9 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { WBuffer, type Streamable } from './buffer.ts';
-import { compressionSetting, rootCompressSync, type Compression } from './compress.ts';
+import { compressSync, loadEncoder } from '../compression/encode.ts';
+import { compressionSetting, FILE_BEGIN as BEGIN, START_BIG_FILE, type Compression } from '../format.ts';
+import { keyLength, tstringLength, writeKeyHeader } from '../key.ts';
 
 /**
  * A ROOT file written front to back in one pass: the 100-byte header and the top directory record first (as
@@ -10,11 +12,8 @@ import { compressionSetting, rootCompressSync, type Compression } from './compre
  * and is renamed over it only when complete, so an interrupted write leaves nothing under the final name.
  */
 
-/** TFile::kStartBigFile: past this offset ROOT switches a record to its 64-bit form. */
-export const START_BIG_FILE = 2_000_000_000;
 /** The ROOT release whose on-disk conventions (class versions, streamer infos) this writer follows: 6.20/04. */
 export const ROOT_VERSION = 62004;
-const BEGIN = 100;
 
 export interface RootFileOptions {
   compression: Compression;
@@ -38,54 +37,6 @@ export function datimeFromDate(date: Date): number {
       date.getUTCSeconds()) >>>
     0
   );
-}
-
-export function tstringLength(text: string): number {
-  const n = Buffer.byteLength(text, 'latin1');
-  return n < 255 ? 1 + n : 5 + n;
-}
-
-export interface KeyFields {
-  className: string;
-  name: string;
-  title: string;
-  cycle: number;
-  /** True when fSeekKey/fSeekPdir are 8 bytes (key version 1004). */
-  big: boolean;
-}
-
-/** Length of a key header (without any class-specific extension such as TBasket's 19 bytes). */
-export function keyLength(key: KeyFields): number {
-  return (key.big ? 34 : 26) + tstringLength(key.className) + tstringLength(key.name) + tstringLength(key.title);
-}
-
-export function writeKeyHeader(
-  buffer: WBuffer,
-  key: KeyFields & {
-    nbytes: number;
-    objlen: number;
-    datime: number;
-    keylen: number;
-    seekKey: number;
-    seekPdir: number;
-  },
-): void {
-  buffer.i32(key.nbytes);
-  buffer.i16(key.big ? 1004 : 4);
-  buffer.i32(key.objlen);
-  buffer.u32(key.datime);
-  buffer.i16(key.keylen);
-  buffer.i16(key.cycle);
-  if (key.big) {
-    buffer.i64(key.seekKey);
-    buffer.i64(key.seekPdir);
-  } else {
-    buffer.i32(key.seekKey);
-    buffer.i32(key.seekPdir);
-  }
-  buffer.tstring(key.className);
-  buffer.tstring(key.name);
-  buffer.tstring(key.title);
 }
 
 interface DirectoryKey {
@@ -131,6 +82,12 @@ export class RootFileWriter {
 
   /** Opens the temporary file (errors propagate: the caller turns them into user-facing messages). */
   static create(path: string, options: RootFileOptions): RootFileWriter {
+    return new RootFileWriter(path, options);
+  }
+
+  /** As create, after loading the encoder the compression needs (LZ4, zstd and LZMA load on first use). */
+  static async open(path: string, options: RootFileOptions): Promise<RootFileWriter> {
+    await loadEncoder(options.compression);
     return new RootFileWriter(path, options);
   }
 
@@ -191,7 +148,7 @@ export class RootFileWriter {
     const body = new WBuffer(1 << 16, keylen);
     object.stream(body);
     const raw = body.result();
-    const packed = raw.length > 256 ? rootCompressSync(raw, this.compression) : null;
+    const packed = raw.length > 256 ? compressSync(raw, this.compression) : null;
     const payload = packed ? packed.parts : [raw];
     const payloadSize = packed ? packed.size : raw.length;
     const header = new WBuffer(keylen);

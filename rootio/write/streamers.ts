@@ -1,4 +1,5 @@
 import type { Streamable, WBuffer } from './buffer.ts';
+import { LEAF_KINDS, VECTOR_ELEMENT_TYPES } from '../types.ts';
 import { ROOT_CLASSES, type ClassDef, type ElementDef } from './streamer-table.ts';
 
 /** fBits ROOT 6.20 leaves on the objects of a StreamerInfo record (kNotDeleted | kIsOnHeap, plus kIsCompiled). */
@@ -6,13 +7,13 @@ const BITS_OBJECT = 0x03000000;
 const BITS_INFO = 0x03010000;
 const BITS_LIST = 0x02000000;
 
-/** The std::vector element types the writer supports, with ROOT's type code for fCtype. */
+/** The std::vector element types the writer supports, with sizeof(std::vector<T>) (bool's is a bit vector). */
 export const VECTOR_VALUE_TYPES = {
-  float: { ctype: 5, sizeofVector: 24 },
-  int: { ctype: 3, sizeofVector: 24 },
-  'unsigned int': { ctype: 13, sizeofVector: 24 },
-  bool: { ctype: 18, sizeofVector: 40 },
-  double: { ctype: 8, sizeofVector: 24 },
+  float: { sizeofVector: 24 },
+  int: { sizeofVector: 24 },
+  'unsigned int': { sizeofVector: 24 },
+  bool: { sizeofVector: 40 },
+  double: { sizeofVector: 24 },
 } as const;
 export type VectorValueType = keyof typeof VECTOR_VALUE_TYPES;
 
@@ -61,7 +62,9 @@ export function classChecksum(def: ClassDef, checksumOf: (className: string) => 
 /** A collection class has no members of its own in the checksum: only its name counts. */
 function vectorClass(valueType: VectorValueType): ClassDef {
   const name = `vector<${valueType}>`;
-  const { ctype, sizeofVector } = VECTOR_VALUE_TYPES[valueType];
+  const { sizeofVector } = VECTOR_VALUE_TYPES[valueType];
+  // fCtype: ROOT's EDataType code of the element type.
+  const ctype = LEAF_KINDS[VECTOR_ELEMENT_TYPES[valueType]!].dataType;
   return {
     name,
     version: STL_CLASS_VERSION,
@@ -113,14 +116,6 @@ const ELEMENT_CLASS: Record<ElementDef['kind'], { className: string; version: nu
   stl: { className: 'TStreamerSTL', version: 3 },
 };
 
-function tnamed(buffer: WBuffer, name: string, title: string, bits: number): void {
-  const at = buffer.startObject(1);
-  buffer.tobject(bits);
-  buffer.tstring(name);
-  buffer.tstring(title);
-  buffer.setByteCount(at);
-}
-
 class StreamerElement implements Streamable {
   readonly className: string;
   constructor(private readonly element: ElementDef) {
@@ -130,7 +125,7 @@ class StreamerElement implements Streamable {
     const e = this.element;
     const outer = buffer.startObject(ELEMENT_CLASS[e.kind].version);
     const inner = buffer.startObject(4);
-    tnamed(buffer, e.name, e.title, BITS_OBJECT);
+    buffer.tnamed(e.name, e.title, BITS_OBJECT);
     buffer.i32(e.type);
     buffer.i32(e.size);
     buffer.i32(0); // fArrayLength
@@ -179,7 +174,7 @@ class StreamerInfo implements Streamable {
   constructor(private readonly def: ClassDef) {}
   stream(buffer: WBuffer): void {
     const at = buffer.startObject(9);
-    tnamed(buffer, this.def.name, '', BITS_INFO);
+    buffer.tnamed(this.def.name, '', BITS_INFO);
     buffer.u32(checksumOf(this.def.name));
     buffer.i32(this.def.version);
     buffer.writeObjectAny(

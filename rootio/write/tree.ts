@@ -1,6 +1,10 @@
 import { WBuffer, type Streamable } from './buffer.ts';
-import { rootCompress, rootCompressSync, type Compression, type Packed } from './compress.ts';
-import { keyLength, type RootFileWriter } from './file.ts';
+import { compress, compressSync, type Packed } from '../compression/encode.ts';
+import type { Compression } from '../format.ts';
+import type { RootFileWriter } from './file.ts';
+import { keyLength } from '../key.ts';
+import { BYTE_COUNT_MASK } from '../format.ts';
+import { LEAF_KINDS, VECTOR_ELEMENT_TYPES, type LeafKind } from '../types.ts';
 import {
   checksumOf,
   STL_CLASS_VERSION,
@@ -45,11 +49,8 @@ export interface TreeOptions {
   maxPendingBytes?: number;
 }
 
-interface LeafType {
-  leafClass: string;
-  letter: string;
-  size: number;
-  unsigned: boolean;
+/** The shared leaf kind (class, letter, size) and how the writer puts values of it. */
+interface LeafType extends LeafKind {
   /** Writes one value at `at`. */
   put: (view: DataView, at: number, value: Value) => void;
   /** Writes `items[0..n)` from `at`, one value every `size` bytes (the hot loop, kept monomorphic per type). */
@@ -63,10 +64,7 @@ const toBigInt = (value: Value): bigint => (typeof value === 'bigint' ? value : 
 
 const LEAF_TYPES: Record<ScalarType, LeafType> = {
   Int_t: {
-    leafClass: 'TLeafI',
-    letter: 'I',
-    size: 4,
-    unsigned: false,
+    ...LEAF_KINDS.Int_t,
     put: (view, at, value) => view.setInt32(at, toNumber(value)),
     putMany: (view, at, items, n) => {
       for (let i = 0; i < n; i++) view.setInt32(at + 4 * i, items[i] as number);
@@ -74,10 +72,7 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     writeRange: (b, min, max) => (b.i32(min), b.i32(max)),
   },
   UInt_t: {
-    leafClass: 'TLeafI',
-    letter: 'i',
-    size: 4,
-    unsigned: true,
+    ...LEAF_KINDS.UInt_t,
     put: (view, at, value) => view.setUint32(at, toNumber(value)),
     putMany: (view, at, items, n) => {
       for (let i = 0; i < n; i++) view.setUint32(at + 4 * i, items[i] as number);
@@ -85,10 +80,7 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     writeRange: (b, min, max) => (b.i32(min), b.i32(max)),
   },
   Float_t: {
-    leafClass: 'TLeafF',
-    letter: 'F',
-    size: 4,
-    unsigned: false,
+    ...LEAF_KINDS.Float_t,
     put: (view, at, value) => view.setFloat32(at, toNumber(value)),
     putMany: (view, at, items, n) => {
       for (let i = 0; i < n; i++) view.setFloat32(at + 4 * i, items[i] as number);
@@ -96,10 +88,7 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     writeRange: (b, min, max) => (b.f32(min), b.f32(max)),
   },
   Double_t: {
-    leafClass: 'TLeafD',
-    letter: 'D',
-    size: 8,
-    unsigned: false,
+    ...LEAF_KINDS.Double_t,
     put: (view, at, value) => view.setFloat64(at, toNumber(value)),
     putMany: (view, at, items, n) => {
       for (let i = 0; i < n; i++) view.setFloat64(at + 8 * i, items[i] as number);
@@ -107,10 +96,7 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     writeRange: (b, min, max) => (b.f64(min), b.f64(max)),
   },
   Bool_t: {
-    leafClass: 'TLeafO',
-    letter: 'O',
-    size: 1,
-    unsigned: false,
+    ...LEAF_KINDS.Bool_t,
     put: (view, at, value) => view.setUint8(at, value ? 1 : 0),
     putMany: (view, at, items, n) => {
       for (let i = 0; i < n; i++) view.setUint8(at + i, items[i] ? 1 : 0);
@@ -118,10 +104,7 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     writeRange: (b, min, max) => (b.bool(min !== 0), b.bool(max !== 0)),
   },
   Long64_t: {
-    leafClass: 'TLeafL',
-    letter: 'L',
-    size: 8,
-    unsigned: false,
+    ...LEAF_KINDS.Long64_t,
     put: (view, at, value) => view.setBigInt64(at, toBigInt(value)),
     putMany: (view, at, items, n) => {
       for (let i = 0; i < n; i++) view.setBigInt64(at + 8 * i, toBigInt(items[i]!));
@@ -129,10 +112,7 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
     writeRange: (b, min, max) => (b.i64(min), b.i64(max)),
   },
   ULong64_t: {
-    leafClass: 'TLeafL',
-    letter: 'l',
-    size: 8,
-    unsigned: true,
+    ...LEAF_KINDS.ULong64_t,
     put: (view, at, value) => view.setBigUint64(at, toBigInt(value)),
     putMany: (view, at, items, n) => {
       for (let i = 0; i < n; i++) view.setBigUint64(at + 8 * i, toBigInt(items[i]!));
@@ -141,17 +121,8 @@ const LEAF_TYPES: Record<ScalarType, LeafType> = {
   },
 };
 
-const VECTOR_ELEMENT: Record<VectorValueType, ScalarType> = {
-  float: 'Float_t',
-  int: 'Int_t',
-  'unsigned int': 'UInt_t',
-  bool: 'Bool_t',
-  double: 'Double_t',
-};
-
 /** The collection frame's version word: TStreamerInfo's class version in the ROOT being imitated (9 until 6.35). */
 const COLLECTION_VERSION = 9;
-const BYTE_COUNT_MASK = 0x40000000;
 const BITS_OBJECT = 0x03000000;
 const BITS_BRANCH = 0x03400000;
 const BITS_TREE = 0x03000008;
@@ -165,14 +136,6 @@ function ioFeatures(buffer: WBuffer): void {
   buffer.i16(0);
   buffer.u32(IO_FEATURES_CHECKSUM);
   buffer.u8(0);
-  buffer.setByteCount(at);
-}
-
-function tnamed(buffer: WBuffer, name: string, title: string, bits: number): void {
-  const at = buffer.startObject(1);
-  buffer.tobject(bits);
-  buffer.tstring(name);
-  buffer.tstring(title);
   buffer.setByteCount(at);
 }
 
@@ -201,7 +164,7 @@ class Leaf implements Streamable {
     const b = this.branch;
     const at = buffer.startObject(1);
     const base = buffer.startObject(2);
-    tnamed(buffer, b.name, this.element ? b.name : b.leafTitle, BITS_OBJECT);
+    buffer.tnamed(b.name, this.element ? b.name : b.leafTitle, BITS_OBJECT);
     buffer.i32(b.fixedLength); // fLen
     buffer.i32(this.element ? 0 : this.type.size); // fLenType
     buffer.i32(0); // fOffset
@@ -301,7 +264,7 @@ class Branch implements Streamable {
     if ('vector' in spec) {
       this.kind = 'vector';
       this.vectorType = spec.vector;
-      this.type = LEAF_TYPES[VECTOR_ELEMENT[spec.vector]];
+      this.type = LEAF_TYPES[VECTOR_ELEMENT_TYPES[spec.vector] as ScalarType];
       this.className = 'TBranchElement';
       this.title = spec.title ?? spec.name;
       this.leafTitle = spec.name;
@@ -474,7 +437,7 @@ class Branch implements Streamable {
   stream(buffer: WBuffer, compressSetting = 0): void {
     const outer = this.kind === 'vector' ? buffer.startObject(10) : -1;
     const at = buffer.startObject(13);
-    tnamed(buffer, this.name, this.title, BITS_BRANCH);
+    buffer.tnamed(this.name, this.title, BITS_BRANCH);
     const fill = buffer.startObject(2);
     buffer.i16(0);
     buffer.i16(1001);
@@ -529,7 +492,7 @@ class TreeRecord implements Streamable {
   stream(buffer: WBuffer): void {
     const t = this.tree;
     const at = buffer.startObject(20);
-    tnamed(buffer, t.name, t.title, BITS_TREE);
+    buffer.tnamed(t.name, t.title, BITS_TREE);
     let sub = buffer.startObject(2); // TAttLine
     buffer.i16(602);
     buffer.i16(1);
@@ -697,13 +660,13 @@ export class TreeWriter {
     const raw = basket.record.subarray(basket.keylen, basket.keylen + basket.objlen);
     if (this.firstCluster) {
       // The first cluster's end depends on compressed sizes, so those are computed here, in order.
-      basket.packed = rootCompressSync(raw, this.compression);
+      basket.packed = compressSync(raw, this.compression);
       this.pending.push(basket);
       this.pendingBytes += basket.objlen;
       this.writeReady();
       return;
     }
-    basket.packed = rootCompress(raw, this.compression);
+    basket.packed = compress(raw, this.compression);
     this.pending.push(basket);
     this.pendingBytes += basket.objlen;
   }

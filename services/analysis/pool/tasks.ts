@@ -78,7 +78,8 @@ function errorOf(error: unknown, task: Task): { code: string; message: string } 
   const code = typeof e?.code === 'string' && e.code.startsWith('E_') ? e.code : 'E_ROOT_READ';
   const message = typeof e?.message === 'string' ? e.message : String(error);
   // Reader errors get the file named here; expression errors already say which field is wrong.
-  return code === 'E_ROOT_READ' ? { code, message: `${task.file}: ${message}` } : { code, message };
+  const named = code === 'E_ROOT_READ' || code === 'E_ROOT_CORRUPT';
+  return named ? { code, message: `${task.file}: ${message}` } : { code, message };
 }
 
 /**
