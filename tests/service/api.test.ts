@@ -425,7 +425,9 @@ describe('bad input', () => {
     });
     expect(view.state).toBe('failed');
     expect(view.error!.code).toBe('E_ROOT_CORRUPT');
-    expect(view.error!.message).toMatch(/^damaged\.root: basket 0 of Muon_Px \(at byte \d+\) (is damaged|fails its checksum): /);
+    expect(view.error!.message).toMatch(
+      /^damaged\.root: basket 0 of Muon_Px \(at byte \d+\) (is damaged|fails its checksum): /,
+    );
     // Other branches of the same file are intact.
     const other = await analyse({
       dataset: 'broken',
