@@ -62,10 +62,15 @@ export function rootsHint(roots: Roots): string {
 // eslint-disable-next-line no-control-regex
 const BAD_NAME = /[\u0000-\u001f\u007f-\u009f/\\]/;
 
-/** Why `name` cannot be one file name inside the image, or undefined when it can. */
-export function badFileName(name: string): string | undefined {
+/**
+ * Why `name` cannot be one file name inside the image, or undefined when it can. `backslash: true` lets a backslash
+ * through, for overlays: systemd's escaped unit names (`dev-disk-by\x2dlabel.mount`) carry one, and inside the
+ * image it is no separator.
+ */
+export function badFileName(name: string, options: { backslash?: boolean } = {}): string | undefined {
   if (name === '' || name === '.' || name === '..') return 'is not a file name';
-  if (BAD_NAME.test(name)) return 'holds a path separator or a control character';
+  const bad = options.backslash ? name.replace(/\\/g, '') : name;
+  if (BAD_NAME.test(bad)) return 'holds a path separator or a control character';
   if (Buffer.byteLength(name) > 255) return 'is longer than 255 bytes';
   return undefined;
 }
@@ -183,7 +188,7 @@ export async function walkSource(real: string, source: string, options: WalkOpti
       };
     if (depth > maxDepth) return { message: `${options.what} ${source} nests folders more than ${maxDepth} deep` };
     for (const name of (await readdir(full)).sort()) {
-      const why = badFileName(name);
+      const why = badFileName(name, { backslash: options.keepLinks });
       const inner = relative === '' ? name : `${relative}/${name}`;
       if (why !== undefined) return { message: `${options.what} ${source}: the name ${JSON.stringify(inner)} ${why}` };
       const refusal = await visit(path.join(full, name), inner, depth + 1);

@@ -93,6 +93,13 @@ export const HOSTILE_CASES: HostileCase[] = [
       'main.yaml:3:12 overlays[1]: overlay <project>/evil: etc/pipe is a FIFO (only regular files, folders and symlinks may be copied into the image)',
   },
   {
+    name: 'overlay file name with a newline',
+    yaml: 'overlays: [../evil]\n',
+    setup: (p) => write(p, 'evil/etc/a\nb', 'x'),
+    expected:
+      'main.yaml:3:12 overlays[1]: overlay <project>/evil: the name "etc/a\\nb" holds a path separator or a control character',
+  },
+  {
     name: 'overlay /etc',
     yaml: 'overlays: [/etc]\n',
     expected: `main.yaml:3:12 overlays[1]: overlay folder /etc is outside the project ${ROOTS}`,

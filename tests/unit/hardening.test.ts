@@ -6,7 +6,7 @@
  * process, whose peak RSS must stay under 300 MB.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -162,6 +162,17 @@ describe('reading stops', () => {
     expect(outcome.stderr).toBe(
       'openkey: error[E_INTERRUPTED]: stopped while reading main.yaml: interrupted by SIGTERM\n',
     );
+  });
+
+  it("accepts an overlay with systemd's escaped unit names (a backslash) and links for the image", async () => {
+    const folder = scratchProject({ 'main.yaml': HEAD + 'overlays: [../ov]\n' });
+    const unit = path.join(path.dirname(folder), 'ov/etc/systemd/system');
+    mkdirSync(unit, { recursive: true });
+    writeFileSync(path.join(unit, 'dev-disk-by\\x2dlabel-DATA.mount'), '[Mount]\n');
+    symlinkSync('/lib/systemd/system/graphical.target', path.join(unit, 'default.target'));
+    const outcome = await check(folder);
+    expect(outcome.stderr).toBe('');
+    expect(outcome.code).toBe(0);
   });
 
   it('accepts a source outside the project once --allow-path names its folder', async () => {
