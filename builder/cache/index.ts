@@ -88,6 +88,23 @@ export class Cache {
     return dir;
   }
 
+  /**
+   * The entry's folder and the `meta` it was published with, touching it as used; undefined on a miss or a broken
+   * entry. How entries are stored (entry.json) stays inside this class.
+   */
+  async get(stage: string, key: string): Promise<{ dir: string; meta: Record<string, unknown> } | undefined> {
+    const dir = await this.lookup(stage, key);
+    if (dir === undefined) return undefined;
+    try {
+      const entry = JSON.parse(await readFile(path.join(dir, ENTRY_FILE), 'utf8')) as {
+        meta?: Record<string, unknown>;
+      };
+      return { dir, meta: entry.meta ?? {} };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A fresh temp folder on the cache's file system, so publishing is a rename. */
   async tempDir(stage: string): Promise<string> {
     const tmp = path.join(this.root, 'tmp');

@@ -6,7 +6,7 @@ import { ALLOW_PATH_HELP, ALLOW_PATH_OPTION, loadManifest, ManifestError, loadOp
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { PROJECT_ROOT } from '../plan/survey.ts';
 import { formatBytes } from '../../common/format.ts';
-import type { StageReport } from '../stages/finalize.ts';
+import type { BuildReport } from '../stages/finalize.ts';
 import { withLockedOpendata } from '../opendata/resolve.ts';
 import type { Command, CommandIo } from './types.ts';
 
@@ -14,16 +14,17 @@ export function defaultOutDir(manifest: ResolvedManifest, cwd: string): string {
   return path.join(cwd, 'out', manifest.name);
 }
 
-/** The table printed at the end: every stage's time, cache hit or miss, and its outputs' sizes. */
-export function stageTable(reports: StageReport[]): string {
-  const rows = reports.map((r) => [
+/** The table printed at the end: every stage's time, cache hit or miss, and its outputs' sizes; then finalize. */
+export function stageTable(report: Pick<BuildReport, 'stages' | 'finalizeSeconds'>): string {
+  const rows = report.stages.map((r) => [
     r.name,
     `${r.seconds.toFixed(1)} s`,
-    r.name === 'finalize' ? '-' : r.cached ? 'hit' : 'built',
+    r.cached ? 'hit' : 'built',
     Object.entries(r.outputs)
       .map(([file, bytes]) => `${file} ${formatBytes(bytes)}`)
       .join(', '),
   ]);
+  rows.push(['finalize', `${report.finalizeSeconds.toFixed(1)} s`, '-', '']);
   const header = ['stage', 'time', 'cache', 'outputs'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
@@ -39,9 +40,9 @@ function printDryRun(outcome: BuildOutcome, manifest: ResolvedManifest, io: Comm
     `${outcome.plan.name} ${outcome.plan.version} (variant ${outcome.plan.variant}): dry run, nothing written\n\n`,
   );
   for (const { stage, key, cached } of outcome.stages) {
-    io.out(`  ${stage.name.padEnd(14)} ${key.slice(0, 16)}  ${cached ? 'cached' : 'to build'}\n`);
+    io.out(`  ${stage.name.padEnd(14)} ${key}  ${cached ? 'cached' : 'to build'}\n`);
   }
-  io.out(`  ${'finalize'.padEnd(14)} ${''.padEnd(16)}  always\n`);
+  io.out(`  ${'finalize'.padEnd(14)} ${''.padEnd(32)}  always\n`);
   io.out(
     `\nwould write ${outcome.outDir}; about ${formatBytes(bytesNeeded(outcome.stages, manifest))} of cache space needed\n`,
   );
@@ -113,6 +114,8 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
           io.err(
             `${stamp()} ${report.name}: ${report.cached ? 'cache hit' : 'done'} in ${report.seconds.toFixed(1)} s\n`,
           ),
+        finalizeStart: () => io.err(`${stamp()} finalize: SHA256SUMS, report, package list\n`),
+        finalizeEnd: (seconds) => io.err(`${stamp()} finalize: done in ${seconds.toFixed(1)} s\n`),
       },
     });
     if (outcome.report === undefined) {
@@ -120,7 +123,7 @@ Exit codes: 0 built, 1 build failed, 2 usage or manifest error.
       return 0;
     }
     lastPercent = new Map();
-    io.out('\n' + stageTable(outcome.report.stages));
+    io.out('\n' + stageTable(outcome.report));
     io.out(
       `\nlayers: ${Object.entries(outcome.report.layers)
         .map(([k, v]) => `${k} ${formatBytes(v)}`)

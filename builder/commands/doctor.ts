@@ -1,43 +1,15 @@
-import { access } from 'node:fs/promises';
-import { HOST_TOOLS, type HostTool } from '../doctor/host-tools.ts';
+import { hostTools, OTHER_USES, type HostTool } from '../doctor/host-tools.ts';
+import { probeTool } from '../doctor/probe.ts';
 import { loadManifest } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
-import { run } from '../tools/exec.ts';
+import { enabledStages, STAGES } from '../stages/registry.ts';
 import type { Command } from './types.ts';
 
-export interface ToolStatus {
-  tool: HostTool;
-  found: boolean;
-  version: string;
-}
-
-export async function probeTool(tool: HostTool): Promise<ToolStatus> {
-  if (tool.program.startsWith('/')) {
-    const found = await access(tool.program).then(
-      () => true,
-      () => false,
-    );
-    return { tool, found, version: found ? 'present' : '' };
-  }
-  try {
-    const result = await run(tool.program, tool.versionArgs ?? ['--version'], { timeoutMs: 10_000 });
-    const line = (result.stdout.trim() || result.stderr.trim()).split('\n')[0] ?? '';
-    return { tool, found: true, version: line.trim() };
-  } catch (error) {
-    // A tool that is installed but exits non-zero on its version flag is still installed.
-    const missing = (error as { code?: string }).code === 'E_TOOL_MISSING';
-    return { tool, found: !missing, version: missing ? '' : 'installed' };
-  }
-}
-
-/** Which tool groups a manifest needs; with no manifest, everything including the test tools. */
-function neededGroups(manifest: ResolvedManifest | undefined): Set<HostTool['neededFor']> {
-  if (manifest === undefined) return new Set(['build', 'usb', 'qcow2', 'ova', 'boot-test', 'browser-test']);
-  const groups = new Set<HostTool['neededFor']>(['build']);
-  if (manifest.outputs.usb.enabled) groups.add('usb');
-  if (manifest.outputs.qcow2.enabled) groups.add('qcow2');
-  if (manifest.outputs.ova.enabled) groups.add('ova').add('qcow2');
-  return groups;
+/** The tools the manifest's stages run (from the stage registry); with no manifest, every tool in the list. */
+function neededTools(manifest: ResolvedManifest | undefined): HostTool[] {
+  if (manifest === undefined)
+    return hostTools([...STAGES.flatMap((s) => s.tools), ...Object.values(OTHER_USES).flat()]);
+  return hostTools(enabledStages(manifest).flatMap((stage) => stage.tools));
 }
 
 export const command: Command = {
@@ -54,8 +26,7 @@ Exit codes: 0 everything needed is there, 1 something is missing, 2 bad argument
   async run(args, io) {
     const [file] = args.positionals;
     const manifest = file === undefined ? undefined : (await loadManifest(file, io.cwd)).manifest;
-    const groups = neededGroups(manifest);
-    const statuses = await Promise.all(HOST_TOOLS.filter((tool) => groups.has(tool.neededFor)).map(probeTool));
+    const statuses = await Promise.all(neededTools(manifest).map(probeTool));
     const nodeMajor = Number(process.versions.node.split('.')[0]);
     const width = Math.max(...statuses.map((status) => status.tool.program.length));
     io.out(`  ${'node'.padEnd(width)}  ${nodeMajor >= 20 ? 'ok     ' : 'TOO OLD'}  ${process.version} (needs ≥ 20)\n`);

@@ -1,6 +1,8 @@
 /**
- * Every host program a build or its tests use, with the Debian package that provides it. `openkey doctor` checks
- * them; the exec seam names the package when one is missing.
+ * Every host program a build or its tests use, with the Debian package that provides it: the one list. Which stage
+ * runs which program is in the stage registry (builder/stages/registry.ts, `tools`); `openkey doctor` and the build's
+ * pre-flight check the programs of the planned stages, the survey reads the versions of the `keyed` ones into the
+ * cache keys. `OTHER_USES` names the programs that no stage runs (verify-repro, the boot and browser tests).
  */
 export interface HostTool {
   /** Program name on PATH, or an absolute file that must exist (firmware, GRUB modules). */
@@ -8,9 +10,9 @@ export interface HostTool {
   aptPackage: string;
   /** Arguments that make the program print its version; undefined for files. */
   versionArgs?: string[];
-  /** What needs it. */
-  neededFor: 'build' | 'usb' | 'qcow2' | 'ova' | 'boot-test' | 'browser-test';
   purpose: string;
+  /** Its version goes into the cache key of every stage that runs it: a new mksquashfs may write other bytes. */
+  keyed?: boolean;
 }
 
 export const HOST_TOOLS: readonly HostTool[] = [
@@ -18,96 +20,107 @@ export const HOST_TOOLS: readonly HostTool[] = [
     program: 'mmdebstrap',
     aptPackage: 'mmdebstrap',
     versionArgs: ['--version'],
-    neededFor: 'build',
+    keyed: true,
     purpose: 'Debian rootfs',
   },
   {
     program: 'mksquashfs',
     aptPackage: 'squashfs-tools',
     versionArgs: ['-version'],
-    neededFor: 'build',
+    keyed: true,
     purpose: 'squashfs layers',
   },
   {
     program: 'unsquashfs',
     aptPackage: 'squashfs-tools',
     versionArgs: ['-version'],
-    neededFor: 'build',
     purpose: 'layer inspection (verify-repro)',
   },
-  { program: 'xorriso', aptPackage: 'xorriso', versionArgs: ['-version'], neededFor: 'build', purpose: 'hybrid ISO' },
+  { program: 'xorriso', aptPackage: 'xorriso', versionArgs: ['-version'], keyed: true, purpose: 'hybrid ISO' },
   {
     program: 'grub-mkimage',
     aptPackage: 'grub-common',
     versionArgs: ['--version'],
-    neededFor: 'build',
+    keyed: true,
     purpose: 'GRUB boot images',
   },
   {
     program: '/usr/lib/grub/i386-pc/boot_hybrid.img',
     aptPackage: 'grub-pc-bin',
-    neededFor: 'build',
     purpose: 'GRUB for BIOS',
   },
   {
     program: '/usr/lib/grub/x86_64-efi/linux.mod',
     aptPackage: 'grub-efi-amd64-bin',
-    neededFor: 'build',
     purpose: 'GRUB for UEFI',
   },
   {
     program: 'mformat',
     aptPackage: 'mtools',
     versionArgs: ['--version'],
-    neededFor: 'build',
     purpose: 'EFI system partition image',
   },
   {
     program: 'mkfs.vfat',
     aptPackage: 'dosfstools',
     versionArgs: ['--help'],
-    neededFor: 'build',
     purpose: 'EFI system partition image',
   },
   {
     program: 'sfdisk',
     aptPackage: 'fdisk',
     versionArgs: ['--version'],
-    neededFor: 'usb',
+    keyed: true,
     purpose: 'USB partition table',
   },
   {
     program: 'qemu-img',
     aptPackage: 'qemu-utils',
     versionArgs: ['--version'],
-    neededFor: 'qcow2',
+    keyed: true,
     purpose: 'qcow2 and VMDK disks',
   },
   {
     program: 'xmllint',
     aptPackage: 'libxml2-utils',
     versionArgs: ['--version'],
-    neededFor: 'ova',
     purpose: 'OVF validation',
   },
   {
     program: 'qemu-system-x86_64',
     aptPackage: 'qemu-system-x86',
     versionArgs: ['--version'],
-    neededFor: 'boot-test',
     purpose: 'boot tests',
   },
   {
     program: '/usr/share/OVMF/OVMF_CODE_4M.fd',
     aptPackage: 'ovmf',
-    neededFor: 'boot-test',
     purpose: 'UEFI firmware for boot tests',
   },
   {
     program: 'chromium',
     aptPackage: 'chromium',
     versionArgs: ['--version'],
-    neededFor: 'browser-test',
     purpose: 'browser tests',
   },
 ];
+
+/** Programs no stage runs: what else needs them. */
+export const OTHER_USES: Record<'verify-repro' | 'boot-test' | 'browser-test', readonly string[]> = {
+  'verify-repro': ['unsquashfs'],
+  'boot-test': ['qemu-system-x86_64', '/usr/share/OVMF/OVMF_CODE_4M.fd'],
+  'browser-test': ['chromium'],
+};
+
+const BY_PROGRAM = new Map(HOST_TOOLS.map((tool) => [tool.program, tool]));
+
+/** The catalogue entries of `programs`, in the list's order (the running Node.js is not one: the doctor checks it). */
+export function hostTools(programs: Iterable<string>): HostTool[] {
+  const wanted = new Set<string>();
+  for (const program of programs) {
+    if (program === 'node') continue;
+    if (!BY_PROGRAM.has(program)) throw new Error(`${program} is not in builder/doctor/host-tools.ts`);
+    wanted.add(program);
+  }
+  return HOST_TOOLS.filter((tool) => wanted.has(tool.program));
+}

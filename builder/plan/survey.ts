@@ -4,22 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { run } from '../tools/exec.ts';
+import { HOST_TOOLS } from '../doctor/host-tools.ts';
+import { stageCodePaths } from '../stages/registry.ts';
 import type { HostFacts } from './index.ts';
 
 /** The toolchain's own checkout: paths in plans are relative to it. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const SKIPPED_NAMES = new Set(['node_modules', '.git', 'dist', '.cache']);
-
-/** Programs whose version goes into stage hashes: a new mksquashfs may write different bytes. */
-const VERSIONED_TOOLS: Record<string, string[]> = {
-  mmdebstrap: ['--version'],
-  mksquashfs: ['-version'],
-  xorriso: ['-version'],
-  'grub-mkimage': ['--version'],
-  sfdisk: ['--version'],
-  'qemu-img': ['--version'],
-};
 
 async function fileSha256(file: string): Promise<string> {
   return createHash('sha256')
@@ -66,7 +58,7 @@ async function toolVersion(program: string, args: string[]): Promise<string> {
   }
 }
 
-/** Reads what the planner needs from the disk and the host: file digests and tool versions. */
+/** Reads what the planner needs from the disk and the host: file digests, stage code digests and tool versions. */
 export async function surveyHost(manifest: ResolvedManifest, projectRoot: string = PROJECT_ROOT): Promise<HostFacts> {
   const files = [
     ...manifest.overlays,
@@ -80,21 +72,22 @@ export async function surveyHost(manifest: ResolvedManifest, projectRoot: string
       fileDigests[file] = await treeDigest(file).catch(() => 'missing');
     }),
   );
-  const serviceParts = await Promise.all(
-    ['services', 'rootio', 'common', 'apps', 'package.json', 'package-lock.json'].map(async (name) => {
-      const digest = await treeDigest(path.join(projectRoot, name)).catch(() => 'missing');
-      return `${name} ${digest}`;
+  const codeDigests: Record<string, string> = {};
+  await Promise.all(
+    stageCodePaths().map(async (file) => {
+      codeDigests[file] = await treeDigest(path.join(projectRoot, file)).catch(() => 'missing');
     }),
   );
+  // Versions of the programs whose output bytes may change with their version (`keyed` in the tool list).
   const entries = await Promise.all(
-    Object.entries(VERSIONED_TOOLS).map(
-      async ([program, args]) => [program, await toolVersion(program, args)] as const,
+    HOST_TOOLS.filter((tool) => tool.keyed === true).map(
+      async (tool) => [tool.program, await toolVersion(tool.program, tool.versionArgs ?? ['--version'])] as const,
     ),
   );
   return {
     toolVersions: { ...Object.fromEntries(entries), node: process.version },
     fileDigests,
+    codeDigests,
     projectRoot,
-    serviceSourceDigest: createHash('sha256').update(serviceParts.join('\n')).digest('hex'),
   };
 }

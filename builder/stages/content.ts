@@ -7,7 +7,6 @@ import { treeBytes } from '../cache/index.ts';
 import { OpenKeyError } from '../../common/errors.ts';
 import { urlFileName } from '../manifest/confine.ts';
 import type { Dataset, ResolvedManifest } from '../manifest/types.ts';
-import { PROJECT_ROOT, treeDigest } from '../plan/survey.ts';
 import type { StageContext, StageDefinition } from './types.ts';
 
 export interface DatasetSummary {
@@ -167,10 +166,6 @@ export function startHereHtml(manifest: ResolvedManifest): string {
  */
 export const contentStage: StageDefinition = {
   name: 'content',
-  // The generator's code decides the bytes of every synthetic dataset.
-  extraKey: async () => ({
-    synth: await treeDigest(path.join(PROJECT_ROOT, 'builder', 'synth')).catch(() => 'missing'),
-  }),
   async run(context) {
     const { manifest } = context;
     const root = path.join(context.outDir, 'root');

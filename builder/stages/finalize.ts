@@ -2,7 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { linkOrCopy, sha256File } from '../cache/fsutil.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
-import type { Plan, StageName } from '../plan/index.ts';
+import type { Plan } from '../plan/index.ts';
+import type { StageName } from './registry.ts';
 import type { DatasetSummary } from './content.ts';
 import { formatBytes } from '../../common/format.ts';
 
@@ -24,6 +25,8 @@ export interface BuildReport {
   layers: Record<string, number>;
   datasets: DatasetSummary[];
   files: Record<string, { bytes: number; sha256: string }>;
+  /** Finalize is a step of the build, not a stage: it is never cached (the report holds this build's timings). */
+  finalizeSeconds: number;
   totalSeconds: number;
 }
 
@@ -52,6 +55,7 @@ ${rows(
       .join(', '),
   ]),
 )}
+${rows([['finalize', report.finalizeSeconds.toFixed(1), 'always', 'SHA256SUMS, report, manifest, package list']])}
 </table>
 <h2>Layers</h2>
 <table><tr><th>layer</th><th>size</th></tr>
@@ -76,16 +80,20 @@ export interface FinalizeInput {
   images: Record<string, string>;
   packagesTsv: string;
   resolvedManifest: unknown;
-  report: Omit<BuildReport, 'files'>;
+  report: Omit<BuildReport, 'files' | 'finalizeSeconds' | 'totalSeconds'>;
+  /** performance.now() when the build started, for the report's total time. */
+  buildStarted: number;
   /** Folder to fill (a temp folder that the build then publishes). */
   dir: string;
 }
 
 /**
- * Beside the images: SHA256SUMS of every output, the build report (JSON and HTML), the resolved manifest and the
- * installed package list. Everything here is a pure function of the stage outputs except the timings in the report.
+ * The build's last step, not a stage (it is not in the registry and never cached): beside the images, SHA256SUMS of
+ * every output, the build report (JSON and HTML), the resolved manifest and the installed package list. Everything
+ * here is a pure function of the stage outputs except the timings in the report.
  */
 export async function finalize(input: FinalizeInput): Promise<BuildReport> {
+  const started = performance.now();
   await mkdir(input.dir, { recursive: true });
   const base = `${input.manifest.name}-${input.manifest.version}`;
   const files: BuildReport['files'] = {};
@@ -110,7 +118,13 @@ export async function finalize(input: FinalizeInput): Promise<BuildReport> {
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(full));
     files[name] = { bytes: size, sha256: await sha256File(full) };
   }
-  const report: BuildReport = { ...input.report, files };
+  const now = performance.now();
+  const report: BuildReport = {
+    ...input.report,
+    files,
+    finalizeSeconds: (now - started) / 1000,
+    totalSeconds: (now - input.buildStarted) / 1000,
+  };
   await writeFile(path.join(input.dir, `${base}.report.json`), JSON.stringify(report, null, 2) + '\n');
   await writeFile(path.join(input.dir, `${base}.report.html`), reportHtml(report));
   const sums = named.map((name) => `${files[name]?.sha256 ?? ''}  ${name}\n`).join('');

@@ -1,7 +1,12 @@
 import type { ResolvedManifest } from '../manifest/types.ts';
-import type { PlannedStage, StageName } from '../plan/index.ts';
+import type { PlannedStage } from '../plan/index.ts';
+import type { StageName } from './registry.ts';
 
-/** What a stage may use: its inputs, the folders of the stages it depends on, and a folder to write its output in. */
+/**
+ * The interface of a stage's code. What the build knows about a stage (order, dependencies, inputs, tools, disk,
+ * artefacts) is its record in ./registry.ts; how to add a stage is written there.
+ *
+ * What a stage may use: its inputs, the folders of the stages it depends on, and a folder to write its output in. */
 export interface StageContext {
   manifest: ResolvedManifest;
   stage: PlannedStage;
@@ -33,14 +38,14 @@ export interface StageResult {
 export interface StageDefinition {
   name: StageName;
   /**
-   * Values the output depends on beyond the plan's inputs hash (for example the compression a stage applies on top
-   * of its planned inputs); the cache key hashes both.
+   * Values the stage derives from the manifest itself that decide its bytes (implicit packages, generated hooks):
+   * its registry record puts them into its inputs, so they are part of the cache key. A pure function.
    */
   extraKey?: (manifest: ResolvedManifest) => unknown;
   run(context: StageContext): Promise<StageResult>;
 }
 
-/** Reads the output folder of a dependency, failing loudly when the recipe forgot to list it. */
+/** Reads the output folder of a dependency, failing loudly when the stage's record does not list it in dependsOn. */
 export function dependency(context: StageContext, name: StageName): string {
   const dir = context.deps[name];
   if (dir === undefined) throw new Error(`stage ${context.stage.name} needs the output of ${name}, which did not run`);

@@ -59,7 +59,7 @@ async function buildIso(round: number): Promise<string> {
   const workDir = path.join(scratch, `work-${round}`);
   await mkdir(outDir, { recursive: true });
   await mkdir(workDir, { recursive: true });
-  const stage: PlannedStage = { name: 'iso', dependsOn: [], inputs: {}, inputsHash: 'ab'.repeat(32) };
+  const stage: PlannedStage = { name: 'iso', dependsOn: [], inputs: {}, key: 'ab'.repeat(16) };
   const context: StageContext = {
     manifest,
     stage,
@@ -127,7 +127,7 @@ describe('VM outputs from the ISO (real qemu-img, xmllint)', () => {
     await copyFile(path.join(scratch, 'out-1', 'openkey-mu-0.1.0.iso'), path.join(isoDir, isoFileName(manifest)));
     await definition.run({
       manifest,
-      stage: { name: definition.name, dependsOn: ['iso'], inputs: {}, inputsHash: 'cd'.repeat(32) },
+      stage: { name: definition.name, dependsOn: ['iso'], inputs: {}, key: 'cd'.repeat(16) },
       projectRoot: PROJECT,
       deps: { iso: isoDir },
       outDir,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../../builder/manifest/index.ts';
 import type { ResolvedManifest } from '../../builder/manifest/types.ts';
 import { canonicalJson, planBuild, type HostFacts, type StageName } from '../../builder/plan/index.ts';
+import { stageCodePaths } from '../../builder/stages/registry.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -18,13 +19,13 @@ function facts(manifest: ResolvedManifest, overrides: Partial<HostFacts> = {}): 
     toolVersions: { mmdebstrap: 'mmdebstrap 1.3.5', mksquashfs: 'mksquashfs version 4.5.1', xorriso: 'xorriso 1.5.4' },
     fileDigests,
     projectRoot: ROOT,
-    serviceSourceDigest: 'b'.repeat(64),
+    codeDigests: Object.fromEntries(stageCodePaths().map((file) => [file, 'b'.repeat(64)])),
     ...overrides,
   };
 }
 
 function hashes(manifest: ResolvedManifest, hostFacts: HostFacts): Record<string, string> {
-  return Object.fromEntries(planBuild(manifest, hostFacts).stages.map((stage) => [stage.name, stage.inputsHash]));
+  return Object.fromEntries(planBuild(manifest, hostFacts).stages.map((stage) => [stage.name, stage.key]));
 }
 
 function changed(a: Record<string, string>, b: Record<string, string>): StageName[] {
@@ -44,9 +45,8 @@ describe('planner', () => {
       'content',
       'iso',
       'usb',
-      'finalize',
     ]);
-    for (const stage of plan.stages) expect(stage.inputsHash).toMatch(/^[0-9a-f]{64}$/);
+    for (const stage of plan.stages) expect(stage.key).toMatch(/^[0-9a-f]{32}$/);
     expect(plan.sourceDateEpoch).toBe(1761955200);
   });
 
@@ -62,7 +62,7 @@ describe('planner', () => {
     const before = facts(manifest);
     const doc = manifest.docs[0]!.path;
     const after = facts(manifest, { fileDigests: { ...before.fileDigests, [doc]: 'c'.repeat(64) } });
-    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['content', 'iso', 'usb', 'finalize']);
+    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['content', 'iso', 'usb']);
   });
 
   it('rebuilds from the rootfs when the mmdebstrap version changes', async () => {
@@ -75,20 +75,41 @@ describe('planner', () => {
       'os-layer',
       'iso',
       'usb',
-      'finalize',
     ]);
   });
 
   it('rebuilds only the service layer when the service sources change', async () => {
     const manifest = await shipped('mu.yaml');
-    const after = facts(manifest, { serviceSourceDigest: 'd'.repeat(64) });
-    expect(changed(hashes(manifest, facts(manifest)), hashes(manifest, after))).toEqual([
+    const before = facts(manifest);
+    const after = facts(manifest, { codeDigests: { ...before.codeDigests, services: 'd'.repeat(64) } });
+    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual([
       'service',
       'service-layer',
       'iso',
       'usb',
-      'finalize',
     ]);
+  });
+
+  it('rebuilds a stage and those after it when its code changes, and nothing else', async () => {
+    const manifest = await shipped('mu.yaml');
+    const before = facts(manifest);
+    const edit = (file: string) =>
+      changed(
+        hashes(manifest, before),
+        hashes(manifest, facts(manifest, { codeDigests: { ...before.codeDigests, [file]: 'e'.repeat(64) } })),
+      );
+    expect(edit('builder/stages/rootfs.ts')).toEqual(['rootfs', 'overlay', 'os-layer', 'iso', 'usb']);
+    expect(edit('builder/tools/mksquashfs.ts')).toEqual([
+      'rootfs',
+      'overlay',
+      'os-layer',
+      'service-layer',
+      'iso',
+      'usb',
+    ]);
+    expect(edit('builder/synth')).toEqual(['content', 'iso', 'usb']);
+    expect(edit('rootio')).toEqual(['service', 'service-layer', 'content', 'iso', 'usb']);
+    expect(edit('builder/tools/sfdisk.ts')).toEqual(['usb']);
   });
 
   it('adds the VM outputs a manifest enables', async () => {
@@ -97,7 +118,7 @@ describe('planner', () => {
       planBuild(manifest, facts(manifest))
         .stages.map((stage) => stage.name)
         .slice(-4),
-    ).toEqual(['usb', 'qcow2', 'ova', 'finalize']);
+    ).toEqual(['iso', 'usb', 'qcow2', 'ova']);
   });
 });
 
