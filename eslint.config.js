@@ -5,8 +5,7 @@ import tseslint from 'typescript-eslint';
  * Layering, kept by no-restricted-imports (the import strings are matched as written, relative paths included):
  *  - what runs on the key (services/, apps/) and the shared packages (common/, rootio/) never import builder/;
  *  - inside builder/, only cli.ts and commands/ import commands/ (commands use the library, never the reverse);
- *  - apps/ import nothing of services/ but the API contract, services/analysis/api.ts. Until that module exists,
- *    apps/shared/api.ts may take the request types from services/analysis/analyses.ts as a type-only import.
+ *  - apps/ import nothing of services/ but the API contract, services/analysis/api.ts.
  * tests/unit/layering.test.ts proves each rule fails on a wrong import.
  */
 const NOT_BUILDER = {
@@ -43,16 +42,4 @@ export default tseslint.config(
   { files: ['services/**', 'common/**', 'rootio/**'], rules: restrict(NOT_BUILDER) },
   { files: ['builder/**'], ignores: ['builder/cli.ts', 'builder/commands/**'], rules: restrict(NOT_COMMANDS) },
   { files: ['apps/**'], rules: restrict(NOT_BUILDER, ONLY_THE_CONTRACT) },
-  {
-    files: ['apps/shared/api.ts'],
-    rules: restrict(
-      NOT_BUILDER,
-      { ...ONLY_THE_CONTRACT, regex: '(^|/)services/(?!analysis/(api|analyses)\\.ts$)' },
-      {
-        regex: '(^|/)services/analysis/analyses\\.ts$',
-        allowTypeImports: true,
-        message: 'only type imports from the service until services/analysis/api.ts exists',
-      },
-    ),
-  },
 );
