@@ -334,7 +334,7 @@ describe('lock file and build', () => {
       toolVersions: {},
       fileDigests: {},
       projectRoot: process.cwd(),
-      serviceSourceDigest: '',
+      codeDigests: {},
     });
     const stage = plan.stages.find((s) => s.name === 'content')!;
     expect(JSON.stringify(stage.inputs)).toContain(sha256(portal.file(ZZ).path));
