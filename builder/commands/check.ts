@@ -36,9 +36,7 @@ Exit codes: 0 all valid, 2 a manifest has problems or the arguments are wrong.
       } catch (error) {
         if (!(error instanceof ManifestError)) throw error;
         failed++;
-        io.err(
-          `${error.format(io.cwd)}\n${file}: ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}\n`,
-        );
+        io.err(`${error.format(io.cwd)}\n${file}: ${error.count} problem${error.count === 1 ? '' : 's'}\n`);
       }
     }
     return failed > 0 ? 2 : 0;

@@ -320,19 +320,20 @@ async function load(manifestPath: string, cwd: string, options: LoadOptions): Pr
   await collectLayers(file, [], problems, undefined, layers);
   let merged: PosNode | undefined;
   for (const layerFile of layers.order) merged = mergeNodes(merged, layers.own.get(layerFile)!, [], problems);
-  if (merged?.kind !== 'map' || problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)));
+  if (merged?.kind !== 'map' || problems.length > 0)
+    throw new ManifestError(file, capProblems(sortProblems(problems)), problems.length);
   const tree = stripDirectives(merged) as MapNode;
   if (hasDirective(tree))
     throw new ManifestError(file, [{ origin: fileOrigin(file), path: '', message: 'internal: unmerged directive' }]);
   const plain = toPlain(tree) as Record<string, unknown>;
   problems.push(...validateAgainstSchema('full', plain, tree, file));
-  if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)));
+  if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)), problems.length);
   const manifest = completeManifest(plain, snapshotDecidesEpoch(tree, layers.order));
   options.signal?.throwIfAborted();
   problems.push(
     ...(await checkSemantics(manifest, tree, { roots, ...(options.signal ? { signal: options.signal } : {}) })),
   );
-  if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)));
+  if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)), problems.length);
   const files = [file, ...layers.order.filter((layerFile) => layerFile !== file)];
   return { manifest: deepFreeze(manifest), tree, files };
 }

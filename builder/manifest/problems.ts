@@ -52,13 +52,18 @@ export function sortProblems(problems: ManifestProblem[]): ManifestProblem[] {
 
 /** All problems found in a manifest and its parents; the CLI prints each on its own line and exits 2. */
 export class ManifestError extends OpenKeyError {
+  /** How many problems were found: more than `problems` holds when the list was cut (LIMITS.problems). */
+  readonly count: number;
+
   constructor(
     readonly file: string,
     readonly problems: ManifestProblem[],
+    total?: number,
   ) {
-    const count = problems.length;
+    const count = total ?? problems.length;
     super('E_MANIFEST', `${file}: ${count} problem${count === 1 ? '' : 's'}`, { exitCode: 2 });
     this.name = 'ManifestError';
+    this.count = count;
   }
 
   format(cwd: string): string {

@@ -175,6 +175,15 @@ describe('reading stops', () => {
     expect(outcome.code).toBe(0);
   });
 
+  it('prints at most 100 problems, then counts the rest', async () => {
+    const keys = Array.from({ length: 150 }, (_, i) => `  k${i}: 1\n`).join('');
+    const folder = scratchProject({ 'main.yaml': HEAD + `media:\n${keys}` });
+    const lines = (await check(folder)).stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(102);
+    expect(lines.at(-2)).toBe('main.yaml:103:3 50 more problems not shown');
+    expect(lines.at(-1)).toBe('main.yaml: 150 problems');
+  });
+
   it('accepts a source outside the project once --allow-path names its folder', async () => {
     const folder = scratchProject({ 'main.yaml': HEAD + 'docs:\n  - {id: x, title: X, path: ../../elsewhere/x.md}\n' });
     const elsewhere = path.join(path.dirname(path.dirname(folder)), 'elsewhere');
