@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../builder/cli.ts';
 import { TOOLCHAIN_ROOT } from '../../builder/manifest/confine.ts';
 import { HOSTILE_CASES } from './hardening-cases.ts';
@@ -61,6 +61,11 @@ function expectCleanRefusal(outcome: Outcome): string {
   expect(outcome.ms).toBeLessThan(5000);
   return lines[0]!;
 }
+
+// The first run of the CLI loads and compiles the command modules; the 5 s bound is on each case's own work.
+beforeAll(async () => {
+  await check(scratchProject({ 'main.yaml': HEAD }));
+}, 60_000);
 
 describe('hostile manifests (hand-written, exact messages)', () => {
   it.each(HOSTILE_CASES.map((testCase) => [testCase.name, testCase] as const))('%s', async (_name, testCase) => {
