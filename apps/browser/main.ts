@@ -10,7 +10,11 @@ import { openFile, type RootFile } from 'jsroot/io';
 import { treeDraw } from 'jsroot/tree';
 import { Api, type DatasetSummary } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
-import { formatBytes, formatCount } from '../shared/format.ts';
+import { formatBytes } from '../shared/format.ts';
+import { formatNumber as formatCount, setupPage, t } from '../shared/i18n.ts';
+import { readKeyIndex } from '../shared/key-index.ts';
+
+setupPage(readKeyIndex(window.OPENKEY_INDEX)?.locale);
 
 const api = new Api(siteRoot());
 const statusLine = byId('status');
@@ -64,17 +68,17 @@ function renderBranches(): void {
 async function drawBranch(name: string, button?: HTMLButtonElement): Promise<void> {
   if (tree === undefined) return;
   for (const b of byId('branches').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
-  setStatus(statusLine, `Drawing ${name}…`);
+  setStatus(statusLine, t('browser.drawing', { name }));
   try {
     const hist = await treeDraw(tree, name);
     cleanup(drawArea);
     await draw(drawArea, hist, 'hist');
-    drawArea.setAttribute('aria-label', `Histogram of branch ${name}`);
+    drawArea.setAttribute('aria-label', t('browser.drawLabel', { name }));
     const filled = Array.from(hist.fArray as ArrayLike<number>).reduce((a, b) => a + b, 0);
-    setStatus(statusLine, `${name}: ${formatCount(filled)} values drawn.`);
+    setStatus(statusLine, t('browser.drawn', { name, n: formatCount(filled) }));
     document.body.dataset.drawn = name;
   } catch (error) {
-    setStatus(statusLine, `Cannot draw ${name}: ${(error as Error).message}`, 'error');
+    setStatus(statusLine, t('browser.cannotDraw', { name, message: (error as Error).message }), 'error');
   }
 }
 
@@ -85,11 +89,12 @@ async function selectTree(name: string): Promise<void> {
   try {
     tree = await file.readObject(name);
   } catch (error) {
-    setStatus(statusLine, `Cannot read tree ${name}: ${(error as Error).message}`, 'error');
+    setStatus(statusLine, t('browser.cannotReadTree', { name, message: (error as Error).message }), 'error');
     return;
   }
   renderBranches();
-  byId('file-info').textContent += ` · tree ${name}: ${formatCount(Number(tree.fEntries ?? 0))} entries`;
+  byId('file-info').textContent +=
+    ` · ${t('browser.treeEntries', { name, n: formatCount(Number(tree.fEntries ?? 0)) })}`;
 }
 
 async function open(source: string | File, title: string, info: string, button?: HTMLButtonElement): Promise<void> {
@@ -97,7 +102,7 @@ async function open(source: string | File, title: string, info: string, button?:
   delete document.body.dataset.opened;
   delete document.body.dataset.drawn;
   for (const b of byId('datasets').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
-  setStatus(statusLine, `Opening ${title}…`);
+  setStatus(statusLine, t('browser.opening', { title }));
   byId('file-title').textContent = title;
   byId('file-info').textContent = info;
   cleanup(drawArea);
@@ -119,11 +124,11 @@ async function open(source: string | File, title: string, info: string, button?:
     const select = byId<HTMLSelectElement>('tree');
     select.replaceChildren(...trees.map((k) => el('option', { value: k.fName }, `${k.fName} (${k.fClassName})`)));
     select.disabled = trees.length === 0;
-    setStatus(statusLine, `${title}: ${opened.fKeys.length} objects. Choose a branch to draw it.`);
+    setStatus(statusLine, t('browser.opened', { title, n: opened.fKeys.length }));
     if (trees[0] !== undefined) await selectTree(trees[0].fName);
     document.body.dataset.opened = title;
   } catch (error) {
-    setStatus(statusLine, `Cannot open ${title}: ${(error as Error).message}`, 'error');
+    setStatus(statusLine, t('browser.cannotOpen', { title, message: (error as Error).message }), 'error');
   }
 }
 
@@ -150,7 +155,7 @@ function renderDatasets(datasets: DatasetSummary[]): void {
                 void open(
                   api.dataUrl(d.id, f.name),
                   f.name,
-                  `${d.title} · ${formatBytes(f.size)} · read with HTTP Range requests`,
+                  `${d.title} · ${formatBytes(f.size)} · ${t('browser.byRange')}`,
                   button,
                 ),
             );
@@ -170,18 +175,19 @@ async function main(): Promise<void> {
   byId('branch-filter').addEventListener('input', renderBranches);
   byId<HTMLInputElement>('local-file').addEventListener('change', (e) => {
     const picked = (e.target as HTMLInputElement).files?.[0];
-    if (picked !== undefined) void open(picked, picked.name, `from this computer · ${formatBytes(picked.size)}`);
+    if (picked !== undefined)
+      void open(picked, picked.name, `${t('browser.fromComputer')} · ${formatBytes(picked.size)}`);
   });
-  setStatus(statusLine, 'Connecting to the analysis service…');
+  setStatus(statusLine, t('analyser.connecting'));
   const datasets = await api.datasets();
   renderDatasets(datasets);
-  setStatus(statusLine, 'Choose a file.');
+  setStatus(statusLine, t('browser.chooseFile'));
   document.body.dataset.ready = '1';
   const wanted = new URLSearchParams(location.hash.slice(1)).get('file');
   if (wanted !== null) document.querySelector<HTMLButtonElement>(`button[data-file="${CSS.escape(wanted)}"]`)?.click();
 }
 
 main().catch((error: unknown) => {
-  setStatus(statusLine, `Cannot reach the analysis service: ${(error as Error).message}`, 'error');
+  setStatus(statusLine, t('analyser.noService', { message: (error as Error).message }), 'error');
   document.body.dataset.ready = '1';
 });

@@ -1,6 +1,8 @@
 /** Renders one Markdown document of the key (docs/?path=relative/path.md), offline, with marked. */
 import { marked } from 'marked';
 import { byId, setStatus, siteRoot } from '../shared/dom.ts';
+import { setupPage, t } from '../shared/i18n.ts';
+import { readKeyIndex } from '../shared/key-index.ts';
 
 /** Only paths inside the key's tree: no scheme, no host, no climbing out. */
 export function safeDocPath(path: string | null): string | undefined {
@@ -10,16 +12,17 @@ export function safeDocPath(path: string | null): string | undefined {
 }
 
 async function main(): Promise<void> {
+  setupPage(readKeyIndex(window.OPENKEY_INDEX)?.locale);
   const status = byId('status');
   const path = safeDocPath(new URLSearchParams(location.search).get('path'));
   if (path === undefined) {
-    setStatus(status, 'No document given: open one from the portal.', 'error');
+    setStatus(status, t('docs.noDocument'), 'error');
     return;
   }
   const url = new URL(path, siteRoot());
   const response = await fetch(url);
   if (!response.ok) {
-    setStatus(status, `Cannot read ${path}: ${response.status} ${response.statusText}`, 'error');
+    setStatus(status, t('docs.cannotRead', { path, status: `${response.status} ${response.statusText}` }), 'error');
     return;
   }
   const html = await marked.parse(await response.text(), { async: true, gfm: true });
@@ -38,4 +41,4 @@ async function main(): Promise<void> {
   status.textContent = '';
 }
 
-main().catch((error: unknown) => setStatus(byId('status'), `The viewer failed: ${String(error)}`, 'error'));
+main().catch((error: unknown) => setStatus(byId('status'), t('docs.failed', { message: String(error) }), 'error'));

@@ -5,7 +5,8 @@
  */
 import { Api, type DatasetSummary, type Health } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
-import { formatBytes, formatCount } from '../shared/format.ts';
+import { formatBytes } from '../shared/format.ts';
+import { formatNumber as formatCount, setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex, type KeyIndex, type KeyIndexDataset, type KeyIndexLink } from '../shared/key-index.ts';
 import { drawQr } from './qr.ts';
 
@@ -40,7 +41,8 @@ function renderDatasets(rows: DatasetRow[], served: boolean): void {
         el(
           'td',
           {},
-          served ? el('a', { href: `analyser/#dataset=${encodeURIComponent(d.id)}` }, d.title) : d.title,
+          // The analyser opens the dataset's own preset and runs it.
+          served ? el('a', { href: `analyser/#dataset=${encodeURIComponent(d.id)}&run=1` }, d.title) : d.title,
           ' ',
           el('span', { class: 'badge mono' }, d.id),
           d.description === undefined ? null : el('div', { class: 'muted' }, d.description),
@@ -52,7 +54,7 @@ function renderDatasets(rows: DatasetRow[], served: boolean): void {
       ),
     ),
   );
-  if (rows.length === 0) body.append(el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'No datasets listed.')));
+  if (rows.length === 0) body.append(el('tr', {}, el('td', { colspan: 5, class: 'muted' }, t('portal.noDatasets'))));
 }
 
 function docHref(doc: KeyIndexLink, served: boolean): string {
@@ -76,18 +78,13 @@ function classroomUrl(index: KeyIndex | undefined): { url: string; note: string 
     const url = new URL('./', location.href).href;
     return {
       url,
-      note: local
-        ? 'This page was opened as localhost: replace it with this computer’s network address (shown by “hostname -I”).'
-        : 'Devices must be on the same network as this computer.',
+      note: local ? t('portal.noteLocal') : t('portal.noteNetwork'),
     };
   }
   const port = index?.service?.port ?? 8080;
   return {
     url: `http://KEY-ADDRESS:${port}/`,
-    note:
-      index?.service?.lan === true
-        ? 'Boot a computer from this key in classroom mode; replace KEY-ADDRESS by its network address.'
-        : 'Classroom mode is off in this key’s build: the service answers only on the computer that booted the key.',
+    note: index?.service?.lan === true ? t('portal.noteLan') : t('portal.noteNoLan'),
   };
 }
 
@@ -99,7 +96,7 @@ function setupClassroom(index: KeyIndex | undefined): void {
   byId('classroom-note').textContent = note;
   const redraw = () => {
     drawQr(canvas, input.value.trim());
-    canvas.setAttribute('aria-label', `QR code of ${input.value.trim()}`);
+    canvas.setAttribute('aria-label', t('portal.qrOf', { url: input.value.trim() }));
   };
   input.addEventListener('input', redraw);
   redraw();
@@ -117,6 +114,7 @@ async function fetchLive(api: Api): Promise<{ health: Health; datasets: DatasetS
 
 async function main(): Promise<void> {
   const index = readKeyIndex(window.OPENKEY_INDEX);
+  setupPage(index?.locale);
   if (index !== undefined) {
     document.title = index.name;
     byId('key-name').textContent = index.name;
@@ -135,30 +133,28 @@ async function main(): Promise<void> {
   // From file:// a fetch would only fail (and log an error): list what key-index.js says and stop there.
   const live = served ? await fetchLive(new Api(siteRoot())) : undefined;
   if (live === undefined) {
-    setStatus(
-      status,
-      served
-        ? 'The analysis service does not answer: this is the static listing of the key.'
-        : 'Opened from the key’s files: this is a static listing. Boot from the key (or start its service) for the apps.',
-    );
+    setStatus(status, served ? t('portal.noService') : t('portal.fromFiles'));
     byId('apps-offline').hidden = false;
-    byId('datasets-source').textContent = index === undefined ? '' : 'From the key’s index, written when it was built.';
+    byId('datasets-source').textContent = index === undefined ? '' : t('portal.fromIndex');
     document.body.dataset.mode = 'static';
     return;
   }
   setStatus(
     status,
-    `Analysis service ${live.health.version} is running with ${live.health.workers} worker${live.health.workers === 1 ? '' : 's'}.`,
+    t(live.health.workers === 1 ? 'portal.running1' : 'portal.running', {
+      version: live.health.version,
+      n: live.health.workers,
+    }),
   );
   status.classList.add('ok');
   renderDatasets(mergeDatasets(index, live.datasets), true);
   renderLinks('docs', 'docs-section', index?.docs ?? [], (l) => docHref(l, true));
-  byId('datasets-source').textContent = 'Live numbers from the analysis service.';
+  byId('datasets-source').textContent = t('portal.live');
   document.body.dataset.mode = 'live';
 }
 
 main().catch((error: unknown) => {
   const status = document.getElementById('service-status');
-  if (status !== null) setStatus(status, `The portal failed: ${String(error)}`, 'error');
+  if (status !== null) setStatus(status, t('portal.failed', { message: String(error) }), 'error');
   document.body.dataset.mode = 'error';
 });

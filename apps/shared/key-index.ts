@@ -13,6 +13,8 @@ export interface KeyIndex {
   version: string;
   /** Manifest variant, e.g. "classroom" or "minimal". */
   variant?: string;
+  /** The manifest's system.locale (es_ES.UTF-8): the apps' default language. */
+  locale?: string;
   datasets: KeyIndexDataset[];
   /** Docs: `.html` (pre-rendered) opens as is; `.md` is rendered by docs/index.html when the service runs. */
   docs: KeyIndexLink[];
@@ -89,6 +91,8 @@ export function readKeyIndex(value: unknown): KeyIndex | undefined {
   };
   const variant = str(raw.variant);
   if (variant !== undefined) index.variant = variant;
+  const locale = str(raw.locale);
+  if (locale !== undefined) index.locale = locale;
   if (typeof raw.vm === 'object' && raw.vm !== null) {
     const ova = str((raw.vm as Record<string, unknown>).ova);
     index.vm = ova === undefined ? {} : { ova };

@@ -201,6 +201,8 @@ export const contentStage: StageDefinition = {
       name: manifest.name,
       version: manifest.version,
       variant: manifest.variant,
+      // The apps' default language (issue 14).
+      locale: manifest.system.locale,
       datasets,
       docs,
       notebooks,
