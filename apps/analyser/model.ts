@@ -2,7 +2,7 @@
  * The analyser's arithmetic, free of DOM and JSROOT so unit tests pin it: histograms from the service's TH1D JSON,
  * grouping files into samples from dataset labels, rebinning, the S/√B window and the CSV export.
  */
-import type { DatasetFile, TH1DJson } from '../shared/api.ts';
+import type { DatasetFile, SampleJson, TH1DJson } from '../shared/api.ts';
 
 /** A 1-D histogram; `values` and `sumw2` have nbins + 2 entries: underflow, the bins, overflow. */
 export interface Hist {
@@ -20,6 +20,10 @@ export interface Sample {
   kind: SampleKind;
   files: string[];
   hist: Hist;
+  /** The signal of S/√B, from the sample's labels. */
+  signal?: boolean;
+  /** Drawn without normalisation because its labels lack a cross-section. */
+  unnormalised?: boolean;
 }
 
 export function fromTH1(json: TH1DJson): Hist {
@@ -147,6 +151,38 @@ export function groupSamples(
   }
   const list = [...samples.values()];
   return [...list.filter((s) => s.kind === 'simulation'), ...list.filter((s) => s.kind === 'data')];
+}
+
+/**
+ * Samples of a request over several datasets (already scaled by the service), grouped by their name: background
+ * first, the signal on top of the stack, data last.
+ */
+export function fromSampleResults(results: SampleJson[], histName: string): Sample[] {
+  const samples = new Map<string, Sample>();
+  for (const r of results) {
+    const json = r.histograms[histName];
+    if (json === undefined) continue;
+    const kind: SampleKind = r.role === 'data' ? 'data' : 'simulation';
+    const name = kind === 'data' ? 'Data' : r.sample;
+    const key = `${kind}:${name}`;
+    const h = fromTH1(json);
+    const existing = samples.get(key);
+    if (existing === undefined) {
+      const sample: Sample = { name, kind, files: [`${r.dataset}/${r.file}`], hist: h, signal: r.signal };
+      if (kind === 'simulation' && !r.normalised) sample.unnormalised = true;
+      samples.set(key, sample);
+    } else {
+      addInto(existing.hist, h);
+      existing.files.push(`${r.dataset}/${r.file}`);
+      if (kind === 'simulation' && !r.normalised) existing.unnormalised = true;
+    }
+  }
+  const list = [...samples.values()];
+  return [
+    ...list.filter((s) => s.kind === 'simulation' && s.signal !== true),
+    ...list.filter((s) => s.kind === 'simulation' && s.signal === true),
+    ...list.filter((s) => s.kind === 'data'),
+  ];
 }
 
 /** The sum of the simulation samples (the top of the stack). */

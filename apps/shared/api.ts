@@ -13,6 +13,7 @@ import {
   type DatasetDetail,
   type HistogramRequest,
   type Preset as ServicePreset,
+  type SampleResult,
   type TH1DJson as ServiceTH1D,
 } from '../../services/analysis/api.ts';
 
@@ -50,14 +51,20 @@ export type Analysis = AnalysisView;
  * are sure to be there.
  */
 export type Preset = Pick<ServicePreset, 'id' | 'title'> &
-  Partial<Pick<ServicePreset, 'description' | 'datasets'>> & { request: ServicePreset['request'] };
+  Partial<Pick<ServicePreset, 'description' | 'datasets' | 'samples'>> & { request: ServicePreset['request'] };
+
+/** One sample of a request over several datasets, already scaled (services/analysis/samples.ts). */
+export type SampleJson = Omit<SampleResult, 'histograms'> & { histograms: Record<string, TH1DJson> };
 
 export class ApiError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The service's stable error code (E_UNKNOWN_BRANCH …), which the apps translate. */
+  readonly code: string | undefined;
+  constructor(status: number, message: string, code?: string) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -82,8 +89,14 @@ export class Api {
     } catch {
       body = text;
     }
-    if (!response.ok)
-      throw new ApiError(response.status, errorMessage(body) ?? `${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      const code = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).code : undefined;
+      throw new ApiError(
+        response.status,
+        errorMessage(body) ?? `${response.status} ${response.statusText}`,
+        typeof code === 'string' ? code : undefined,
+      );
+    }
     return body as T;
   }
 
@@ -105,6 +118,15 @@ export class Api {
 
   submit(request: AnalysisRequest): Promise<{ id: string }> {
     return this.json('api/analyses', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+  }
+
+  /** Submits and waits for the end (POST ?wait=1): the linked view's many small analyses. */
+  run(request: AnalysisRequest): Promise<Analysis> {
+    return this.json('api/analyses?wait=1', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
@@ -196,6 +218,11 @@ export function normalisePresets(body: unknown): Preset[] {
     const preset: Preset = { id, title: typeof p.title === 'string' ? p.title : id, request: body };
     if (typeof p.description === 'string') preset.description = p.description;
     if (Array.isArray(p.datasets)) preset.datasets = p.datasets.filter((d): d is string => typeof d === 'string');
+    const ids = (v: unknown) => (Array.isArray(v) ? v.filter((d): d is string => typeof d === 'string') : []);
+    if (typeof p.samples === 'object' && p.samples !== null) {
+      const s = p.samples as Record<string, unknown>;
+      preset.samples = { main: ids(s.main), data: ids(s.data), simulation: ids(s.simulation) };
+    }
     presets.push(preset);
   }
   return presets;

@@ -23,10 +23,11 @@ export interface Preset {
 
 /** The synthetic samples (builder/synth): the pseudo-data mixes every process, so each preset lists its backgrounds. */
 const SYNTH = {
-  zll: { data: ['data-mix'], simulation: ['zll', 'wlnu', 'ttbar', 'zz4l'] },
+  zll: { data: ['data-mix'], simulation: ['zll', 'wlnu', 'ttbar'] },
   wlnu: { data: ['data-mix'], simulation: ['wlnu', 'zll', 'ttbar'] },
-  hyy: { data: ['data-mix'], simulation: ['hyy'] },
-  h4l: { data: ['data-mix'], simulation: ['zz4l', 'zll', 'ttbar'] },
+  // The pseudo-data hold about one Higgs boson: the Higgs presets show the simulation (its own signal and background).
+  hyy: { data: [], simulation: ['hyy'] },
+  h4l: { data: [], simulation: ['zz4l'] },
 };
 
 /** Invariant mass of two objects from (pt, eta, phi), massless approximation. */

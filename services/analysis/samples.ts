@@ -179,11 +179,14 @@ export function presetSamples(
   datasets: Pick<Dataset, 'id' | 'files'>[],
   fitting: string[],
 ): { main: string[]; data: string[]; simulation: string[] } {
+  // In the preset's order of processes: the main one first, as the plot stacks them.
   const having = (processes: string[]) =>
-    datasets
-      .filter((d) => fitting.includes(d.id))
-      .filter((d) => d.files.some((f) => processes.includes(String(f.labels?.process ?? ''))))
-      .map((d) => d.id);
+    processes.flatMap((process) =>
+      datasets
+        .filter((d) => fitting.includes(d.id))
+        .filter((d) => d.files.some((f) => String(f.labels?.process ?? '') === process))
+        .map((d) => d.id),
+    );
   return {
     main: having(samples.simulation.slice(0, 1)),
     data: having(samples.data),

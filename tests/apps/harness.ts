@@ -4,7 +4,7 @@
  * free port, and a Chromium page that records console errors and requests to any other host.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApps } from '../../apps/build.ts';
 import type { KeyIndex } from '../../apps/shared/key-index.ts';
+import { writeSynthSamples } from '../service/synth-samples.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const sharedData = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
@@ -139,14 +140,24 @@ export interface Workspace {
   cleanup: () => Promise<void>;
 }
 
-/** Builds the apps and the datasets in a temp dir, laid out as on the key. */
-export async function makeWorkspace(): Promise<Workspace> {
+/** The synthetic samples of the default key (s.yaml), as the image build writes them, for the teaching tests. */
+export const SYNTH_DATASETS = ['data-mix', 'zll', 'wlnu', 'ttbar', 'hyy', 'zz4l'];
+
+/** Builds the apps and the datasets in a temp dir, laid out as on the key; `synth` adds the synthetic samples. */
+export async function makeWorkspace(options: { synth?: boolean } = {}): Promise<Workspace> {
   const dir = await mkdtemp(join(tmpdir(), 'openkey-apps-'));
   const datasets = join(dir, 'datasets');
   const apps = join(dir, 'openkey');
   await makeDatasets(datasets);
+  if (options.synth === true) await writeSynthSamples(datasets);
   await buildApps({ outDir: apps });
   const index = await keyIndexFor(datasets);
+  if (options.synth === true) {
+    for (const id of SYNTH_DATASETS) {
+      const meta = JSON.parse(await readFile(join(datasets, id, 'dataset.json'), 'utf8')) as { title: string };
+      index.datasets.push({ id, title: meta.title, licence: 'CC0-1.0', files: 1 });
+    }
+  }
   await writeFile(join(apps, 'key-index.js'), `window.OPENKEY_INDEX = ${JSON.stringify(index, null, 2)};\n`);
   await mkdir(join(apps, 'docs-content'));
   await writeFile(
@@ -241,10 +252,15 @@ export interface GuardedPage {
 
 const localSchemes = new Set(['data:', 'blob:', 'file:', 'about:']);
 
-export async function guardedPage(browser: Browser, options: { acceptDownloads?: boolean } = {}): Promise<GuardedPage> {
+export async function guardedPage(
+  browser: Browser,
+  options: { acceptDownloads?: boolean; viewport?: { width: number; height: number }; locale?: string } = {},
+): Promise<GuardedPage> {
   const context = await browser.newContext({
-    viewport: { width: 1024, height: 768 },
+    viewport: options.viewport ?? { width: 1024, height: 768 },
     acceptDownloads: options.acceptDownloads ?? false,
+    // The browser's language: English unless a test asks, so the key's locale is what decides.
+    locale: options.locale ?? 'en-US',
   });
   const page = await context.newPage();
   const problems: string[] = [];

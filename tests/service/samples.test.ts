@@ -152,11 +152,11 @@ describe('GET /api/presets', () => {
       samples?: { main: string[]; data: string[]; simulation: string[] };
     }[];
     const byId = new Map(presets.map((p) => [p.id, p.samples]));
-    expect(byId.get('atlas13-hyy')).toEqual({ main: ['hyy'], data: ['data-mix'], simulation: ['hyy'] });
+    expect(byId.get('atlas13-hyy')).toEqual({ main: ['hyy'], data: [], simulation: ['hyy'] });
     expect(byId.get('atlas13-zll')).toEqual({
       main: ['zll'],
       data: ['data-mix'],
-      simulation: ['ttbar', 'wlnu', 'zll', 'zz4l'],
+      simulation: ['zll', 'wlnu', 'ttbar'],
     });
   });
 });
