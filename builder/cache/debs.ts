@@ -28,22 +28,20 @@ export interface IndexEntry {
 export async function readPackagesIndex(files: readonly string[]): Promise<Map<string, IndexEntry>> {
   const index = new Map<string, IndexEntry>();
   for (const file of files) {
-    let filename = '';
-    let sha256 = '';
-    let size = -1;
+    let fields: Record<string, string> = {};
     const flush = () => {
-      // apt writes an epoch's colon as %3a in the archive's file name.
-      if (filename !== '' && sha256 !== '' && size >= 0)
-        index.set(path.basename(filename).replace(/:/g, '%3a'), { sha256, size });
-      filename = '';
-      sha256 = '';
-      size = -1;
+      const { Package: name, Version: version, Architecture: arch, SHA256: sha256, Size: size } = fields;
+      // apt names the file name_version_arch.deb, with an epoch's colon written %3a (the pool's Filename has no epoch).
+      if (name && version && arch && sha256 && size)
+        index.set(`${name}_${version.replace(/:/g, '%3a')}_${arch}.deb`, { sha256, size: Number(size) });
+      fields = {};
     };
     for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
       if (line === '') flush();
-      else if (line.startsWith('Filename: ')) filename = line.slice(10).trim();
-      else if (line.startsWith('SHA256: ')) sha256 = line.slice(8).trim();
-      else if (line.startsWith('Size: ')) size = Number(line.slice(6));
+      else if (/^(Package|Version|Architecture|SHA256|Size): /.test(line)) {
+        const colon = line.indexOf(': ');
+        fields[line.slice(0, colon)] = line.slice(colon + 2).trim();
+      }
     }
     flush();
   }

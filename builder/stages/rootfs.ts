@@ -1,7 +1,8 @@
 import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DebArchive, readPackagesIndex } from '../cache/debs.ts';
 import { removeTree } from '../cache/fsutil.ts';
-import { treeBytes } from '../cache/index.ts';
+import { Cache, treeBytes } from '../cache/index.ts';
 import { OpenKeyError } from '../../common/errors.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { dpkgQueryList } from '../tools/dpkg.ts';
@@ -66,6 +67,38 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** What the log says while mmdebstrap runs each kind of hook (it names the whole command otherwise). */
+const HOOK_PHASES: Record<string, string> = {
+  setup: 'setting up (the cached .debs and apt lists)',
+  extract: 'dpkg under eatmydata',
+  essential: 'dpkg under eatmydata',
+  customize: 'customizing (locale, users, cleanup)',
+};
+
+/** mmdebstrap's own hooks that run dpkg under eatmydata: no fsync for a tree that is squashed right after. */
+const EATMYDATA_HOOKS = '/usr/share/mmdebstrap/hooks/eatmydata';
+
+/**
+ * Hooks that bring the cache's .deb archive and apt lists into the tree before `apt-get update` (apt then downloads
+ * only packages it does not find, and only index files that changed) and take out what apt used, afterwards.
+ */
+function archiveHooks(into: string, out: string): { setup: string[]; customize: string[] } {
+  const archives = '"$1/var/cache/apt/archives/"';
+  const lists = '"$1/var/lib/apt/lists/"';
+  return {
+    setup: [
+      `mkdir -p ${archives} ${lists}partial`,
+      `find ${shellQuote(path.join(into, 'debs'))} -maxdepth 1 -name '*.deb' -exec ln -t ${archives} {} +`,
+      `find ${shellQuote(path.join(into, 'lists'))} -maxdepth 1 -type f -exec ln -t ${lists} {} +`,
+    ],
+    customize: [
+      `mkdir -p ${shellQuote(path.join(out, 'debs'))} ${shellQuote(path.join(out, 'lists'))}`,
+      `find ${archives} -maxdepth 1 -name '*.deb' -exec ln -t ${shellQuote(path.join(out, 'debs'))} {} +`,
+      `find ${lists} -maxdepth 1 -type f ! -name lock -exec ln -t ${shellQuote(path.join(out, 'lists'))} {} +`,
+    ],
+  };
+}
+
 function customizeHooks(manifest: ResolvedManifest): string[] {
   const hooks: string[] = [];
   const { locale, users } = manifest.system;
@@ -119,10 +152,22 @@ export const rootfsStage: StageDefinition = {
     compression: manifest.compression,
     implicit: rootfsPackages(manifest),
     hooks: customizeHooks(manifest),
+    // The packages come through the .deb archive and dpkg runs under eatmydata: the same tree, made faster.
+    eatmydata: EATMYDATA_HOOKS,
   }),
   async run(context) {
     const { manifest } = context;
     const tree = path.join(context.workDir, 'tree');
+    const archive = DebArchive.inCache(Cache.rootOfTemp(context.workDir));
+    const into = path.join(context.workDir, 'archive-in');
+    const out = path.join(context.workDir, 'archive-out');
+    const staged = await archive.stage(into);
+    if (staged.corrupt.length > 0)
+      context.log(
+        `${staged.corrupt.length} cached packages failed their SHA-256 and will be downloaded again: ${staged.corrupt.join(', ')}`,
+      );
+    context.log(`${staged.linked} packages in the cache's .deb archive`);
+    const hooks = archiveHooks(into, out);
     let phase = '';
     try {
       await mmdebstrap({
@@ -133,20 +178,33 @@ export const rootfsStage: StageDefinition = {
         variant: 'apt',
         aptOptions: ['APT::Install-Recommends "false"', 'Acquire::Retries "3"'],
         dpkgOptions: DPKG_EXCLUDES,
-        customizeHooks: customizeHooks(manifest),
+        hookDirs: [EATMYDATA_HOOKS],
+        // The essential packages stay in /var/cache/apt/archives until the archive hook has taken them.
+        skip: ['essential/unlink'],
+        setupHooks: hooks.setup,
+        customizeHooks: [...hooks.customize, ...customizeHooks(manifest)],
         sourceDateEpoch: context.sourceDateEpoch,
         signal: context.signal,
         onLine: (line) => {
           const match = /^I: (.*)/.exec(line.trim());
-          const message = match?.[1]?.startsWith('running --customize-hook')
-            ? 'customizing (locale, users, cleanup)'
-            : match?.[1];
+          const hook = /^running --(setup|extract|essential|customize)-hook/.exec(match?.[1] ?? '')?.[1];
+          const message = hook === undefined ? match?.[1] : (HOOK_PHASES[hook] ?? match?.[1]);
           if (message !== undefined && message !== phase) {
             phase = message;
             context.log(phase);
           }
         },
       });
+      const index = await readPackagesIndex(
+        (await readdir(path.join(out, 'lists')))
+          .filter((n) => n.endsWith('_Packages'))
+          .map((n) => path.join(out, 'lists', n)),
+      );
+      const added = await archive.add(path.join(out, 'debs'), index);
+      await archive.keepLists(path.join(out, 'lists'));
+      context.log(
+        `${added.added.length} packages downloaded, ${added.known} already in the archive${added.rejected.length > 0 ? `; not archived (no match in apt's index): ${added.rejected.join(', ')}` : ''}`,
+      );
       const packages = await dpkgQueryList(tree, context.signal);
       await writeFile(
         path.join(context.outDir, 'packages.tsv'),
@@ -178,10 +236,13 @@ export const rootfsStage: StageDefinition = {
           packages: packages.length,
           treeBytes: treeSize,
           sources: aptSources(manifest),
+          debs: { downloaded: added.added, fromArchive: added.known, corrupt: staged.corrupt },
         },
       };
     } finally {
       await removeTree(tree);
+      await removeTree(into);
+      await removeTree(out);
     }
   },
 };

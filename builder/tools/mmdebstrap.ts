@@ -9,8 +9,14 @@ export interface MmdebstrapOptions {
   variant?: 'apt' | 'essential' | 'required' | 'minbase' | 'important' | 'standard';
   aptOptions?: string[];
   dpkgOptions?: string[];
+  /** Shell snippets mmdebstrap runs with the rootfs as "$1" before `apt-get update` (sources and dirs are in place). */
+  setupHooks?: string[];
   /** Shell snippets mmdebstrap runs with the rootfs as "$1" once packages are installed. */
   customizeHooks?: string[];
+  /** Folders of hook scripts, e.g. mmdebstrap's own eatmydata hooks; they run before the snippets above. */
+  hookDirs?: string[];
+  /** mmdebstrap steps to skip (`--skip=`), on top of output/mknod. */
+  skip?: string[];
   sourceDateEpoch: number;
   onLine?: (line: string) => void;
   signal?: AbortSignal;
@@ -22,10 +28,12 @@ export async function mmdebstrap(options: MmdebstrapOptions): Promise<void> {
     '--mode=root',
     '--format=directory',
     `--variant=${options.variant ?? 'apt'}`,
-    '--skip=output/mknod',
+    `--skip=${['output/mknod', ...(options.skip ?? [])].join(',')}`,
+    ...(options.hookDirs ?? []).map((dir) => `--hook-dir=${dir}`),
     ...(options.include.length > 0 ? [`--include=${options.include.join(',')}`] : []),
     ...(options.aptOptions ?? []).map((opt) => `--aptopt=${opt}`),
     ...(options.dpkgOptions ?? []).map((opt) => `--dpkgopt=${opt}`),
+    ...(options.setupHooks ?? []).map((hook) => `--setup-hook=${hook}`),
     ...(options.customizeHooks ?? []).map((hook) => `--customize-hook=${hook}`),
     options.suite,
     options.target,

@@ -29,12 +29,14 @@ async function aptRun(): Promise<{ debs: string; index: string }> {
     [
       'Package: less',
       'Version: 668-1',
+      'Architecture: amd64',
       'Filename: pool/main/l/less/less_668-1_amd64.deb',
       `Size: ${'less bytes'.length}`,
       `SHA256: ${sha('less bytes')}`,
       '',
       'Package: busybox',
       'Version: 1:1.37.0-6+b9',
+      'Architecture: amd64',
       'Filename: pool/main/b/busybox/busybox_1.37.0-6+b9_amd64.deb',
       `Size: ${'busybox bytes'.length}`,
       `SHA256: ${sha('busybox bytes')}`,
@@ -49,6 +51,7 @@ describe('the .deb archive', () => {
     const { index } = await aptRun();
     const entries = await readPackagesIndex([index]);
     expect(entries.get('less_668-1_amd64.deb')).toEqual({ sha256: sha('less bytes'), size: 10 });
+    expect(entries.get('busybox_1%3a1.37.0-6+b9_amd64.deb')).toEqual({ sha256: sha('busybox bytes'), size: 13 });
     expect(entries.size).toBe(2);
   });
 
@@ -56,14 +59,17 @@ describe('the .deb archive', () => {
     const { debs, index } = await aptRun();
     const archive = new DebArchive(path.join(dir, 'cache', 'debs'));
     const added = await archive.add(debs, await readPackagesIndex([index]));
-    expect(added.added).toEqual(['less_668-1_amd64.deb']);
-    expect(added.rejected).toEqual(['busybox_1%3a1.37.0-6+b9_amd64.deb', 'stray_1.0_all.deb'].sort());
-    expect(await readdir(path.join(dir, 'cache', 'debs', 'sha256'))).toEqual([`${sha('less bytes')}.deb`]);
+    // An epoch is in apt's file name (1%3a), not in the pool's Filename.
+    expect(added.added).toEqual(['busybox_1%3a1.37.0-6+b9_amd64.deb', 'less_668-1_amd64.deb']);
+    expect(added.rejected).toEqual(['stray_1.0_all.deb']);
+    expect((await readdir(path.join(dir, 'cache', 'debs', 'sha256'))).sort()).toEqual(
+      [`${sha('busybox bytes')}.deb`, `${sha('less bytes')}.deb`].sort(),
+    );
     const again = await archive.add(debs, await readPackagesIndex([index]));
-    expect(again).toMatchObject({ added: [], known: 1 });
+    expect(again).toMatchObject({ added: [], known: 2 });
 
     const staged = await archive.stage(path.join(dir, 'in'));
-    expect(staged).toEqual({ linked: 1, corrupt: [] });
+    expect(staged).toEqual({ linked: 2, corrupt: [] });
     expect(await readFile(path.join(dir, 'in', 'debs', 'less_668-1_amd64.deb'), 'utf8')).toBe('less bytes');
   });
 
@@ -74,10 +80,10 @@ describe('the .deb archive', () => {
     // Same size, one byte changed: apt, which checks a cached file by its size only, would have installed it.
     await writeFile(path.join(dir, 'cache', 'debs', 'sha256', `${sha('less bytes')}.deb`), 'lesS bytes');
     const staged = await archive.stage(path.join(dir, 'in'));
-    expect(staged).toEqual({ linked: 0, corrupt: ['less_668-1_amd64.deb'] });
-    expect(await readdir(path.join(dir, 'in', 'debs'))).toEqual([]);
-    expect(await readdir(path.join(dir, 'cache', 'debs', 'sha256'))).toEqual([]);
-    expect(await readdir(path.join(dir, 'cache', 'debs', 'names'))).toEqual([]);
+    expect(staged).toEqual({ linked: 1, corrupt: ['less_668-1_amd64.deb'] });
+    expect(await readdir(path.join(dir, 'in', 'debs'))).toEqual(['busybox_1%3a1.37.0-6+b9_amd64.deb']);
+    expect(await readdir(path.join(dir, 'cache', 'debs', 'sha256'))).toEqual([`${sha('busybox bytes')}.deb`]);
+    expect(await readdir(path.join(dir, 'cache', 'debs', 'names'))).toEqual(['busybox_1%3a1.37.0-6+b9_amd64.deb']);
   });
 
   it('keeps the last apt lists and is left alone by cache prune, except prune --all', async () => {
