@@ -217,6 +217,21 @@ export async function checkSemantics(
     );
   }
 
+  if (services.jupyter.enabled && manifest.system.users.length === 0) {
+    at(
+      ['services', 'jupyter', 'enabled'],
+      'Jupyter runs as the key\'s user, but system.users is empty',
+      'add a user such as student with autologin: true',
+    );
+  }
+  if (services.jupyter.enabled && !manifest.overlays.some((overlay) => overlay.endsWith('/overlay/jupyter'))) {
+    at(
+      ['services', 'jupyter', 'enabled'],
+      'Jupyter is enabled but the image/overlay/jupyter overlay (its unit) is not in overlays',
+      'add ../image/overlay/jupyter to overlays',
+    );
+  }
+
   if (manifest.notebooks.length > 0) {
     const packages = new Set(Object.values(manifest.packages).flat());
     if (!NOTEBOOK_PACKAGES.some((name) => packages.has(name))) {

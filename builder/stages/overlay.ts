@@ -45,6 +45,21 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
     ].join('\n');
   }
   if (autologin !== undefined) files['etc/openkey/session-user'] = `${autologin.name}\n`;
+  const jupyter = manifest.services.jupyter;
+  if (jupyter.enabled) {
+    // image/overlay/jupyter's unit reads these; the notebooks reach the analysis service on the key itself.
+    files['etc/openkey/jupyter.env'] = [
+      `OPENKEY_JUPYTER_IP=${jupyter.lan ? '0.0.0.0' : '127.0.0.1'}`,
+      `OPENKEY_JUPYTER_PORT=${jupyter.port}`,
+      // The portal (on the analysis port) links into Jupyter; on the LAN the portal's host is not known here.
+      `OPENKEY_JUPYTER_ORIGIN=${jupyter.lan ? '*' : `http://127.0.0.1:${port}`}`,
+      `OPENKEY_URL=http://127.0.0.1:${port}`,
+      '',
+    ].join('\n');
+    const user = autologin ?? users[0];
+    if (user !== undefined)
+      files['etc/systemd/system/openkey-jupyter.service.d/user.conf'] = `[Service]\nUser=${user.name}\n`;
+  }
   return files;
 }
 
@@ -72,6 +87,8 @@ export const overlayStage: StageDefinition = {
         await ensureRealDir(path.join(tree, dir));
       await rm(path.join(tree, 'etc/systemd/system/multi-user.target.wants/openkey-analysis.service'), { force: true });
     }
+    if (!manifest.services.jupyter.enabled)
+      await rm(path.join(tree, 'etc/systemd/system/multi-user.target.wants/openkey-jupyter.service'), { force: true });
     const files = await listFiles(tree);
     return { outputs: { tree: await treeBytes(tree) }, details: { files } };
   },

@@ -13,6 +13,9 @@ export interface InvalidCase {
 }
 
 export const HEAD = 'extends: base.yaml\nname: t\n';
+/** What a Jupyter key needs besides the service: its unit's overlay and a user to run it. */
+const JUPYTER =
+  'overlays:\n  - ../image/overlay/jupyter\nsystem:\n  users:\n    - name: student\n      autologin: true\n      groups: [audio]\n      shell: /bin/bash\n';
 
 export const INVALID_CASES: InvalidCase[] = [
   {
@@ -250,10 +253,10 @@ export const INVALID_CASES: InvalidCase[] = [
   {
     name: 'two services on one port',
     files: {
-      'main.yaml': HEAD + 'services:\n  jupyter:\n    enabled: true\n    port: 8080\n',
+      'main.yaml': HEAD + JUPYTER + 'services:\n  jupyter:\n    enabled: true\n    port: 8080\n',
     },
     expected: [
-      'main.yaml:6:11 services.jupyter.port: port 8080 is already used by services.analysis (give each service its own port)',
+      'main.yaml:14:11 services.jupyter.port: port 8080 is already used by services.analysis (give each service its own port)',
     ],
   },
   {
@@ -261,10 +264,21 @@ export const INVALID_CASES: InvalidCase[] = [
     files: {
       'main.yaml':
         HEAD +
+        JUPYTER +
         'services:\n  jupyter:\n    enabled: true\nnotebooks:\n  - id: nb\n    title: NB\n    path: ../content/docs/getting-started.md\n',
     },
     expected: [
-      'main.yaml:7:3 notebooks: notebooks need a Jupyter server, but no package group installs one (add jupyter-notebook to a packages group)',
+      'main.yaml:15:3 notebooks: notebooks need a Jupyter server, but no package group installs one (add jupyter-notebook to a packages group)',
+    ],
+  },
+  {
+    name: 'Jupyter without its overlay or a user to run it',
+    files: {
+      'main.yaml': HEAD + 'services:\n  jupyter:\n    enabled: true\n',
+    },
+    expected: [
+      "main.yaml:5:14 services.jupyter.enabled: Jupyter runs as the key's user, but system.users is empty (add a user such as student with autologin: true)",
+      'main.yaml:5:14 services.jupyter.enabled: Jupyter is enabled but the image/overlay/jupyter overlay (its unit) is not in overlays (add ../image/overlay/jupyter to overlays)',
     ],
   },
   {

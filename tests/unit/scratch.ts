@@ -14,7 +14,7 @@ afterAll(() => {
 export function scratchProject(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(tmpdir(), 'openkey-manifest-'));
   created.push(root);
-  for (const overlay of ['common', 'kiosk', 'desktop'])
+  for (const overlay of ['common', 'kiosk', 'desktop', 'jupyter'])
     mkdirSync(path.join(root, 'image/overlay', overlay), { recursive: true });
   mkdirSync(path.join(root, 'content/docs'), { recursive: true });
   writeFileSync(path.join(root, 'content/docs/getting-started.md'), '# hello\n');
