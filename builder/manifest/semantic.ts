@@ -220,7 +220,7 @@ export async function checkSemantics(
   if (services.jupyter.enabled && manifest.system.users.length === 0) {
     at(
       ['services', 'jupyter', 'enabled'],
-      'Jupyter runs as the key\'s user, but system.users is empty',
+      "Jupyter runs as the key's user, but system.users is empty",
       'add a user such as student with autologin: true',
     );
   }
