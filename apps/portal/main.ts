@@ -62,6 +62,17 @@ function docHref(doc: KeyIndexLink, served: boolean): string {
   return served && doc.path.endsWith('.md') ? `docs/?path=${encodeURIComponent(doc.path)}` : doc.path;
 }
 
+/**
+ * On a booted key with Jupyter a notebook opens in it (jupyter-prepare copied it into the student's ~/notebooks,
+ * where edits persist); from a plugged-in key, or without Jupyter, the link is the .ipynb file itself.
+ */
+function notebookHref(link: KeyIndexLink, index: KeyIndex | undefined): string {
+  const served = location.protocol === 'http:' || location.protocol === 'https:';
+  if (!served || index?.jupyter === undefined) return link.path;
+  const file = link.path.split('/').pop() ?? '';
+  return `${location.protocol}//${location.hostname}:${index.jupyter.port}/notebooks/${encodeURIComponent(file)}`;
+}
+
 function renderLinks(
   listId: string,
   sectionId: string,
@@ -121,7 +132,7 @@ async function main(): Promise<void> {
     byId('key-version').textContent = [index.version, index.variant].filter(Boolean).join(' · ');
   }
   renderLinks('docs', 'docs-section', index?.docs ?? [], (l) => docHref(l, false));
-  renderLinks('notebooks', 'notebooks-section', index?.notebooks ?? [], (l) => l.path);
+  renderLinks('notebooks', 'notebooks-section', index?.notebooks ?? [], (l) => notebookHref(l, index));
   const ova = index?.vm?.ova;
   byId('vm-section').hidden = ova === undefined;
   if (ova !== undefined) byId<HTMLAnchorElement>('vm-link').href = ova;

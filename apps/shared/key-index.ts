@@ -24,6 +24,8 @@ export interface KeyIndex {
   vm?: { ova?: string };
   /** How the analysis service runs on the booted key; `lan` is true in classroom mode (listens on the LAN). */
   service?: { port: number; lan: boolean };
+  /** The key's notebook server (Jupyter), when the key runs one: notebooks open there instead of downloading. */
+  jupyter?: { port: number; lan: boolean };
 }
 
 export interface KeyIndexDataset {
@@ -101,6 +103,11 @@ export function readKeyIndex(value: unknown): KeyIndex | undefined {
     const s = raw.service as Record<string, unknown>;
     const port = num(s.port);
     if (port !== undefined) index.service = { port, lan: s.lan === true };
+  }
+  if (typeof raw.jupyter === 'object' && raw.jupyter !== null) {
+    const j = raw.jupyter as Record<string, unknown>;
+    const port = num(j.port);
+    if (port !== undefined) index.jupyter = { port, lan: j.lan === true };
   }
   return index;
 }

@@ -208,6 +208,10 @@ export const contentStage: StageDefinition = {
       notebooks,
       vm: {},
       service: { port: manifest.services.analysis.port, lan: manifest.services.analysis.lan },
+      // The portal opens notebooks in the key's Jupyter (image/overlay/jupyter) when it runs.
+      ...(manifest.services.jupyter.enabled
+        ? { jupyter: { port: manifest.services.jupyter.port, lan: manifest.services.jupyter.lan } }
+        : {}),
     };
     await writeFile(path.join(openkey, 'key-index.js'), `window.OPENKEY_INDEX = ${JSON.stringify(index, null, 2)};\n`);
     await writeFile(path.join(root, 'START-HERE.html'), startHereHtml(manifest));

@@ -197,6 +197,7 @@ describe('shared helpers', () => {
         docs: [{ id: 'd', path: 'docs/a.md' }, { id: 'nopath' }],
         vm: { ova: 'vm/openkey.ova' },
         service: { port: 8080, lan: 'yes' },
+        jupyter: { port: 8888, lan: true },
       }),
     ).toEqual({
       name: 'Key',
@@ -206,7 +207,9 @@ describe('shared helpers', () => {
       notebooks: [],
       vm: { ova: 'vm/openkey.ova' },
       service: { port: 8080, lan: false },
+      jupyter: { port: 8888, lan: true },
     });
+    expect(readKeyIndex({ name: 'K', jupyter: { port: 'x' } })?.jupyter).toBeUndefined();
   });
 
   it('accepts presets as a list or keyed by id', () => {
