@@ -216,7 +216,7 @@ export const HOSTILE_CASES: HostileCase[] = [
     yaml:
       'packages:\n  nb: [jupyter-notebook]\noverlays: [../image/overlay/jupyter]\nsystem:\n  users:\n    - {name: student, autologin: true, groups: [audio], shell: /bin/bash}\n' +
       'services:\n  jupyter:\n    enabled: true\nnotebooks:\n  - {id: n, title: N, path: /etc/passwd}\n',
-    expected: `main.yaml:9:29 notebooks[0].path: notebook /etc/passwd is outside the project ${ROOTS}`,
+    expected: `main.yaml:13:29 notebooks[0].path: notebook /etc/passwd is outside the project ${ROOTS}`,
   },
   // 4. extends: host files, blocking files, binary files.
   {
