@@ -67,7 +67,8 @@ async function readableBranches(path: string, tree: string): Promise<string[]> {
   return meta.tree!.branches.filter((b) => b.element !== undefined && b.name !== 'ai1').map((b) => b.name);
 }
 
-describe('POST /api/columns equals jsroot', () => {
+// jsroot reads each branch of a file separately: a few seconds a file, more on a loaded machine.
+describe('POST /api/columns equals jsroot', { timeout: 180_000 }, () => {
   for (const [id, { path, tree }] of Object.entries(FILES)) {
     it(`${id}: every readable branch`, async () => {
       const names = await readableBranches(path, tree);
@@ -143,7 +144,7 @@ describe('POST /api/columns refuses what it cannot answer', () => {
   });
 });
 
-describe('openkey.arrays (Python) over HTTP', () => {
+describe('openkey.arrays (Python) over HTTP', { timeout: 180_000 }, () => {
   it('returns jsroot values for scalars, counted arrays and vectors, with a cut and an entry range', async () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
