@@ -1,8 +1,8 @@
-import { mkdir, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenKeyError } from '../common/errors.ts';
 import { Cache } from './cache/index.ts';
-import { removeTree } from './cache/fsutil.ts';
+import { freeBytes, removeTree } from './cache/fsutil.ts';
 import { hostTools } from './doctor/host-tools.ts';
 import { probeTool } from './doctor/probe.ts';
 import type { ResolvedManifest } from './manifest/types.ts';
@@ -63,20 +63,6 @@ export async function cacheState(plan: Plan, cache: Cache): Promise<PlannedBuild
 /** Free bytes a build needs on the cache's file system for the stages it has to run (the registry's estimates). */
 export function bytesNeeded(stages: PlannedBuildStage[], manifest: ResolvedManifest): number {
   return stages.filter((s) => !s.cached).reduce((sum, s) => sum + stageRecord(s.stage.name).diskBytes(manifest), 0);
-}
-
-async function freeBytes(dir: string): Promise<number> {
-  let probe = path.resolve(dir);
-  for (;;) {
-    try {
-      const stats = await statfs(probe);
-      return stats.bavail * stats.bsize;
-    } catch {
-      const parent = path.dirname(probe);
-      if (parent === probe) return Number.POSITIVE_INFINITY;
-      probe = parent;
-    }
-  }
 }
 
 async function checkMirror(url: string, signal: AbortSignal | undefined): Promise<void> {

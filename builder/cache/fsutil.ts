@@ -10,6 +10,7 @@ import {
   readFile,
   readlink,
   rm,
+  statfs,
   symlink,
   utimes,
   lutimes,
@@ -139,4 +140,19 @@ export async function listFiles(dir: string, base = dir): Promise<string[]> {
     else if (entry.isFile()) out.push(path.relative(base, full));
   }
   return out;
+}
+
+/** Free bytes for an unprivileged writer on the file system that holds `dir` (or would, once made). */
+export async function freeBytes(dir: string): Promise<number> {
+  let probe = path.resolve(dir);
+  for (;;) {
+    try {
+      const stats = await statfs(probe);
+      return stats.bavail * stats.bsize;
+    } catch {
+      const parent = path.dirname(probe);
+      if (parent === probe) return Number.POSITIVE_INFINITY;
+      probe = parent;
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { readdir, stat, statfs } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenKeyError } from '../../common/errors.ts';
 import { estimateOsBytes, mediaCapacityBytes, SYNTHETIC_BYTES_PER_EVENT } from '../manifest/semantic.ts';
@@ -18,6 +18,7 @@ import {
 } from './lock.ts';
 import { DEFAULT_OPENDATA_BASE, fetchRecord, httpUrl, type RecordFile } from './record.ts';
 import { digestFile, OpendataStore } from './store.ts';
+import { freeBytes } from '../cache/fsutil.ts';
 
 export interface FetchOptions {
   manifest: ResolvedManifest;
@@ -57,20 +58,6 @@ interface Wanted {
   /** Where this run downloads it from. */
   downloadUrl: string;
   sha256?: string;
-}
-
-async function freeBytes(dir: string): Promise<number> {
-  let probe = path.resolve(dir);
-  for (;;) {
-    try {
-      const info = await statfs(probe);
-      return info.bavail * info.bsize;
-    } catch {
-      const parent = path.dirname(probe);
-      if (parent === probe) return Number.POSITIVE_INFINITY;
-      probe = parent;
-    }
-  }
 }
 
 /** name → paths of the files below `dir` (a few levels: a key's openkey/datasets/<id>/<file>). */
