@@ -15,7 +15,7 @@ import {
   type Preset,
 } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
-import { formatNumber, type MessageKey, setupPage, t } from '../shared/i18n.ts';
+import { formatNumber, language, type MessageKey, setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex } from '../shared/key-index.ts';
 import { fitPeak, type FitResult } from './fit.ts';
 import { drawLinked, linkedVariables } from './linked.ts';
@@ -100,14 +100,34 @@ function presetFor(id: string): Preset | undefined {
   return list.find((p) => p.samples?.main.includes(id)) ?? list[0];
 }
 
+/** A preset's kind: its id without the release (zll, hyy …), or the whole id for the CMS ones. */
+function presetKind(p: Pick<Preset, 'id'>): string {
+  return p.id.startsWith('cms-') ? p.id : (p.id.split('-')[1] ?? p.id);
+}
+
+/** The preset's title in the page's language: its kind translated, the release in parentheses as the service says. */
+function presetTitle(p: Preset): string {
+  if (language() === 'en') return p.title;
+  const key = `preset.${presetKind(p)}` as MessageKey;
+  const release = p.title.match(/\(([^)]*)\)\s*$/)?.[1];
+  return t(key) === key ? p.title : release === undefined ? t(key) : `${t(key)} (${release})`;
+}
+
+function presetDescription(p: Preset | undefined): string {
+  if (p === undefined) return '';
+  if (language() === 'en') return p.description ?? '';
+  const key = `presetText.${presetKind(p)}` as MessageKey;
+  return t(key) === key ? (p.description ?? '') : t(key);
+}
+
 function fillPresets(): void {
   const select = input<HTMLSelectElement>('preset');
   const list = presetsFor(datasets.find((d) => d.id === state.dataset));
   select.replaceChildren(
     el('option', { value: '' }, list.length === 0 ? t('analyser.noPreset') : t('analyser.choosePreset')),
-    ...list.map((p) => el('option', { value: p.id, selected: p.id === state.preset }, p.title)),
+    ...list.map((p) => el('option', { value: p.id, selected: p.id === state.preset }, presetTitle(p))),
   );
-  byId('preset-help').textContent = currentPreset()?.description ?? '';
+  byId('preset-help').textContent = presetDescription(currentPreset());
 }
 
 /** The fit a physicist starts from for each kind of preset. */

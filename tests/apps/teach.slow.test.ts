@@ -246,6 +246,9 @@ describe('the teaching workflow', () => {
       await page.waitForSelector('body[data-drawn]', { timeout: 60_000 });
       expect(await page.getAttribute('html', 'lang')).toBe('es');
       expect(await page.textContent('#run')).toBe('Ejecutar el análisis');
+      expect(await page.$eval('#preset', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent)).toBe(
+        'Masa de los dos leptones Z→ℓℓ (ATLAS 13 TeV 2020)',
+      );
       expect(await page.textContent('.y-title')).toBe('Sucesos / 1 GeV');
       expect(await page.textContent('#fit-result')).toMatch(/^Masa 9\d,\d+ ± 0,\d+ GeV/);
       // Numbers in the Spanish format: decimal comma.

@@ -223,6 +223,24 @@ export const en = {
   'error.E_UNKNOWN_DATASET': 'The service has no such dataset.',
   'error.E_BAD_BINNING': 'The histogram’s binning is not valid.',
   'error.E_BAD_REQUEST': 'The service refused the request.',
+
+  'preset.zll': 'Z→ℓℓ dilepton mass',
+  'preset.wlnu': 'W→ℓν transverse mass',
+  'preset.hyy': 'H→γγ diphoton mass',
+  'preset.h4l': 'H→ZZ→4ℓ four-lepton mass',
+  'preset.cms-zmumu': 'Z→μμ dimuon mass',
+  'preset.cms-wmunu': 'W→μν transverse mass',
+  'preset.cms-hyy': 'H→γγ diphoton mass',
+  'preset.cms-h4mu': 'H→ZZ→4μ four-muon mass',
+  'presetText.zll': 'Exactly two leptons, opposite charge, same flavour, pT > 25 GeV; weighted by the event weights.',
+  'presetText.wlnu': 'Exactly one lepton with pT > 25 GeV and missing ET > 25 GeV; weighted by the event weights.',
+  'presetText.hyy': 'Two photons with pT > 40 and 30 GeV; weighted by the event weights.',
+  'presetText.h4l':
+    'Four leptons, zero total charge, same-flavour pairs, staggered pT thresholds; weighted by the event weights.',
+  'presetText.cms-zmumu': 'Exactly two opposite-charge muons; weighted by EventWeight.',
+  'presetText.cms-wmunu': 'Exactly one muon with pT > 25 GeV and missing ET > 25 GeV; weighted by EventWeight.',
+  'presetText.cms-hyy': 'Exactly two photons; weighted by EventWeight.',
+  'presetText.cms-h4mu': 'Exactly four muons with zero total charge; weighted by EventWeight.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -227,4 +227,25 @@ export const es: Record<MessageKey, string> = {
   'error.E_UNKNOWN_DATASET': 'El servicio no tiene ese conjunto de datos.',
   'error.E_BAD_BINNING': 'Los intervalos del histograma no son válidos.',
   'error.E_BAD_REQUEST': 'El servicio rechazó la petición.',
+
+  'preset.zll': 'Masa de los dos leptones Z→ℓℓ',
+  'preset.wlnu': 'Masa transversa W→ℓν',
+  'preset.hyy': 'Masa de los dos fotones H→γγ',
+  'preset.h4l': 'Masa de los cuatro leptones H→ZZ→4ℓ',
+  'preset.cms-zmumu': 'Masa de los dos muones Z→μμ',
+  'preset.cms-wmunu': 'Masa transversa W→μν',
+  'preset.cms-hyy': 'Masa de los dos fotones H→γγ',
+  'preset.cms-h4mu': 'Masa de los cuatro muones H→ZZ→4μ',
+  'presetText.zll':
+    'Exactamente dos leptones de carga opuesta y del mismo sabor, pT > 25 GeV; con los pesos de los sucesos.',
+  'presetText.wlnu':
+    'Exactamente un leptón con pT > 25 GeV y energía transversa faltante > 25 GeV; con los pesos de los sucesos.',
+  'presetText.hyy': 'Dos fotones con pT > 40 y 30 GeV; con los pesos de los sucesos.',
+  'presetText.h4l':
+    'Cuatro leptones de carga total nula, en pares del mismo sabor, con umbrales de pT escalonados; con los pesos de los sucesos.',
+  'presetText.cms-zmumu': 'Exactamente dos muones de carga opuesta; con el peso EventWeight.',
+  'presetText.cms-wmunu':
+    'Exactamente un muon con pT > 25 GeV y energía transversa faltante > 25 GeV; con el peso EventWeight.',
+  'presetText.cms-hyy': 'Exactamente dos fotones; con el peso EventWeight.',
+  'presetText.cms-h4mu': 'Exactamente cuatro muones de carga total nula; con el peso EventWeight.',
 };

@@ -227,4 +227,25 @@ export const fr: Record<MessageKey, string> = {
   'error.E_UNKNOWN_DATASET': 'Le service n’a pas ce jeu de données.',
   'error.E_BAD_BINNING': 'Les intervalles de l’histogramme ne sont pas valides.',
   'error.E_BAD_REQUEST': 'Le service a refusé la requête.',
+
+  'preset.zll': 'Masse des deux leptons Z→ℓℓ',
+  'preset.wlnu': 'Masse transverse W→ℓν',
+  'preset.hyy': 'Masse des deux photons H→γγ',
+  'preset.h4l': 'Masse des quatre leptons H→ZZ→4ℓ',
+  'preset.cms-zmumu': 'Masse des deux muons Z→μμ',
+  'preset.cms-wmunu': 'Masse transverse W→μν',
+  'preset.cms-hyy': 'Masse des deux photons H→γγ',
+  'preset.cms-h4mu': 'Masse des quatre muons H→ZZ→4μ',
+  'presetText.zll':
+    'Exactement deux leptons de charges opposées et de même saveur, pT > 25 GeV ; pondérés par les poids des événements.',
+  'presetText.wlnu':
+    'Exactement un lepton de pT > 25 GeV et une énergie transverse manquante > 25 GeV ; pondérés par les poids des événements.',
+  'presetText.hyy': 'Deux photons de pT > 40 et 30 GeV ; pondérés par les poids des événements.',
+  'presetText.h4l':
+    'Quatre leptons de charge totale nulle, en paires de même saveur, seuils de pT échelonnés ; pondérés par les poids des événements.',
+  'presetText.cms-zmumu': 'Exactement deux muons de charges opposées ; pondérés par EventWeight.',
+  'presetText.cms-wmunu':
+    'Exactement un muon de pT > 25 GeV et une énergie transverse manquante > 25 GeV ; pondérés par EventWeight.',
+  'presetText.cms-hyy': 'Exactement deux photons ; pondérés par EventWeight.',
+  'presetText.cms-h4mu': 'Exactement quatre muons de charge totale nulle ; pondérés par EventWeight.',
 };

@@ -227,4 +227,25 @@ export const pt: Record<MessageKey, string> = {
   'error.E_UNKNOWN_DATASET': 'O serviço não tem esse conjunto de dados.',
   'error.E_BAD_BINNING': 'Os intervalos do histograma não são válidos.',
   'error.E_BAD_REQUEST': 'O serviço recusou a requisição.',
+
+  'preset.zll': 'Massa dos dois léptons Z→ℓℓ',
+  'preset.wlnu': 'Massa transversa W→ℓν',
+  'preset.hyy': 'Massa dos dois fótons H→γγ',
+  'preset.h4l': 'Massa dos quatro léptons H→ZZ→4ℓ',
+  'preset.cms-zmumu': 'Massa dos dois múons Z→μμ',
+  'preset.cms-wmunu': 'Massa transversa W→μν',
+  'preset.cms-hyy': 'Massa dos dois fótons H→γγ',
+  'preset.cms-h4mu': 'Massa dos quatro múons H→ZZ→4μ',
+  'presetText.zll':
+    'Exatamente dois léptons de cargas opostas e do mesmo sabor, pT > 25 GeV; com os pesos dos eventos.',
+  'presetText.wlnu':
+    'Exatamente um lépton com pT > 25 GeV e energia transversa faltante > 25 GeV; com os pesos dos eventos.',
+  'presetText.hyy': 'Dois fótons com pT > 40 e 30 GeV; com os pesos dos eventos.',
+  'presetText.h4l':
+    'Quatro léptons de carga total nula, em pares do mesmo sabor, com limiares de pT escalonados; com os pesos dos eventos.',
+  'presetText.cms-zmumu': 'Exatamente dois múons de cargas opostas; com o peso EventWeight.',
+  'presetText.cms-wmunu':
+    'Exatamente um múon com pT > 25 GeV e energia transversa faltante > 25 GeV; com o peso EventWeight.',
+  'presetText.cms-hyy': 'Exatamente dois fótons; com o peso EventWeight.',
+  'presetText.cms-h4mu': 'Exatamente quatro múons de carga total nula; com o peso EventWeight.',
 };
