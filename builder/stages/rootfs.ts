@@ -69,10 +69,10 @@ export function shellQuote(value: string): string {
 
 /** What the log says while mmdebstrap runs each kind of hook (it names the whole command otherwise). */
 const HOOK_PHASES: Record<string, string> = {
-  setup: 'setting up (the cached .debs and apt lists)',
+  setup: 'setting up (the cached .debs and apt lists, the initramfs panic script)',
   extract: 'dpkg under eatmydata',
   essential: 'dpkg under eatmydata',
-  customize: 'customizing (locale, users, cleanup)',
+  customize: 'customizing (locale, users, first-boot work, cleanup)',
 };
 
 /** mmdebstrap's own hooks that run dpkg under eatmydata: no fsync for a tree that is squashed right after. */
@@ -99,6 +99,59 @@ function archiveHooks(into: string, out: string): { setup: string[]; customize: 
   };
 }
 
+/**
+ * An initramfs panic script (initramfs-tools runs /scripts/panic/* before its rescue shell, which opens on the screen):
+ * it says so on the serial port too, where the boot tests listen and stop at once, with live-boot's last log lines.
+ * Written before the kernel is installed, so the initramfs dpkg makes for the kernel carries it.
+ */
+const INITRAMFS_PANIC_SCRIPT = [
+  '#!/bin/sh',
+  'case "$1" in prereqs) exit 0 ;; esac',
+  '[ -c /dev/ttyS0 ] || exit 0',
+  '{ echo "the initramfs gave up and opened a shell"; tail -n 15 /boot.log 2>/dev/null; dmesg 2>/dev/null | tail -n 10; } | sed "s/^/OPENKEY-INITRAMFS-SHELL /" > /dev/ttyS0 2>/dev/null &',
+  '',
+].join('\n');
+
+function initramfsHooks(): string[] {
+  const dir = '"$1/etc/initramfs-tools/scripts/panic"';
+  return [
+    `mkdir -p ${dir} && printf '%s' ${shellQuote(INITRAMFS_PANIC_SCRIPT)} > ${dir}/openkey-serial && chmod 0755 ${dir}/openkey-serial`,
+  ];
+}
+
+/** /etc/default/keyboard for a layout; the overlay stage writes the same file, the rootfs precomputes its keymap. */
+export function keyboardFile(layout: string): string {
+  return `XKBMODEL="pc105"\nXKBLAYOUT="${layout}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`;
+}
+
+const LIVE_TIMERS = ['apt-daily.timer', 'apt-daily-upgrade.timer', 'dpkg-db-backup.timer', 'fstrim.timer'];
+
+/** What systemd-update-done writes: /etc and /var are as new as /usr, so no ConditionNeedsUpdate unit runs at boot. */
+const UPDATE_DONE = [
+  '# This file was created by systemd-update-done. Its only',
+  '# purpose is to hold a timestamp of the time this directory',
+  '# was updated. See man:systemd-update-done.service(8).',
+];
+
+/**
+ * Work a fresh system would do on its first boot, done once at build time instead (under QEMU TCG each of these cost
+ * seconds of every boot): the linker cache, the console keymap and font (keyboard-setup and console-setup then only
+ * load the cached files), and the marks that /etc and /var are up to date, so ldconfig, systemd-hwdb-update,
+ * systemd-journal-catalog-update and systemd-sysusers are skipped (every file time in the layer is SOURCE_DATE_EPOCH,
+ * so /usr is never newer than the marks).
+ */
+function firstBootHooks(manifest: ResolvedManifest): string[] {
+  const updated = [...UPDATE_DONE, `TIMESTAMP_NSEC=${manifest.sourceDateEpoch}000000000`].join('\n');
+  return [
+    // Timers a live key must not run: on the first boot of every key (no stamps yet) they fire at once, and
+    // apt-daily pulls in network-online.target, so the boot waits for the network and then runs apt-get update.
+    ...LIVE_TIMERS.map((timer) => `rm -f "$1/etc/systemd/system/timers.target.wants/${timer}"`),
+    'chroot "$1" /sbin/ldconfig',
+    `printf '%s\\n' ${shellQuote(updated)} > "$1/etc/.updated" && cp "$1/etc/.updated" "$1/var/.updated"`,
+    `if [ -x "$1/bin/setupcon" ]; then printf '%s' ${shellQuote(keyboardFile(manifest.system.keyboard))} > "$1/etc/default/keyboard" && chroot "$1" env LANG=${shellQuote(manifest.system.locale)} setupcon --save-only; fi`,
+  ];
+}
+
 function customizeHooks(manifest: ResolvedManifest): string[] {
   const hooks: string[] = [];
   const { locale, users } = manifest.system;
@@ -122,6 +175,7 @@ function customizeHooks(manifest: ResolvedManifest): string[] {
   hooks.push(
     'chroot "$1" /usr/bin/passwd --lock root >/dev/null',
     'chroot "$1" systemctl enable systemd-networkd.service',
+    ...firstBootHooks(manifest),
     // Live systems make a fresh machine id on every boot; a fixed one would make every key the same machine.
     ': > "$1/etc/machine-id"',
     'rm -f "$1/var/lib/dbus/machine-id" "$1/etc/hostname" "$1"/etc/ssh/ssh_host_*',
@@ -152,6 +206,7 @@ export const rootfsStage: StageDefinition = {
     compression: manifest.compression,
     implicit: rootfsPackages(manifest),
     hooks: customizeHooks(manifest),
+    setup: initramfsHooks(),
     // The packages come through the .deb archive and dpkg runs under eatmydata: the same tree, made faster.
     eatmydata: EATMYDATA_HOOKS,
   }),
@@ -181,7 +236,7 @@ export const rootfsStage: StageDefinition = {
         hookDirs: [EATMYDATA_HOOKS],
         // The essential packages stay in /var/cache/apt/archives until the archive hook has taken them.
         skip: ['essential/unlink'],
-        setupHooks: hooks.setup,
+        setupHooks: [...hooks.setup, ...initramfsHooks()],
         customizeHooks: [...hooks.customize, ...customizeHooks(manifest)],
         sourceDateEpoch: context.sourceDateEpoch,
         signal: context.signal,
