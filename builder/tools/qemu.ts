@@ -130,6 +130,12 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     `user,id=net0,hostfwd=tcp:127.0.0.1:${hostPort}-:${options.guestPort ?? 8080}`,
     '-device',
     'virtio-net-pci,netdev=net0',
+    // Entropy from the host: the guest's random pool is ready as soon as the driver loads, instead of being built
+    // from timer jitter, which under TCG is slow and reaches code paths a real PC with RDRAND never takes.
+    '-object',
+    'rng-random,id=rng0,filename=/dev/urandom',
+    '-device',
+    'virtio-rng-pci,rng=rng0',
     '-no-reboot',
   ];
   if (options.firmware === 'uefi') {

@@ -104,8 +104,14 @@ describe('mu image', () => {
     'boots under %s as a %s and the service answers',
     async (firmware, media) => {
       await requireFirmware(firmware);
-      const result = await bootTest({ image: iso, firmware, media, deadlineMs: BOOT_DEADLINE_MS });
+      let result = await bootTest({ image: iso, firmware, media, deadlineMs: BOOT_DEADLINE_MS });
       results.push(result);
+      // A kernel panic under TCG is QEMU's emulation failing (issue 13; the same ISO boots the next time), not the
+      // key: the watch stops on it at once, it stays in boot-times.json, and the boot is tried once more.
+      if (result.consoleFailure === 'kernel panic') {
+        result = await bootTest({ image: iso, firmware, media, deadlineMs: BOOT_DEADLINE_MS });
+        results.push(result);
+      }
       await mkdir(path.join(PROJECT, 'test-artifacts'), { recursive: true });
       await writeFile(
         path.join(PROJECT, 'test-artifacts', 'boot-times.json'),
