@@ -7,6 +7,7 @@ import { OpenKeyError } from '../../common/errors.ts';
 import { ChecksumError } from '../compression/envelope.ts';
 import { decompress } from '../compression/decode.ts';
 import { readBasketFields, readKeyHeader } from '../key.ts';
+import type { EmbeddedBasket } from './types.ts';
 
 export interface Basket {
   /** Uncompressed entry data (everything before fLast), big-endian. */
@@ -113,6 +114,25 @@ export function basketFromBuffer(
     offsets[nevbuf] = border;
   }
   return { data: buffer.subarray(0, border), entries: nevbuf, offsets, diskBytes };
+}
+
+/** A basket kept inside the TTree object (already uncompressed), checked like one read from disk. */
+export function embeddedBasket(kept: EmbeddedBasket, withOffsets: boolean, place: BasketPlace): Basket {
+  const { data, entries } = kept;
+  let offsets: Int32Array | undefined;
+  if (withOffsets) {
+    offsets = new Int32Array(entries + 1);
+    // jsroot's rule: a one-entry basket may come without offsets.
+    const given = kept.offsets ?? (entries <= 1 ? new Int32Array([0]) : undefined);
+    for (let i = 0; i < entries; i++) {
+      const o = given?.[i];
+      if (o === undefined || o < 0 || o > data.length || (i > 0 && o < offsets[i - 1]!))
+        throw basketCorrupt(place, -1, new Error('entry offsets of the basket kept in the TTree are damaged'));
+      offsets[i] = o;
+    }
+    offsets[entries] = data.length;
+  }
+  return { data, entries, offsets, diskBytes: 0 };
 }
 
 /** Reads one basket; `withOffsets` when entries have variable size (counted arrays, vectors). */

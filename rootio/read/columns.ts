@@ -2,7 +2,7 @@
  * Big-endian basket data → float64 columns for an entry range, the shape the expression engine consumes
  * (structurally the same as expr's Column).
  */
-import { readBasket, type Basket } from './basket.ts';
+import { embeddedBasket, readBasket, type Basket } from './basket.ts';
 import { ELEMENT_SIZE, type BranchMeta, type ElementType } from './types.ts';
 
 export type Column =
@@ -69,8 +69,24 @@ export function basketsFor(branch: BranchMeta, first: number, last: number): num
   return out;
 }
 
-/** Reads one branch over entries [first, last) into a column. */
+/** Reads one branch over entries [first, last) into a column (Double32_t ranges applied as jsroot does). */
 export async function readColumn(
+  fd: number,
+  branch: BranchMeta,
+  first: number,
+  last: number,
+  stats: ReadStats,
+): Promise<Column> {
+  const column = await readRawColumn(fd, branch, first, last, stats);
+  if (branch.scale) {
+    const { factor, min } = branch.scale;
+    const values = column.values;
+    for (let k = 0; k < values.length; k++) values[k] = values[k]! * factor + min;
+  }
+  return column;
+}
+
+async function readRawColumn(
   fd: number,
   branch: BranchMeta,
   first: number,
@@ -86,10 +102,11 @@ export async function readColumn(
   for (const i of basketsFor(branch, first, last)) {
     const start = branch.baskets.entry[i]!;
     const end = branch.baskets.entry[i + 1]!;
-    const basket = await readBasket(fd, branch.baskets.seek[i]!, branch.baskets.bytes[i]!, variable, {
-      branch: branch.name,
-      index: i,
-    });
+    const place = { branch: branch.name, index: i };
+    const kept = branch.baskets.embedded?.[i];
+    const basket = kept
+      ? embeddedBasket(kept, variable, place)
+      : await readBasket(fd, branch.baskets.seek[i]!, branch.baskets.bytes[i]!, variable, place);
     if (basket.entries !== end - start)
       throw new Error(`basket ${i} of ${branch.name} holds ${basket.entries} entries, the tree says ${end - start}`);
     stats.diskBytes += basket.diskBytes;

@@ -25,6 +25,17 @@ export interface BasketTable {
   bytes: number[];
   /** First entry of each basket; one more element than `seek`, the last is the branch's entry count. */
   entry: number[];
+  /** Baskets stored inside the TTree object (their seek is -1 when they are not on disk), else null. */
+  embedded?: (EmbeddedBasket | null)[];
+}
+
+/** A basket ROOT streamed inside the TTree object: its uncompressed entry data and entry offsets. */
+export interface EmbeddedBasket {
+  /** The entry data (what lies between the key and fLast). */
+  data: Uint8Array;
+  entries: number;
+  /** Byte offset of each entry in `data`, for variable-size entries. */
+  offsets?: Int32Array;
 }
 
 export interface BranchMeta {
@@ -40,6 +51,8 @@ export interface BranchMeta {
   fixedLength: number;
   /** The counter branch of a counted array. */
   counter?: string;
+  /** Double32_t/Float16_t with a range: stored as UInt_t, the value is raw · factor + min. */
+  scale?: { factor: number; min: number };
   baskets: BasketTable;
 }
 
