@@ -1,7 +1,6 @@
 import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { treeBytes } from '../cache/index.ts';
 import { OpenKeyError } from '../../common/errors.ts';
 import type { StageDefinition } from './types.ts';
@@ -17,17 +16,6 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /**
- * The service's entry points: main.ts, and its worker as analysis-worker.js beside main.js (where pool.ts looks for it
- * when bundled).
- */
-async function serviceEntries(serviceDir: string): Promise<Record<string, string>> {
-  const entries: Record<string, string> = { main: path.join(serviceDir, 'main.ts') };
-  const worker = path.join(serviceDir, 'pool', 'worker.ts');
-  if (await exists(worker)) entries['analysis-worker'] = worker;
-  return entries;
-}
-
-/**
  * The analysis service bundled by esbuild into single files (Node 20, ESM, no node_modules on the key), and the web
  * apps built by apps/build.ts. The service goes into the 10-service layer; the apps go on the medium (content stage).
  */
@@ -40,26 +28,12 @@ export const serviceStage: StageDefinition = {
     let kind: 'analysis' | 'placeholder';
     if (await exists(path.join(serviceDir, 'main.ts'))) {
       kind = 'analysis';
-      const entryPoints = await serviceEntries(serviceDir);
-      context.log(`bundling ${Object.keys(entryPoints).join(', ')} with esbuild`);
-      await build({
-        entryPoints,
-        outdir: target,
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'esm',
-        minify: true,
-        keepNames: true,
-        sourcemap: false,
-        legalComments: 'none',
-        logLevel: 'error',
-        // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-        banner: {
-          js: "import { createRequire as __openkeyRequire } from 'node:module'; const require = __openkeyRequire(import.meta.url);",
-        },
-        absWorkingDir: context.projectRoot,
-      });
+      context.log('bundling main.js and analysis-worker.js with esbuild');
+      // The service's own bundleService: the same bundle its tests load (tests/service/bundle.test.ts).
+      const bundle = (await import(pathToFileURL(path.join(serviceDir, 'bundle.ts')).href)) as {
+        bundleService: (outDir: string) => Promise<unknown>;
+      };
+      await bundle.bundleService(target);
     } else {
       kind = 'placeholder';
       context.log('services/analysis/main.ts not found: shipping the placeholder health server');

@@ -1,6 +1,8 @@
 /**
- * Bundles the service for the key: main.js (the entry the systemd unit runs) and analysis-worker.js beside it,
- * plus a package.json marking them as ES modules. Node and the files in `outDir` are all the key needs.
+ * Bundles the service for the key: main.js (the entry the systemd unit runs) and analysis-worker.js beside it (where
+ * pool.ts looks for it when bundled), plus a package.json marking them as ES modules. Node and the files in `outDir`
+ * are all the key needs. The image's service stage and the tests both call bundleService, so the tests load the
+ * bundle the key ships.
  *
  *   npx tsx services/analysis/bundle.ts OUTDIR
  */
@@ -23,15 +25,21 @@ export async function bundleService(outDir: string): Promise<{ main: string; wor
     format: 'esm',
     target: 'node20',
     external: NOT_NEEDED,
-    logLevel: 'warning',
-    // CommonJS dependencies bundled into ESM still call require() for Node built-ins (the image's service stage
-    // uses the same banner; nothing in the service may need __dirname).
+    minify: true,
+    // Error names and stack frames stay readable in the journal.
+    keepNames: true,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'error',
+    // Paths inside the bundle relative to the repository, whoever runs the build from wherever.
+    absWorkingDir: join(here, '..', '..'),
+    // CommonJS dependencies bundled into ESM still call require() for Node built-ins (nothing in the service may
+    // need __dirname).
     banner: {
       js: "import { createRequire as __openkeyRequire } from 'node:module'; const require = __openkeyRequire(import.meta.url);",
     },
-    legalComments: 'linked',
   });
-  await writeFile(join(outDir, 'package.json'), '{ "type": "module", "private": true }\n');
+  await writeFile(join(outDir, 'package.json'), JSON.stringify({ type: 'module', private: true }, null, 2) + '\n');
   return { main: join(outDir, 'main.js'), worker: join(outDir, 'analysis-worker.js') };
 }
 
