@@ -34,17 +34,14 @@ export class Scheduler {
 
   /** Starts the analysis or queues it; throws E_SHUTTING_DOWN or E_QUEUE_FULL when it can do neither. */
   admit(a: Analysis): void {
-    if (this.closing)
-      throw new OpenKeyError('E_SHUTTING_DOWN', 'the service is shutting down', { hint: 'retry once it is back' });
+    if (this.closing) throw new OpenKeyError('E_SHUTTING_DOWN', 'the service is shutting down');
     if (this.running.size < this.options.maxActive) {
       this.running.add(a);
       this.options.start(a);
     } else if (this.waiting.length < this.options.maxQueued) {
       this.waiting.push(a);
     } else {
-      throw new OpenKeyError('E_QUEUE_FULL', `the analysis queue is full (${this.options.maxQueued} waiting)`, {
-        hint: 'retry in a few seconds',
-      });
+      throw new OpenKeyError('E_QUEUE_FULL', `the analysis queue is full (${this.options.maxQueued} waiting)`);
     }
   }
 

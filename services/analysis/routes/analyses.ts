@@ -33,9 +33,7 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
   const find = (id: string) => {
     const a = manager.get(id);
     if (a === undefined) {
-      throw new OpenKeyError('E_UNKNOWN_ANALYSIS', `unknown analysis "${id}"`, {
-        hint: 'analyses are kept in memory until the service restarts; POST /api/analyses starts a new one',
-      });
+      throw new OpenKeyError('E_UNKNOWN_ANALYSIS', `unknown analysis "${id}"`);
     }
     return a;
   };

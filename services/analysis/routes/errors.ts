@@ -1,23 +1,11 @@
 /**
  * The one error handler and 404: every failure answers { statusCode, code, error, message, hint? }. Validation
- * errors name the unknown field; an OpenKeyError's code gives its status; anything else is a 500 and is logged.
+ * errors name the unknown field; an OpenKeyError's status comes from the error registry (common/errors.ts);
+ * anything else is a 500 and is logged.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isOpenKeyError } from '../../../common/errors.ts';
+import { httpStatus, isOpenKeyError } from '../../../common/errors.ts';
 import type { ApiErrorBody } from '../api.ts';
-
-const STATUS: Record<string, number> = {
-  E_UNKNOWN_DATASET: 404,
-  E_UNKNOWN_FILE: 404,
-  E_UNKNOWN_TREE: 404,
-  E_UNKNOWN_BRANCH: 404,
-  E_UNKNOWN_ANALYSIS: 404,
-  E_NOT_FOUND: 404,
-  E_TOO_LARGE: 413,
-  E_QUEUE_FULL: 503,
-  E_SHUTTING_DOWN: 503,
-  E_DATASETS_DIR: 500,
-};
 
 const PHRASE: Record<number, string> = {
   400: 'Bad Request',
@@ -25,14 +13,10 @@ const PHRASE: Record<number, string> = {
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
-
-/** Every other OpenKeyError reaching a route is a mistake in the request (E_EXPR_*, E_BAD_*, …). */
-function statusOf(code: string): number {
-  return STATUS[code] ?? 400;
-}
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -51,7 +35,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
         hint = 'remove it; the schema allows no other fields';
       }
     } else if (isOpenKeyError(error)) {
-      status = statusOf(error.code);
+      status = httpStatus(error.code);
       code = error.code;
       hint = error.hint;
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
@@ -62,7 +46,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       status = 500;
       code = 'E_INTERNAL';
     }
-    if (status === 503) reply.header('Retry-After', '5');
+    if (status === 503 || status === 429) reply.header('Retry-After', '5');
     const body: ApiErrorBody = {
       statusCode: status,
       code,
