@@ -19,6 +19,11 @@ const expression = { type: 'string', minLength: 1, maxLength: 10_000 } as const;
 export const MAX_BINS = 100_000;
 /** The most histograms one request may ask for. */
 export const MAX_HISTOGRAMS = 32;
+/**
+ * The most bins one request may ask for over all its histograms: what one analysis may make the workers and the
+ * result hold (each bin is two doubles per task in flight, per file and in the total).
+ */
+export const MAX_TOTAL_BINS = 1_000_000;
 
 export const histogramRequestSchema = {
   type: 'object',

@@ -36,6 +36,13 @@ export interface AppOptions {
   exposeTruth?: boolean;
   /** Per-file histograms are left out beyond this many bins in all (default 5 M). */
   maxByFileCells?: number;
+  /** Analyses one client address may have running or waiting (default 4); beyond, 429 E_CLIENT_BUSY. */
+  maxPerClient?: number;
+  /** Memory budgets: cached results (128 MiB) and the results of finished analyses kept for GET (256 MiB). */
+  cacheBytes?: number;
+  keepBytes?: number;
+  /** An event stream whose client has not read for this long is dropped (default 15 s). */
+  sseStallMs?: number;
   /** The pool's worker entry (tests run stand-in workers, for fault injection among others). */
   workerUrl?: URL;
   /** Bounds of POST /api/columns (entries scanned, bytes answered). */
@@ -58,10 +65,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.maxActive === undefined ? {} : { maxActive: options.maxActive }),
     ...(options.maxQueued === undefined ? {} : { maxQueued: options.maxQueued }),
     ...(options.maxByFileCells === undefined ? {} : { maxByFileCells: options.maxByFileCells }),
+    ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
+    ...(options.keepBytes === undefined ? {} : { keepBytes: options.keepBytes }),
   });
   // Requests over several datasets (data and simulation, normalised) are combined in samples.ts.
   const manager = new SampleAnalyses(single, store);
-  const parts: ServiceParts = { store, pool, manager: single, analyses: manager };
+  const parts: ServiceParts = {
+    store,
+    pool,
+    manager: single,
+    analyses: manager,
+    limits: { maxPerClient: options.maxPerClient ?? 4, sseStallMs: options.sseStallMs ?? 15_000 },
+    streams: { open: 0, dropped: 0 },
+  };
   app.decorate('analysis', parts);
   // Before the server stops accepting: the server's close waits for open requests, and SSE streams and ?wait=1
   // requests only end when their analysis does, so the analyses are cancelled first.

@@ -6,7 +6,7 @@
 import type { DatasetRequest, AnalysisView } from '../api.ts';
 import type { DatasetStore } from '../datasets.ts';
 import type { WorkerPool } from '../pool/pool.ts';
-import { ResultCache } from './cache.ts';
+import { ResultCache, resultBytes } from './cache.ts';
 import { PlannedFailure, runFailure } from './errors.ts';
 import { Executor } from './execute.ts';
 import { planAnalysis } from './plan.ts';
@@ -20,9 +20,12 @@ export interface ManagerOptions {
   maxActive?: number;
   /** Analyses waiting; beyond this a submit is refused with E_QUEUE_FULL (503). */
   maxQueued?: number;
+  /** Results kept for repeated requests: at most this many (64) and this many bytes (128 MiB, by resultBytes). */
   cacheSize?: number;
-  /** Finished analyses kept for GET. */
+  cacheBytes?: number;
+  /** Finished analyses kept for GET: at most this many (256) holding at most this many bytes of results (256 MiB). */
   keep?: number;
+  keepBytes?: number;
   /** Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)); default 5 M. */
   maxByFileCells?: number;
 }
@@ -31,7 +34,11 @@ export class AnalysisManager {
   private readonly store: DatasetStore;
   private readonly pool: WorkerPool;
   private readonly keep: number;
+  private readonly keepBytes: number;
   private readonly analyses = new Map<string, Analysis>();
+  /** Bytes of the results of finished analyses still kept, by id. */
+  private readonly kept = new Map<string, number>();
+  private keptTotal = 0;
   private readonly scheduler: Scheduler;
   private readonly cache: ResultCache;
   private readonly executor: Executor;
@@ -40,7 +47,11 @@ export class AnalysisManager {
     this.store = options.store;
     this.pool = options.pool;
     this.keep = options.keep ?? 256;
-    this.cache = new ResultCache({ maxEntries: options.cacheSize ?? 64 });
+    this.keepBytes = options.keepBytes ?? 256 * 2 ** 20;
+    this.cache = new ResultCache({
+      maxEntries: options.cacheSize ?? 64,
+      maxBytes: options.cacheBytes ?? 128 * 2 ** 20,
+    });
     this.executor = new Executor(options.pool, { maxByFileCells: options.maxByFileCells ?? 5_000_000 });
     this.scheduler = new Scheduler({
       maxActive: options.maxActive ?? 4,
@@ -51,6 +62,16 @@ export class AnalysisManager {
 
   get counts(): { active: number; queued: number } {
     return this.scheduler.counts;
+  }
+
+  /** What the analyses hold: analyses kept, the bytes of their results, and the cache's. */
+  get memory(): { analyses: number; resultBytes: number; cacheEntries: number; cacheBytes: number } {
+    return {
+      analyses: this.analyses.size,
+      resultBytes: this.keptTotal,
+      cacheEntries: this.cache.size,
+      cacheBytes: this.cache.bytes,
+    };
   }
 
   /** Validates and plans the request (throws OpenKeyError for a 4xx), then queues or runs it. */
@@ -116,16 +137,27 @@ export class AnalysisManager {
   private create(request: DatasetRequest): Analysis {
     const a = new Analysis(request);
     this.analyses.set(a.id, a);
+    // The first listener: when the analysis ends, its result is counted against the budget.
+    a.subscribe((v) => {
+      if (!a.ended) return;
+      const bytes = v.result === undefined ? 0 : resultBytes(v.result);
+      this.kept.set(a.id, bytes);
+      this.keptTotal += bytes;
+      this.trim();
+    });
     this.trim();
     return a;
   }
 
-  /** Forgets the oldest finished analyses beyond `keep`. */
+  /** Forgets the oldest finished analyses beyond `keep` analyses or `keepBytes` of results. */
   private trim(): void {
-    if (this.analyses.size <= this.keep) return;
+    if (this.analyses.size <= this.keep && this.keptTotal <= this.keepBytes) return;
     for (const [id, a] of this.analyses) {
-      if (this.analyses.size <= this.keep) break;
-      if (a.ended) this.analyses.delete(id);
+      if (this.analyses.size <= this.keep && this.keptTotal <= this.keepBytes) break;
+      if (!a.ended) continue;
+      this.analyses.delete(id);
+      this.keptTotal -= this.kept.get(id) ?? 0;
+      this.kept.delete(id);
     }
   }
 

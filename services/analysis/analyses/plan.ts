@@ -4,7 +4,7 @@
  * baskets of the branches it reads. Pure apart from reading the files' metadata through the dataset store.
  */
 import { OpenKeyError } from '../../../common/errors.ts';
-import { MAX_BINS, type DatasetRequest } from '../api.ts';
+import { MAX_BINS, MAX_TOTAL_BINS, type DatasetRequest } from '../api.ts';
 import type { Dataset, DatasetStore, FileInfo } from '../datasets.ts';
 import { compileDraw, ExpressionError, type BranchInfo } from '../expr/index.ts';
 import type { DrawText, HistSpec } from '../pool/protocol.ts';
@@ -92,6 +92,13 @@ function checkHistograms(request: DatasetRequest): void {
     if (!Number.isFinite(h.min) || !Number.isFinite(h.max) || !(h.min < h.max))
       throw badRequest('E_BAD_BINNING', `${where}: min ${h.min} must be below max ${h.max}`, 'swap min and max');
   });
+  const total = request.histograms.reduce((n, h) => n + h.bins, 0);
+  if (total > MAX_TOTAL_BINS)
+    throw badRequest(
+      'E_TOO_MANY_BINS',
+      `histograms: ${total} bins in all; one analysis may have at most ${MAX_TOTAL_BINS}`,
+      'use fewer bins or histograms',
+    );
 }
 
 function selectFiles(dataset: Dataset, request: DatasetRequest): FileInfo[] {

@@ -20,6 +20,7 @@ import {
   type IdParams,
   type SubmitQuery,
 } from '../api.ts';
+import { EventStream } from './events.ts';
 import type { ServiceParts } from './parts.ts';
 
 /** One Server-Sent Event of the contract. */
@@ -27,7 +28,45 @@ export function sseFrame<E extends AnalysisEventName>(event: E, data: AnalysisEv
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { analyses: manager }) => {
+/** Result frames by view: every stream following an analysis gets the same view, serialised once. */
+const resultFrames = new WeakMap<AnalysisView, string>();
+function resultFrame(view: AnalysisView): string {
+  let frame = resultFrames.get(view);
+  if (frame === undefined) resultFrames.set(view, (frame = sseFrame('result', view)));
+  return frame;
+}
+
+/**
+ * Analyses running or waiting per client address: beyond `max`, a submit is a 429 (E_CLIENT_BUSY), so one client of
+ * a classroom cannot take every place. A request over several datasets counts once.
+ */
+export class ClientLimit {
+  private readonly max: number;
+  private readonly open = new Map<string, number>();
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  take(client: string): void {
+    const n = this.open.get(client) ?? 0;
+    if (n >= this.max)
+      throw new OpenKeyError(
+        'E_CLIENT_BUSY',
+        `this client already has ${n} analyses running or waiting (at most ${this.max})`,
+      );
+    this.open.set(client, n + 1);
+  }
+
+  give(client: string): void {
+    const n = (this.open.get(client) ?? 1) - 1;
+    if (n <= 0) this.open.delete(client);
+    else this.open.set(client, n);
+  }
+}
+
+export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { analyses: manager, limits, streams }) => {
+  const perClient = new ClientLimit(limits.maxPerClient);
   const errors = { 400: errorSchema, 404: errorSchema, 503: errorSchema };
 
   const find = (id: string) => {
@@ -48,7 +87,16 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
       },
     },
     async (request, reply) => {
-      const analysis = await manager.submit(request.body);
+      const client = request.ip;
+      perClient.take(client);
+      let analysis;
+      try {
+        analysis = await manager.submit(request.body);
+      } catch (error) {
+        perClient.give(client);
+        throw error;
+      }
+      void manager.wait(analysis).then(() => perClient.give(client));
       const wait = request.query.wait === '1' || request.query.wait === 'true';
       if (!wait) return reply.code(202).send({ id: analysis.id });
       await manager.wait(analysis);
@@ -97,22 +145,23 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
         Connection: 'keep-alive',
         'X-Accel-Buffering': 'no',
       });
+      const stream = new EventStream(raw, { stallMs: limits.sseStallMs, stats: streams });
       const progress = (v: AnalysisView) => sseFrame('progress', { id: v.id, state: v.state, progress: v.progress });
       const view = manager.view(a);
       if (isTerminal(view.state)) {
-        raw.end(sseFrame('result', view));
+        stream.end(resultFrame(view));
         return reply;
       }
-      raw.write(progress(view));
+      stream.progress(progress(view));
       const unsubscribe = manager.subscribe(a, (v) => {
         if (isTerminal(v.state)) {
-          raw.end(sseFrame('result', v));
+          stream.end(resultFrame(v));
           unsubscribe();
         } else {
-          raw.write(progress(v));
+          stream.progress(progress(v));
         }
       });
-      raw.on('close', unsubscribe);
+      stream.onClose(unsubscribe);
       return reply;
     },
   );

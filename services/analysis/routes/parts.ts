@@ -3,6 +3,7 @@ import type { AnalysisManager } from '../analyses/manager.ts';
 import type { DatasetStore } from '../datasets.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import type { SampleAnalyses } from '../samples.ts';
+import type { StreamStats } from './events.ts';
 
 export interface ServiceParts {
   store: DatasetStore;
@@ -11,4 +12,12 @@ export interface ServiceParts {
   manager: AnalysisManager;
   /** What the routes submit to: requests of one dataset go to `manager`, those over several are combined. */
   analyses: SampleAnalyses;
+  limits: {
+    /** Analyses one client address may have running or waiting. */
+    maxPerClient: number;
+    /** An event stream whose client has not read for this long is dropped. */
+    sseStallMs: number;
+  };
+  /** Event streams open and dropped. */
+  streams: StreamStats;
 }
