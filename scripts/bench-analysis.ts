@@ -10,7 +10,7 @@
  *
  * Usage: scripts/bench-analysis [--events N] [--repeat N] [--data DIR] [--skip-jsroot]
  */
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { openFile } from 'jsroot/io';
 import { TSelector, treeProcess } from 'jsroot/tree';
 import { buildApp } from '../services/analysis/app.ts';
+import { linkInside } from '../tests/service/fixtures.ts';
 import type { AnalysisView } from '../services/analysis/api.ts';
 import { parseBasketHeader, readAt } from '../rootio/read/basket.ts';
 import { decompress } from '../rootio/compression/decode.ts';
@@ -57,7 +58,8 @@ const BRANCHES = [
   'scaleFactor_TRIGGER',
 ];
 
-// A temporary dataset: the source files repeated (as symlinks) until there are enough events.
+// A temporary dataset: the source files repeated (as symlinks inside it, which the service follows) until there
+// are enough events.
 const originals = readdirSync(source)
   .filter((n) => n.endsWith('.root'))
   .sort();
@@ -71,7 +73,7 @@ const files: string[] = [];
 for (let p = 0; p < passes; p++)
   for (const n of originals) {
     const name = `r${String(p).padStart(2, '0')}-${n}`;
-    symlinkSync(join(source, n), join(dir, name));
+    linkInside(root, join(source, n), dir, name);
     files.push(join(dir, name));
   }
 const events = perPass * passes;

@@ -4,7 +4,8 @@
  * pool and the analyses close with the app.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AnalysisManager } from './analyses/manager.ts';
@@ -98,11 +99,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   if (options.apps !== undefined) {
+    const root = resolve(options.apps);
+    const realRoot = realpathSync(root);
     await app.register(fastifyStatic, {
-      root: resolve(options.apps),
+      root,
       prefix: '/',
       index: ['index.html'],
       wildcard: true,
+      // Nothing outside the apps folder, even through a symlink: a path whose real place is elsewhere is a 404.
+      allowedPath: (path) => {
+        try {
+          const real = realpathSync(join(root, path));
+          return real === realRoot || real.startsWith(realRoot + sep);
+        } catch {
+          return true; // does not exist: @fastify/static answers the 404
+        }
+      },
     });
   }
   return app;

@@ -4,7 +4,7 @@
  * metadata is cached per file by (size, mtime).
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { OpenKeyError } from '../../common/errors.ts';
 import { readTreeMeta } from '../../rootio/read/meta.ts';
 import type { TreeMeta } from '../../rootio/read/types.ts';
@@ -71,6 +71,19 @@ export class DatasetStore {
     this.exposeTruth = options.exposeTruth ?? false;
   }
 
+  private rootReal: Promise<string> | undefined;
+
+  /**
+   * Whether `path` (a dataset folder or file) really lies inside the datasets folder: a symlink may point to another
+   * place inside it (datasets sharing files), never out of it (issue 11: no host file is served or read).
+   */
+  async inside(path: string): Promise<boolean> {
+    this.rootReal ??= realpath(this.dir).catch(() => this.dir);
+    const root = await this.rootReal;
+    const real = await realpath(path).catch(() => undefined);
+    return real !== undefined && (real === root || real.startsWith(root.endsWith(sep) ? root : root + sep));
+  }
+
   async ids(): Promise<string[]> {
     let entries;
     try {
@@ -84,9 +97,10 @@ export class DatasetStore {
     const ids: string[] = [];
     for (const entry of entries) {
       if (!ID.test(entry.name)) continue;
+      const path = join(this.dir, entry.name);
       if (
         entry.isDirectory() ||
-        (entry.isSymbolicLink() && (await stat(join(this.dir, entry.name)).catch(() => null))?.isDirectory())
+        (entry.isSymbolicLink() && (await stat(path).catch(() => null))?.isDirectory() && (await this.inside(path)))
       )
         ids.push(entry.name);
     }
@@ -150,6 +164,10 @@ export class DatasetStore {
     const st = await stat(path).catch(() => null);
     if (!st?.isFile()) return undefined;
     const info: FileInfo = { name, path, size: st.size, mtimeMs: st.mtimeMs, tree: '', entries: 0 };
+    if (!(await this.inside(path))) {
+      info.error = 'a symlink out of the datasets folder: not read and not served';
+      return info;
+    }
     const labels = json.files?.[name];
     if (labels && typeof labels === 'object') {
       const copy: FileLabels & { truth?: unknown } = { ...labels };

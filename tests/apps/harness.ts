@@ -4,13 +4,14 @@
  * free port, and a Chromium page that records console errors and requests to any other host.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApps } from '../../apps/build.ts';
+import { linkInside } from '../service/fixtures.ts';
 import type { KeyIndex } from '../../apps/shared/key-index.ts';
 import { writeSynthSamples } from '../service/synth-samples.ts';
 
@@ -99,7 +100,8 @@ export async function makeDatasets(dir: string): Promise<void> {
   for (const f of fixtures) {
     const target = join(dir, f.id);
     await mkdir(target, { recursive: true });
-    for (const name of f.files) await symlink(join(sharedData, f.from, name), join(target, name));
+    // Inside the datasets folder: the service follows no symlink out of it.
+    for (const name of f.files) linkInside(dir, join(sharedData, f.from, name), target, name);
     await writeFile(join(target, 'dataset.json'), JSON.stringify(f.meta, null, 2));
   }
 }

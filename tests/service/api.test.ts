@@ -1,14 +1,5 @@
 /** The HTTP API through inject() on the real files: datasets, analyses, SSE, cache, presets, /data, apps. */
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -16,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisView } from '../../services/analysis/api.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 import { parseRange } from '../../services/analysis/routes/data.ts';
-import { ATLAS_ENTRIES, makeDatasets, type Fixture } from './fixtures.ts';
+import { ATLAS_ENTRIES, linkInside, makeDatasets, type Fixture } from './fixtures.ts';
 import { ATLAS, SKHEP } from './jsroot-helpers.ts';
 
 let fixture: Fixture;
@@ -104,7 +95,7 @@ describe('health, datasets, presets', () => {
   it('a new dataset folder is served without a restart', async () => {
     const dir = join(fixture.root, 'zz-new');
     mkdirSync(dir);
-    symlinkSync(`${ATLAS}mc_173045.DYtautauM08to15.root`, join(dir, 'dy.root'));
+    linkInside(fixture.root, `${ATLAS}mc_173045.DYtautauM08to15.root`, dir, 'dy.root');
     const res = await app.inject('/api/datasets/zz-new');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id: 'zz-new', title: 'zz-new', entries: 999 });

@@ -1,10 +1,22 @@
 /**
- * Test datasets built in a temp folder from symlinks to ../shared/data (the real files are never copied into the
- * repository), plus damaged copies made in the temp folder for the corrupt-file cases.
+ * Test datasets built in a temp folder from ../shared/data (the real files are never copied into the repository),
+ * plus damaged copies made in the temp folder for the corrupt-file cases. The service follows no symlink out of
+ * its datasets folder, so each shared file is hard-linked (copied when it cannot be) once into the folder's hidden
+ * `.sources/`, and the datasets' entries are symlinks to those.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { ATLAS, COMPRESSIONS, SKHEP } from './jsroot-helpers.ts';
 
 export const ATLAS_FILES = [
@@ -23,8 +35,22 @@ export interface Fixture {
   dispose(): void;
 }
 
-function link(dir: string, target: string, name = target.split('/').pop()!): void {
-  symlinkSync(target, join(dir, name));
+/**
+ * `dir/name` as a symlink to a copy of `target` inside the datasets folder `root` (root/.sources/, a hard link when
+ * the file system allows it), so the link stays inside the folder the service serves.
+ */
+export function linkInside(root: string, target: string, dir: string, name = basename(target)): void {
+  const sources = join(root, '.sources');
+  mkdirSync(sources, { recursive: true });
+  const copy = join(sources, `${basename(dirname(target))}--${basename(target)}`);
+  if (!existsSync(copy)) {
+    try {
+      linkSync(target, copy);
+    } catch {
+      copyFileSync(target, copy);
+    }
+  }
+  symlinkSync(relative(dir, copy), join(dir, name));
 }
 
 /**
@@ -36,6 +62,7 @@ export function makeDatasets(longRepeats = 0): Fixture {
   const root = mkdtempSync(join(tmpdir(), 'openkey-service-'));
   const atlas = join(root, 'atlas');
   mkdirSync(atlas);
+  const link = (dir: string, target: string, name?: string) => linkInside(root, target, dir, name);
   for (const f of ATLAS_FILES) link(atlas, ATLAS + f);
   writeFileSync(
     join(atlas, 'dataset.json'),

@@ -10,6 +10,7 @@ import { buildApp } from '../../services/analysis/app.ts';
 import { PRESETS } from '../../services/analysis/presets.ts';
 import { partsOf, perLuminosity, type SamplesResult } from '../../services/analysis/samples.ts';
 import { ATLAS } from './jsroot-helpers.ts';
+import { linkInside } from './fixtures.ts';
 import { SYNTH_EVENTS, synthFixture } from './synth-samples.ts';
 
 let fixture: { root: string; dispose: () => void };
@@ -21,7 +22,7 @@ beforeAll(async () => {
   mkdirSync(join(fixture.root, 'unlabelled'));
   symlinkSync(join(fixture.root, 'zll', 'zll.root'), join(fixture.root, 'unlabelled', 'zll-copy.root'));
   mkdirSync(join(fixture.root, 'atlas8'));
-  symlinkSync(join(ATLAS, 'mc_105986.ZZ.root'), join(fixture.root, 'atlas8', 'mc_105986.ZZ.root'));
+  linkInside(fixture.root, join(ATLAS, 'mc_105986.ZZ.root'), join(fixture.root, 'atlas8'));
   app = await buildApp({ datasets: fixture.root, workers: 2 });
 }, 120_000);
 

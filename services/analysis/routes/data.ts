@@ -1,7 +1,7 @@
 /**
  * GET /data/:dataset/:file: the ROOT file itself with HTTP Range (single ranges and multipart/byteranges), never
  * compressed, so JSROOT in a browser opens it remotely. Only *.root files directly inside a dataset folder are
- * served; anything else (traversal, hidden files, other folders) is a 404.
+ * served; anything else (traversal, hidden files, other folders, symlinks out of the datasets folder) is a 404.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -76,7 +76,8 @@ async function resolveFile(store: DatasetStore, dataset: string, file: string) {
   if (!DATASET.test(dataset) || !FILE.test(file)) throw notFound(dataset, file);
   const path = join(store.dir, dataset, file);
   const st = await stat(path).catch(() => null);
-  if (!st?.isFile()) throw notFound(dataset, file);
+  // Nothing outside the datasets folder, even through a symlink.
+  if (!st?.isFile() || !(await store.inside(path))) throw notFound(dataset, file);
   return { path, size: st.size, mtime: st.mtime };
 }
 
