@@ -30,7 +30,7 @@ describe('the error registry', () => {
   it('gives each entry a meaning, a status and an exit code; errors take exit code and hint from it', () => {
     for (const [code, entry] of Object.entries(ERRORS)) {
       expect(entry.what.length, code).toBeGreaterThan(3);
-      expect([400, 404, 429, 500, 503], code).toContain(entry.status);
+      expect([400, 404, 413, 429, 500, 503], code).toContain(entry.status);
       expect([1, 2], code).toContain(entry.exitCode);
     }
     const e = new OpenKeyError('E_QUEUE_FULL', 'the analysis queue is full (3 waiting)');
