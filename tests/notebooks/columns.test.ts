@@ -3,7 +3,7 @@
  * compression, counted arrays, fixed arrays, vectors), through the route and through the Python client.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../services/analysis/app.ts';
 import { decodeColumns } from '../../services/analysis/columns.ts';
 import { readTreeMeta } from '../../rootio/read/meta.ts';
+import { linkInside } from '../service/fixtures.ts';
 import { ATLAS, COMPRESSIONS, jsrootValues, SKHEP } from '../service/jsroot-helpers.ts';
 import { PYTHON, PYTHON_PATH } from './python.ts';
 
@@ -32,12 +33,12 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'openkey-columns-'));
   for (const [id, { path }] of Object.entries(FILES)) {
     mkdirSync(join(root, id));
-    symlinkSync(path, join(root, id, 'file.root'));
+    linkInside(root, path, join(root, id), 'file.root');
   }
   // Two files in one dataset: entry ranges run across them in order.
   mkdirSync(join(root, 'two'));
-  symlinkSync(`${SKHEP}uproot-HZZ-zlib.root`, join(root, 'two', 'a.root'));
-  symlinkSync(`${SKHEP}uproot-HZZ-lz4.root`, join(root, 'two', 'b.root'));
+  linkInside(root, `${SKHEP}uproot-HZZ-zlib.root`, join(root, 'two'), 'a.root');
+  linkInside(root, `${SKHEP}uproot-HZZ-lz4.root`, join(root, 'two'), 'b.root');
   app = await buildApp({ datasets: root, workers: 1 });
   small = await buildApp({ datasets: root, workers: 1, columnsLimits: { maxEntries: 1000, maxBytes: 4096 } });
 });
