@@ -48,6 +48,8 @@ export const ERRORS = {
   E_UNSUPPORTED_BRANCH: request('a branch of a type the reader cannot read'),
   E_BAD_LUMINOSITY: request('a luminosity that is not above 0'),
   E_SAMPLES: request('datasets that cannot be combined into samples'),
+  E_BAD_COLUMN: request('a column that cannot be read, or one asked for twice (POST /api/columns)'),
+  E_BAD_RANGE: request('an entry range whose start is after its stop'),
   E_EXPR_SYNTAX: request('an expression that does not parse'),
   E_EXPR_UNKNOWN_FUNCTION: request('an unknown function in an expression'),
   E_EXPR_ARITY: request('a function called with the wrong number of arguments'),

@@ -32,7 +32,7 @@ it('the bundled service starts with node, analyses every compression, and stops 
   });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line in 20 s:\n${log}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`no listening line in 60 s:\n${log}`)), 60_000);
     child.stdout.on('data', (chunk: Buffer) => {
       log += chunk.toString();
       const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
@@ -64,4 +64,4 @@ it('the bundled service starts with node, analyses every compression, and stops 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }
-});
+}, 120_000);
