@@ -32,6 +32,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'download the real data a manifest names, verified and resumable; write its lock file',
     load: () => import('./fetch.ts'),
   },
+  sbom: {
+    summary: 'regenerate the SPDX 2.3 bill of materials beside a build’s images',
+    load: () => import('./sbom.ts'),
+  },
   synth: {
     summary: 'generate a synthetic teaching ntuple (ROOT file + dataset.json)',
     load: () => import('./synth.ts'),

@@ -34,7 +34,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
     program: 'unsquashfs',
     aptPackage: 'squashfs-tools',
     versionArgs: ['-version'],
-    purpose: 'layer inspection (verify-repro)',
+    purpose: 'layer inspection (verify-repro, the SBOM)',
   },
   { program: 'xorriso', aptPackage: 'xorriso', versionArgs: ['-version'], keyed: true, purpose: 'hybrid ISO' },
   {

@@ -1,5 +1,6 @@
 import { copyFile, mkdir, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { keySbom, sbomFileName } from '../sbom/index.ts';
 import { linkOrCopy, setTreeTimes, sha256File, sha256Text } from '../cache/fsutil.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { GRUB_LIB, grubMkimage } from '../tools/grub.ts';
@@ -135,6 +136,18 @@ export const isoStage: StageDefinition = {
     await linkOrCopy(path.join(serviceLayer, '10-service.squashfs'), path.join(root, 'live', '10-service.squashfs'));
     if (manifest.apps.length > 0) await linkTree(path.join(service, 'apps'), path.join(root, 'openkey'));
     await linkTree(path.join(content, 'root'), root);
+    context.log('writing the SBOM (SPDX 2.3)');
+    const sbom = await keySbom({
+      name: manifest.name,
+      version: manifest.version,
+      sourceDateEpoch: context.sourceDateEpoch,
+      osLayerDir: osLayer,
+      contentRoot: path.join(content, 'root'),
+      projectRoot: context.projectRoot,
+      signal: context.signal,
+    });
+    await writeFile(path.join(root, 'openkey', 'sbom.spdx.json'), sbom);
+    await writeFile(path.join(context.outDir, sbomFileName(manifest)), sbom);
     // The medium's identity comes from the bytes it boots (not from plan hashes, which also cover sources that do
     // not change a byte of the image), so GRUB finds this build's files and two identical builds stay identical.
     const identity = await mediumIdentity(path.join(root, 'live'));

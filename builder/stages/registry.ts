@@ -2,6 +2,7 @@ import { SYNTHETIC_BYTES_PER_EVENT } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { contentStage } from './content.ts';
 import { isoFileName, isoStage } from './iso.ts';
+import { sbomFileName } from '../sbom/index.ts';
 import { osLayerStage } from './os-layer.ts';
 import { ovaFileName, ovaStage } from './ova.ts';
 import { overlayStage } from './overlay.ts';
@@ -196,9 +197,10 @@ export const STAGES: readonly StageRecord[] = [
     summary: 'the hybrid ISO, GRUB for BIOS and UEFI',
     dependsOn: ['os-layer', 'service-layer', 'service', 'content'],
     inputs: (manifest) => ({ label: manifest.label, boot: manifest.boot, sourceDateEpoch: manifest.sourceDateEpoch }),
-    code: [stage('iso'), tool('grub'), tool('mtools'), tool('xorriso')],
+    code: [stage('iso'), tool('grub'), tool('mtools'), tool('xorriso'), tool('unsquashfs'), 'builder/sbom'],
     tools: [
       'xorriso',
+      'unsquashfs',
       'grub-mkimage',
       '/usr/lib/grub/i386-pc/boot_hybrid.img',
       '/usr/lib/grub/x86_64-efi/linux.mod',
@@ -206,7 +208,7 @@ export const STAGES: readonly StageRecord[] = [
       'mkfs.vfat',
     ],
     diskBytes: (manifest) => 1.5 * GiB + contentBytes(manifest),
-    artefacts: (manifest) => [isoFileName(manifest)],
+    artefacts: (manifest) => [isoFileName(manifest), sbomFileName(manifest)],
     cached: true,
     definition: isoStage,
   },

@@ -375,6 +375,21 @@ describe('lock file and build', () => {
     expect(json.files[ZZ].scaleToReleaseLuminosity).toBeCloseTo((1000 * 1.5376) / (243674.74 * 0.95088), 12);
   });
 
+  it('the shipped real-data variants check offline, and building one before any fetch says what to run', async () => {
+    const cache = await mkdtemp(path.join(os.tmpdir(), 'openkey-nofetch-'));
+    try {
+      for (const name of ['m-atlas', 'l-atlas']) {
+        const file = `manifests/${name}.yaml`;
+        expect(await main(['check', file], captureIo())).toBe(0);
+        const io = captureIo();
+        expect(await main(['build', file, '--offline', '--cache', cache], io)).toBe(1);
+        expect(io.stderr.join('')).toContain(`hint: run: openkey fetch ${file} --cache ${cache}`);
+      }
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
   it('openkey fetch on the command line prints progress and writes the lock beside the manifest', async () => {
     const { manifest, cache } = await fresh([DY]);
     const io = captureIo({ OPENKEY_OPENDATA_URL: portal.base });
