@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { unsquashfsPaths } from '../tools/unsquashfs.ts';
 import type { DebianPackage, KeyFile, NpmPackage } from './spdx.ts';
@@ -80,7 +81,8 @@ export async function debianPackages(osLayerDir: string, signal?: AbortSignal): 
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => line.split('\t'));
-  const scratch = await mkdtemp(path.join(osLayerDir, '..', '.sbom-'));
+  // Only the copyright files (a few MB) are extracted, into the system's temporary folder, never into the cache.
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'openkey-sbom-'));
   try {
     const docs = path.join(scratch, 'docs');
     await unsquashfsPaths(path.join(osLayerDir, '00-os.squashfs'), docs, ['usr/share/doc/*/copyright'], signal);
