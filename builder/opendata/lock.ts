@@ -2,7 +2,21 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenKeyError } from '../../common/errors.ts';
 import type { Dataset, OpendataDataset, ResolvedManifest } from '../manifest/types.ts';
-import { canonicalJson, sha256Hex } from '../plan/index.ts';
+import { createHash } from 'node:crypto';
+
+// Not imported from builder/plan: that module pulls in every stage, and `openkey check` reads lock files.
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
  * `<manifest>.lock.json`, written by `openkey fetch` beside the manifest and committed by the maintainer: for every
