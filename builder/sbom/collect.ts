@@ -104,7 +104,7 @@ export async function debianPackages(osLayerDir: string, signal?: AbortSignal): 
  * The npm packages that end up in the service bundle or the apps: the production dependency closure, in
  * package-lock.json, of what services/, rootio/, common/ and apps/ import (the roots below).
  */
-export const BUNDLED_ROOTS = ['fastify', '@fastify/static', 'piscina', 'fzstd', 'jsroot', 'marked', 'qrcode-generator'];
+export const BUNDLED_ROOTS = ['fastify', '@fastify/static', 'fzstd', 'jsroot', 'marked', 'qrcode-generator'];
 
 interface LockEntry {
   version?: string;
