@@ -45,6 +45,10 @@ function renderDatasets(rows: DatasetRow[], served: boolean): void {
           served ? el('a', { href: `analyser/#dataset=${encodeURIComponent(d.id)}&run=1` }, d.title) : d.title,
           ' ',
           el('span', { class: 'badge mono' }, d.id),
+          // The service zips the dataset for students to take home (routes/archives.ts).
+          served
+            ? el('a', { href: `api/datasets/${encodeURIComponent(d.id)}/zip`, download: `${d.id}.zip` }, ' ⤓ zip')
+            : null,
           d.description === undefined ? null : el('div', { class: 'muted' }, d.description),
         ),
         el('td', { class: 'num' }, d.files === undefined ? '–' : formatCount(d.files)),

@@ -21,7 +21,11 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'run the analysis service (API, ROOT files with Range, web apps)',
     load: () => import('./serve.ts'),
   },
-  write: { summary: 'write a key image onto a USB key, safely, and verify it', load: () => import('./write.ts') },
+  write: {
+    summary: 'write a key image onto USB keys, in parallel, safely, and verify them',
+    load: () => import('./write.ts'),
+  },
+  devices: { summary: 'list the removable and USB disks a key can be written to', load: () => import('./devices.ts') },
   build: { summary: 'build the key image (ISO, USB, VM images) from a manifest', load: () => import('./build.ts') },
   cache: { summary: 'list or prune the build cache', load: () => import('./cache.ts') },
   'verify-repro': {

@@ -74,6 +74,31 @@ export const HOST_TOOLS: readonly HostTool[] = [
     purpose: 'USB partition table',
   },
   {
+    program: 'mkfs.ext4',
+    aptPackage: 'e2fsprogs',
+    versionArgs: ['-V'],
+    keyed: true,
+    purpose: 'persistence partition',
+  },
+  {
+    program: 'fsck.exfat',
+    aptPackage: 'exfatprogs',
+    versionArgs: ['-V'],
+    purpose: 'content partition checks',
+  },
+  {
+    program: 'mount.exfat-fuse',
+    aptPackage: 'exfat-fuse',
+    versionArgs: ['-V'],
+    purpose: 'read-only mount of the content partition in tests',
+  },
+  {
+    program: 'bmaptool',
+    aptPackage: 'bmap-tools',
+    versionArgs: ['--version'],
+    purpose: 'the baseline of scripts/bench-write',
+  },
+  {
     program: 'qemu-img',
     aptPackage: 'qemu-utils',
     versionArgs: ['--version'],
@@ -108,7 +133,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
 /** Programs no stage runs: what else needs them. */
 export const OTHER_USES: Record<'verify-repro' | 'boot-test' | 'browser-test', readonly string[]> = {
   'verify-repro': ['unsquashfs'],
-  'boot-test': ['qemu-system-x86_64', '/usr/share/OVMF/OVMF_CODE_4M.fd'],
+  'boot-test': ['qemu-system-x86_64', '/usr/share/OVMF/OVMF_CODE_4M.fd', 'fsck.exfat', 'mount.exfat-fuse', 'bmaptool'],
   'browser-test': ['chromium'],
 };
 

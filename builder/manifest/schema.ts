@@ -235,7 +235,27 @@ export const manifestSchema: Schema = {
       type: 'object',
       additionalProperties: false,
       required: ['iso', 'usb', 'qcow2', 'ova'],
-      properties: { iso: output(false), usb: output(false), qcow2: output(true), ova: output(true) },
+      properties: {
+        iso: output(false),
+        usb: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['enabled'],
+          properties: {
+            enabled: { type: 'boolean' },
+            filesystem: {
+              enum: ['exfat', 'fat32'],
+              description: 'the content partition: exFAT (default) or FAT32 (files under 4 GiB)',
+            },
+            persistence: {
+              enum: ['/home union', '/ union'],
+              description: "live-boot's persistence.conf line: the student's home (default) or the whole system",
+            },
+          },
+        },
+        qcow2: output(true),
+        ova: output(true),
+      },
     },
     media: {
       type: 'object',

@@ -134,6 +134,12 @@ export async function checkSemantics(
 
   // Referenced paths exist, their sizes count towards the media, and no single file is too big for FAT32/ISO 9660.
   let contentBytes = 0;
+  // What takes the space, by item, so a manifest that does not fit is told which items are the biggest.
+  const items: { name: string; bytes: number }[] = [];
+  const count = (name: string, bytes: number) => {
+    contentBytes += bytes;
+    items.push({ name, bytes });
+  };
   const tooBig = (segments: (string | number)[], file: string, bytes: number) =>
     at(
       segments,
@@ -142,7 +148,7 @@ export async function checkSemantics(
     );
   // The walk of a source stops once the key is full: a folder such as /root is refused, not walked for minutes.
   const byteBudget = mediaCapacityBytes(manifest.media) + 1;
-  const checkPath = async (segments: (string | number)[], target: string, what: string) => {
+  const checkPath = async (segments: (string | number)[], target: string, what: string, name: string) => {
     options.signal?.throwIfAborted();
     const confined = await confine(target, roots, what);
     if (isRefusal(confined)) return at(segments, confined.message, confined.hint);
@@ -154,7 +160,7 @@ export async function checkSemantics(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (isRefusal(walked)) return at(segments, walked.message, walked.hint);
-    contentBytes += walked.bytes;
+    count(name, walked.bytes);
     if (walked.biggest.bytes > MAX_FILE_BYTES) tooBig(segments, walked.biggest.path, walked.biggest.bytes);
   };
   for (const [index, overlay] of manifest.overlays.entries()) {
@@ -189,9 +195,10 @@ export async function checkSemantics(
         'make it a real folder or file, or remove it',
       );
   }
-  for (const [index, doc] of manifest.docs.entries()) await checkPath(['docs', index, 'path'], doc.path, 'doc');
+  for (const [index, doc] of manifest.docs.entries())
+    await checkPath(['docs', index, 'path'], doc.path, 'doc', `docs.${doc.id}`);
   for (const [index, notebook] of manifest.notebooks.entries())
-    await checkPath(['notebooks', index, 'path'], notebook.path, 'notebook');
+    await checkPath(['notebooks', index, 'path'], notebook.path, 'notebook', `notebooks.${notebook.id}`);
 
   const seenIds = new Set<string>();
   for (const [index, dataset] of manifest.datasets.entries()) {
@@ -201,8 +208,8 @@ export async function checkSemantics(
       dataset,
       index,
       at,
-      async (segments, target) => checkPath(segments, target, 'dataset'),
-      (bytes) => (contentBytes += bytes),
+      async (segments, target) => checkPath(segments, target, 'dataset', `datasets.${dataset.id}`),
+      (bytes) => count(`datasets.${dataset.id}`, bytes),
     );
     if (dataset.source === 'url' && dataset.size !== undefined && dataset.size > MAX_FILE_BYTES)
       tooBig(['datasets', index, 'size'], dataset.url, dataset.size);
@@ -272,11 +279,34 @@ export async function checkSemantics(
   if (needed > capacity) {
     at(
       ['media', 'size'],
-      `content (${human(contentBytes)}) plus the estimated OS (${human(osBytes)}) need ${human(needed)}, more than the ${manifest.media.size} key holds with ${manifest.media.headroomPercent}% headroom (${human(capacity)})`,
+      `content (${human(contentBytes)}) plus the estimated OS (${human(osBytes)}) need ${human(needed)}, more than the ${manifest.media.size} key holds with ${manifest.media.headroomPercent}% headroom (${human(capacity)}); biggest: ${biggestItems(items)}`,
       'choose a larger media.size or fewer datasets',
     );
   }
+  // A VM twin carries the key's disk: its disk must hold the content, the OS and a persistence partition.
+  for (const output of ['qcow2', 'ova'] as const) {
+    const vm = manifest.outputs[output];
+    const vmBytes = vm.vm.diskGiB * 1024 ** 3;
+    if (vm.enabled && vmBytes < needed + VM_PERSISTENCE_MIN_BYTES) {
+      at(
+        ['outputs', output, 'vm', 'diskGiB'],
+        `a ${vm.vm.diskGiB} GiB VM disk cannot hold the content (${human(contentBytes)}), the OS (${human(osBytes)}) and a persistence partition of ${human(VM_PERSISTENCE_MIN_BYTES)}`,
+        `use diskGiB: ${Math.ceil((needed + VM_PERSISTENCE_MIN_BYTES) / 1024 ** 3)} or more`,
+      );
+    }
+  }
   return problems;
+}
+
+/** The smallest persistence partition worth having in a VM twin. */
+const VM_PERSISTENCE_MIN_BYTES = 256 * 1024 ** 2;
+
+function biggestItems(items: { name: string; bytes: number }[]): string {
+  return [...items]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 3)
+    .map((item) => `${item.name} ${human(item.bytes)}`)
+    .join(', ');
 }
 
 async function checkDataset(

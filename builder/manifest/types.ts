@@ -147,7 +147,7 @@ export interface VmHardware {
 
 export interface Outputs {
   iso: { enabled: boolean };
-  usb: { enabled: boolean };
+  usb: { enabled: boolean; filesystem?: 'exfat' | 'fat32'; persistence?: '/home union' | '/ union' };
   qcow2: { enabled: boolean; vm: VmHardware };
   ova: { enabled: boolean; vm: VmHardware };
 }

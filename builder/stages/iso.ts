@@ -12,7 +12,7 @@ import { dependency, type StageDefinition } from './types.ts';
 /** Kernel arguments every entry gets: the serial console (boot tests, headless servers) then the screen. */
 const CONSOLE_ARGS = ['console=ttyS0,115200n8', 'console=tty0'];
 
-const BIOS_MODULES = [
+export const BIOS_MODULES = [
   'biosdisk',
   'iso9660',
   'part_msdos',
@@ -28,7 +28,7 @@ const BIOS_MODULES = [
   'serial',
   'terminal',
 ];
-const EFI_MODULES = [
+export const EFI_MODULES = [
   'part_gpt',
   'part_msdos',
   'fat',
@@ -49,7 +49,7 @@ export function isoFileName(manifest: ResolvedManifest): string {
   return `${manifest.name}-${manifest.version}.iso`;
 }
 
-export function grubConfig(manifest: ResolvedManifest): string {
+export function grubConfig(manifest: ResolvedManifest, options: { extraArgs?: string[] } = {}): string {
   const { boot } = manifest;
   const first = boot.menu[0]?.id ?? 'live';
   const lines = [
@@ -65,7 +65,12 @@ export function grubConfig(manifest: ResolvedManifest): string {
   ];
   const entries = boot.menu.length > 0 ? boot.menu : [{ id: 'live', label: `Start ${manifest.name}`, cmdline: [] }];
   for (const entry of entries) {
-    const args = [...boot.cmdline, ...entry.cmdline, ...CONSOLE_ARGS.filter((arg) => !boot.cmdline.includes(arg))];
+    const args = [
+      ...boot.cmdline,
+      ...entry.cmdline,
+      ...(options.extraArgs ?? []),
+      ...CONSOLE_ARGS.filter((arg) => !boot.cmdline.includes(arg)),
+    ];
     lines.push(
       `menuentry ${grubQuote(entry.label)} --id ${grubQuote(entry.id)} {`,
       `  linux /live/vmlinuz ${args.map(grubArg).join(' ')}`,
@@ -81,7 +86,7 @@ export function grubConfig(manifest: ResolvedManifest): string {
 }
 
 /** Config built into both core images: find this build's medium by a marker file, then read its grub.cfg. */
-function earlyConfig(marker: string): string {
+export function earlyConfig(marker: string): string {
   return [
     `search --no-floppy --set=root --file /.disk/${marker}`,
     'set prefix=($root)/boot/grub',
@@ -91,13 +96,13 @@ function earlyConfig(marker: string): string {
 }
 
 /** sha256 over the digests of the kernel, the initrd and every layer. */
-async function mediumIdentity(liveDir: string): Promise<string> {
+export async function mediumIdentity(liveDir: string): Promise<string> {
   const names = (await readdir(liveDir)).sort();
   const digests = await Promise.all(names.map(async (name) => `${name} ${await sha256File(path.join(liveDir, name))}`));
   return sha256Text(digests.join('\n'));
 }
 
-async function linkTree(source: string, dest: string): Promise<void> {
+export async function linkTree(source: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   for (const entry of await readdir(source, { withFileTypes: true })) {
     const from = path.join(source, entry.name);
@@ -107,7 +112,7 @@ async function linkTree(source: string, dest: string): Promise<void> {
   }
 }
 
-async function copyGrubModules(platform: 'i386-pc' | 'x86_64-efi', dest: string): Promise<void> {
+export async function copyGrubModules(platform: 'i386-pc' | 'x86_64-efi', dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   const source = path.join(GRUB_LIB, platform);
   for (const name of (await readdir(source)).sort()) {

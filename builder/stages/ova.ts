@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { sha256File } from '../cache/fsutil.ts';
@@ -8,7 +9,9 @@ import { OpenKeyError } from '../../common/errors.ts';
 import type { ResolvedManifest, VmHardware } from '../manifest/types.ts';
 import { qemuImgConvert, setVmdkCid } from '../tools/qemu-img.ts';
 import { xmllintValidate } from '../tools/xmllint.ts';
-import { isoFileName } from './iso.ts';
+import { derivedGuid } from '../disk/layout.ts';
+import { vmRawDisk } from '../disk/vm.ts';
+import { diskFileName } from './disk.ts';
 import { dependency, type StageDefinition } from './types.ts';
 
 export function ovaFileName(manifest: ResolvedManifest): string {
@@ -20,8 +23,97 @@ export function ovfSchemaPath(projectRoot: string): string {
   return process.env.OPENKEY_OVF_SCHEMA ?? path.join(projectRoot, '..', 'shared', 'ovf-schema', 'dsp8023_1.1.1.xsd');
 }
 
+/**
+ * The schema the OVF is validated with: the DMTF envelope plus VirtualBox's Machine as a member of the ovf:Section
+ * substitution group. OVF 1.x allows no foreign element directly in a VirtualSystem except such a Section, and
+ * VirtualBox reads its Machine only as a direct child of the VirtualSystem; it writes it as a Section for that reason
+ * (ovf:Info first, ovf:required="false"). The VirtualBox settings inside are not checked by the schema (their rules
+ * are tested in tests/image/vmdk-ovf.test.ts).
+ */
+export function ovfValidationSchema(dmtfSchema: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+           targetNamespace="http://www.virtualbox.org/ovf/machine" elementFormDefault="qualified">
+  <xs:import namespace="http://schemas.dmtf.org/ovf/envelope/1" schemaLocation="${xml(pathToFileURL(path.resolve(dmtfSchema)).href)}"/>
+  <xs:element name="Machine" substitutionGroup="ovf:Section">
+    <xs:complexType>
+      <xs:complexContent>
+        <xs:extension base="ovf:Section_Type">
+          <xs:sequence>
+            <xs:any namespace="##any" processContents="skip" minOccurs="0" maxOccurs="unbounded"/>
+          </xs:sequence>
+        </xs:extension>
+      </xs:complexContent>
+    </xs:complexType>
+  </xs:element>
+</xs:schema>
+`;
+}
+
 function xml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+}
+
+/**
+ * VirtualBox's own machine description, as VirtualBox writes it into the OVFs it exports (settings format 1.16, read
+ * by VirtualBox 6.1 and 7.x): firmware, VMSVGA graphics, the NAT port forward from host 127.0.0.1 to the service,
+ * memory and CPUs. The import rules it must meet (ApplianceImplImport.cpp, ovfreader.cpp) are tested in
+ * tests/image/vmdk-ovf.test.ts: the disk attached by uuid is a DiskSection disk with that vbox:uuid, one attachment
+ * per disk, the Machine has uuid, name and OSType, and OVF's own CPU and memory items agree with it.
+ */
+export function vboxMachine(options: {
+  manifest: ResolvedManifest;
+  vm: VmHardware;
+  machineUuid: string;
+  diskUuid: string;
+  mac: string;
+  servicePort: number;
+}): string {
+  const { manifest, vm } = options;
+  return `    <vbox:Machine ovf:required="false" version="1.16-linux" uuid="{${options.machineUuid}}" name="${xml(manifest.name)}" OSType="Debian_64" snapshotFolder="Snapshots">
+      <ovf:Info>Complete VirtualBox machine configuration in VirtualBox format</ovf:Info>
+      <Description>${xml(manifest.description)}</Description>
+      <Hardware>
+        <CPU count="${vm.cpus}">
+          <PAE enabled="true"/>
+          <LongMode enabled="true"/>
+          <HardwareVirtExLargePages enabled="true"/>
+        </CPU>
+        <Memory RAMSize="${vm.memoryMiB}"/>
+        <Firmware type="${vm.firmware === 'efi' ? 'EFI' : 'BIOS'}"/>
+        <Boot>
+          <Order position="1" device="HardDisk"/>
+          <Order position="2" device="None"/>
+          <Order position="3" device="None"/>
+          <Order position="4" device="None"/>
+        </Boot>
+        <Display controller="VMSVGA" VRAMSize="32"/>
+        <BIOS>
+          <IOAPIC enabled="true"/>
+        </BIOS>
+        <USB>
+          <Controllers>
+            <Controller name="xHCI" type="XHCI"/>
+          </Controllers>
+        </USB>
+        <Network>
+          <Adapter slot="0" enabled="true" MACAddress="${options.mac}" type="82540EM">
+            <NAT>
+              <Forwarding name="openkey-portal" proto="1" hostip="127.0.0.1" hostport="8080" guestport="${options.servicePort}"/>
+            </NAT>
+          </Adapter>
+        </Network>
+        <RTC localOrUTC="UTC"/>
+      </Hardware>
+      <StorageControllers>
+        <StorageController name="SATA" type="AHCI" PortCount="1" useHostIOCache="false" Bootable="true">
+          <AttachedDevice type="HardDisk" hotpluggable="false" port="0" device="0">
+            <Image uuid="{${options.diskUuid}}"/>
+          </AttachedDevice>
+        </StorageController>
+      </StorageControllers>
+    </vbox:Machine>
+`;
 }
 
 export function ovfDescriptor(options: {
@@ -30,8 +122,20 @@ export function ovfDescriptor(options: {
   diskFile: string;
   diskBytes: number;
   capacityBytes: number;
+  /** Derives the VirtualBox machine and disk uuids and the MAC address (the disk's identity). */
+  identity: string;
 }): string {
   const { manifest, vm } = options;
+  const diskUuid = derivedGuid(options.identity, 'vbox-disk').toLowerCase();
+  const machine = vboxMachine({
+    manifest,
+    vm,
+    machineUuid: derivedGuid(options.identity, 'vbox-machine').toLowerCase(),
+    diskUuid,
+    // 08:00:27 is VirtualBox's own prefix, as its exports use.
+    mac: `080027${options.identity.slice(0, 6).toUpperCase()}`,
+    servicePort: manifest.services.analysis.port,
+  });
   // The CIM schemas declare RASD properties as a sequence in alphabetical order, so an item is written sorted.
   const item = (fields: Record<string, string | number | boolean>) =>
     '      <Item>\n' +
@@ -81,13 +185,14 @@ export function ovfDescriptor(options: {
           xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
           xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
           xmlns:vmw="http://www.vmware.com/schema/ovf"
+          xmlns:vbox="http://www.virtualbox.org/ovf/machine"
           ovf:version="1.0">
   <References>
     <File ovf:id="file1" ovf:href="${xml(options.diskFile)}" ovf:size="${options.diskBytes}"/>
   </References>
   <DiskSection>
     <Info>Virtual disk: the Open Key live image</Info>
-    <Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="${options.capacityBytes}"
+    <Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="${options.capacityBytes}" vbox:uuid="${diskUuid}"
           ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
   </DiskSection>
   <NetworkSection>
@@ -113,7 +218,7 @@ export function ovfDescriptor(options: {
       </System>
 ${items}      <vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="${vm.firmware === 'efi' ? 'efi' : 'bios'}"/>
     </VirtualHardwareSection>
-  </VirtualSystem>
+${machine}  </VirtualSystem>
 </Envelope>
 `;
 }
@@ -127,29 +232,43 @@ export const ovaStage: StageDefinition = {
   async run(context) {
     const { manifest } = context;
     const vm = manifest.outputs.ova.vm;
-    const iso = path.join(dependency(context, 'iso'), isoFileName(manifest));
+    const diskDir = dependency(context, 'disk');
+    const raw = await vmRawDisk({
+      diskDir,
+      diskFile: diskFileName(manifest),
+      gib: vm.diskGiB,
+      workDir: context.workDir,
+      epoch: context.sourceDateEpoch,
+      signal: context.signal,
+    });
     const base = `${manifest.name}-${manifest.version}`;
     const diskFile = `${base}-disk1.vmdk`;
     const disk = path.join(context.workDir, diskFile);
-    await qemuImgConvert(iso, disk, {
+    await qemuImgConvert(raw, disk, {
       from: 'raw',
       to: 'vmdk',
       options: ['subformat=streamOptimized'],
       signal: context.signal,
     });
-    // A content id from the image itself, not from plan hashes, so identical ISOs give identical OVAs.
-    await setVmdkCid(disk, Number.parseInt((await sha256File(iso)).slice(0, 8), 16));
-    const capacityBytes = Math.max((await stat(iso)).size, vm.diskGiB * 1024 ** 3);
+    // A content id from the disk's identity (its layers), not from plan hashes, so identical disks give identical OVAs.
+    const { identity } = JSON.parse(await readFile(path.join(diskDir, 'layout.json'), 'utf8')) as { identity: string };
+    await setVmdkCid(disk, Number.parseInt(identity.slice(0, 8), 16));
+    const capacityBytes = vm.diskGiB * 1024 ** 3;
     const ovfFile = `${base}.ovf`;
     const ovf = path.join(context.workDir, ovfFile);
-    await writeFile(ovf, ovfDescriptor({ manifest, vm, diskFile, diskBytes: (await stat(disk)).size, capacityBytes }));
+    await writeFile(
+      ovf,
+      ovfDescriptor({ manifest, vm, diskFile, diskBytes: (await stat(disk)).size, capacityBytes, identity }),
+    );
     const schema = ovfSchemaPath(context.projectRoot);
     await stat(schema).catch(() => {
       throw new OpenKeyError('E_OVF_SCHEMA', `the OVF schema ${schema} is missing`, {
         hint: 'set OPENKEY_OVF_SCHEMA to dsp8023_1.1.1.xsd',
       });
     });
-    await xmllintValidate(ovf, schema);
+    const wrapper = path.join(context.workDir, 'ovf-vbox.xsd');
+    await writeFile(wrapper, ovfValidationSchema(schema));
+    await xmllintValidate(ovf, wrapper);
     const mfFile = `${base}.mf`;
     const mf = path.join(context.workDir, mfFile);
     await writeFile(

@@ -1,6 +1,7 @@
 import { SYNTHETIC_BYTES_PER_EVENT } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { contentStage } from './content.ts';
+import { diskStage } from './disk.ts';
 import { isoFileName, isoStage } from './iso.ts';
 import { sbomFileName } from '../sbom/index.ts';
 import { osLayerStage } from './os-layer.ts';
@@ -32,7 +33,17 @@ import { usbFileName, usbStage } from './usb.ts';
  * input reuses a stale cache entry.
  */
 export type StageName =
-  'rootfs' | 'overlay' | 'os-layer' | 'service' | 'service-layer' | 'content' | 'iso' | 'usb' | 'qcow2' | 'ova';
+  | 'rootfs'
+  | 'overlay'
+  | 'os-layer'
+  | 'service'
+  | 'service-layer'
+  | 'content'
+  | 'iso'
+  | 'disk'
+  | 'usb'
+  | 'qcow2'
+  | 'ova';
 
 /** What an `inputs` function may use besides the manifest: project-relative paths and the survey's file digests. */
 export interface InputHelpers {
@@ -213,14 +224,32 @@ export const STAGES: readonly StageRecord[] = [
     definition: isoStage,
   },
   {
+    name: 'disk',
+    summary: 'the key as a GPT disk: BIOS boot, EFI system, exFAT content OPENKEY, ext4 persistence',
+    dependsOn: ['os-layer', 'service-layer', 'service', 'content'],
+    enabled: (manifest) =>
+      manifest.outputs.usb.enabled || manifest.outputs.qcow2.enabled || manifest.outputs.ova.enabled,
+    inputs: (manifest) => ({
+      boot: manifest.boot,
+      disk: manifest.outputs.usb,
+      sourceDateEpoch: manifest.sourceDateEpoch,
+    }),
+    code: [stage('disk'), stage('iso'), 'builder/disk', tool('grub'), tool('mkfs'), tool('mtools'), tool('sfdisk')],
+    tools: ['grub-mkimage', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'mformat'],
+    diskBytes: (manifest) => 1.5 * GiB + contentBytes(manifest),
+    artefacts: none,
+    cached: true,
+    definition: diskStage,
+  },
+  {
     name: 'usb',
-    summary: 'the USB disk image, its partition table checked',
-    dependsOn: ['iso'],
+    summary: 'the USB disk image (the disk stage output), its partition table checked',
+    dependsOn: ['disk'],
     enabled: (manifest) => manifest.outputs.usb.enabled,
     inputs: (manifest) => ({ media: manifest.media }),
-    code: [stage('usb'), tool('sfdisk')],
+    code: [stage('usb'), tool('sfdisk'), 'builder/disk/layout.ts'],
     tools: ['sfdisk'],
-    // the image is a hard link to the ISO's bytes
+    // the image is a hard link to the disk stage's bytes
     diskBytes: () => 0,
     artefacts: (manifest) => [usbFileName(manifest)],
     cached: true,
@@ -228,25 +257,30 @@ export const STAGES: readonly StageRecord[] = [
   },
   {
     name: 'qcow2',
-    summary: 'a qcow2 disk grown to the VM disk size',
-    dependsOn: ['iso'],
+    summary: 'a qcow2 of the disk, its persistence partition grown to the VM disk size',
+    dependsOn: ['disk'],
     enabled: (manifest) => manifest.outputs.qcow2.enabled,
     inputs: (manifest) => ({ vm: manifest.outputs.qcow2.vm }),
-    code: [stage('qcow2'), tool('qemu-img')],
-    tools: ['qemu-img'],
-    diskBytes: (manifest) => 1.5 * GiB + contentBytes(manifest),
+    code: [stage('qcow2'), 'builder/disk', tool('qemu-img'), tool('sfdisk'), tool('mkfs')],
+    tools: ['qemu-img', 'sfdisk', 'mkfs.ext4'],
+    diskBytes: (manifest) => 3 * GiB + contentBytes(manifest),
     artefacts: (manifest) => [qcow2FileName(manifest)],
     cached: true,
     definition: qcow2Stage,
   },
   {
     name: 'ova',
-    summary: 'an OVA for VirtualBox and VMware, its OVF validated',
-    dependsOn: ['iso'],
+    summary: "an OVA for VirtualBox and VMware (the disk grown, VirtualBox's vbox:Machine), its OVF validated",
+    dependsOn: ['disk'],
     enabled: (manifest) => manifest.outputs.ova.enabled,
-    inputs: (manifest) => ({ vm: manifest.outputs.ova.vm, name: manifest.name, version: manifest.version }),
-    code: [stage('ova'), tool('qemu-img'), tool('xmllint')],
-    tools: ['qemu-img', 'xmllint'],
+    inputs: (manifest) => ({
+      vm: manifest.outputs.ova.vm,
+      name: manifest.name,
+      version: manifest.version,
+      port: manifest.services.analysis.port,
+    }),
+    code: [stage('ova'), 'builder/disk', tool('qemu-img'), tool('xmllint'), tool('sfdisk'), tool('mkfs')],
+    tools: ['qemu-img', 'xmllint', 'sfdisk', 'mkfs.ext4'],
     diskBytes: (manifest) => 1.5 * GiB + contentBytes(manifest),
     artefacts: (manifest) => [ovaFileName(manifest)],
     cached: true,

@@ -10,8 +10,11 @@ import { mksquashfs } from '../tools/mksquashfs.ts';
 import { mmdebstrap } from '../tools/mmdebstrap.ts';
 import type { StageDefinition } from './types.ts';
 
-/** Packages a live key cannot boot without, whatever the manifest lists (passwd: users and the locked root). */
-const ALWAYS = ['linux-image-amd64', 'live-boot', 'systemd-sysv', 'passwd'];
+/**
+ * Packages a live key cannot boot without, whatever the manifest lists (passwd: users and the locked root; fdisk and
+ * e2fsprogs: the first boot of a key written by another tool grows its persistence partition with them).
+ */
+const ALWAYS = ['linux-image-amd64', 'live-boot', 'systemd-sysv', 'passwd', 'fdisk', 'e2fsprogs'];
 /** A kiosk or desktop session needs a logind session for its seat. */
 const SESSION_PACKAGES: Record<ResolvedManifest['session'], string[]> = {
   none: [],
@@ -186,6 +189,25 @@ function customizeHooks(manifest: ResolvedManifest): string[] {
   return hooks;
 }
 
+/**
+ * live-boot looks for its layers on every partition whose file system the initramfs can mount; the key's content
+ * partition is exFAT, which neither initramfs-tools nor live-boot's hook adds. This initramfs hook, in place before
+ * the kernel package builds the initrd, adds the module (no second update-initramfs run).
+ */
+const EXFAT_INITRAMFS_HOOK = [
+  '#!/bin/sh',
+  'case "$1" in prereqs) exit 0 ;; esac',
+  '. /usr/share/initramfs-tools/hook-functions',
+  'manual_add_modules exfat',
+  '',
+].join('\n');
+
+export function essentialHooks(): string[] {
+  return [
+    `mkdir -p "$1/etc/initramfs-tools/hooks" && printf '%s' ${shellQuote(EXFAT_INITRAMFS_HOOK)} > "$1/etc/initramfs-tools/hooks/openkey-exfat" && chmod 755 "$1/etc/initramfs-tools/hooks/openkey-exfat"`,
+  ];
+}
+
 async function newest(dir: string, prefix: string): Promise<string> {
   const names = (await readdir(dir)).filter((name) => name.startsWith(prefix)).sort();
   const last = names.at(-1);
@@ -209,6 +231,7 @@ export const rootfsStage: StageDefinition = {
     setup: initramfsHooks(),
     // The packages come through the .deb archive and dpkg runs under eatmydata: the same tree, made faster.
     eatmydata: EATMYDATA_HOOKS,
+    essentialHooks: essentialHooks(),
   }),
   async run(context) {
     const { manifest } = context;
@@ -238,6 +261,7 @@ export const rootfsStage: StageDefinition = {
         skip: ['essential/unlink'],
         setupHooks: [...hooks.setup, ...initramfsHooks()],
         customizeHooks: [...hooks.customize, ...customizeHooks(manifest)],
+        essentialHooks: essentialHooks(),
         sourceDateEpoch: context.sourceDateEpoch,
         signal: context.signal,
         onLine: (line) => {

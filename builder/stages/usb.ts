@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { linkOrCopy } from '../cache/fsutil.ts';
+import { GPT_TYPES, PERSISTENCE_LABEL } from '../disk/layout.ts';
 import { OpenKeyError } from '../../common/errors.ts';
 import { mediaCapacityBytes } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { sfdiskDump } from '../tools/sfdisk.ts';
-import { isoFileName } from './iso.ts';
+import { diskFileName } from './disk.ts';
 import { dependency, type StageDefinition } from './types.ts';
 
 export function usbFileName(manifest: ResolvedManifest): string {
@@ -13,23 +14,29 @@ export function usbFileName(manifest: ResolvedManifest): string {
 }
 
 /**
- * The USB image: the hybrid ISO is already a bootable disk (MBR + GPT with an EFI system partition), so the image is
- * the same bytes under a disk name, checked here: a readable partition table with the EFI partition, and a size that
- * fits the declared media.
+ * The USB image: the disk stage's partitioned disk under the key's name, checked here: sfdisk reads a GPT with the
+ * EFI system, basic-data content and persistence partitions, and the image fits the declared media.
  */
 export const usbStage: StageDefinition = {
   name: 'usb',
   async run(context) {
     const { manifest } = context;
-    const iso = path.join(dependency(context, 'iso'), isoFileName(manifest));
+    const disk = path.join(dependency(context, 'disk'), diskFileName(manifest));
     const image = path.join(context.outDir, usbFileName(manifest));
-    await linkOrCopy(iso, image);
+    await linkOrCopy(disk, image);
     const table = await sfdiskDump(image);
-    const esp = table.partitions.find(
-      (p) => p.type.toUpperCase() === 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' || p.type === 'ef',
-    );
-    if (esp === undefined)
-      throw new OpenKeyError('E_USB_LAYOUT', `${image} has no EFI system partition (sfdisk sees ${table.label})`);
+    const has = (type: string, name?: string) =>
+      table.partitions.some((p) => p.type.toUpperCase() === type && (name === undefined || p.name === name));
+    const missing = [
+      has(GPT_TYPES.esp) ? '' : 'EFI system',
+      has(GPT_TYPES.basicData) ? '' : 'basic-data content',
+      has(GPT_TYPES.linux, PERSISTENCE_LABEL) ? '' : 'persistence',
+    ].filter(Boolean);
+    if (table.label !== 'gpt' || missing.length > 0)
+      throw new OpenKeyError(
+        'E_USB_LAYOUT',
+        `${image}: sfdisk sees a ${table.label} table without ${missing.join(', ')} partition(s)`,
+      );
     const size = (await stat(image)).size;
     const capacity = mediaCapacityBytes(manifest.media);
     if (size > capacity) {

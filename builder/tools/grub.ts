@@ -1,10 +1,11 @@
 import { run } from './exec.ts';
 
-export type GrubFormat = 'i386-pc-eltorito' | 'x86_64-efi';
+export type GrubFormat = 'i386-pc' | 'i386-pc-eltorito' | 'x86_64-efi';
 
 /** Where Debian's grub-pc-bin and grub-efi-amd64-bin install their module directories. */
 export const GRUB_LIB = '/usr/lib/grub';
 export const GRUB_APT: Record<GrubFormat, string> = {
+  'i386-pc': 'grub-pc-bin',
   'i386-pc-eltorito': 'grub-pc-bin',
   'x86_64-efi': 'grub-efi-amd64-bin',
 };

@@ -17,6 +17,8 @@ export interface MmdebstrapOptions {
   hookDirs?: string[];
   /** mmdebstrap steps to skip (`--skip=`), on top of output/mknod. */
   skip?: string[];
+  /** Shell snippets run after the Essential packages, before the others (the kernel, initramfs-tools) are installed. */
+  essentialHooks?: string[];
   sourceDateEpoch: number;
   onLine?: (line: string) => void;
   signal?: AbortSignal;
@@ -34,6 +36,7 @@ export async function mmdebstrap(options: MmdebstrapOptions): Promise<void> {
     ...(options.aptOptions ?? []).map((opt) => `--aptopt=${opt}`),
     ...(options.dpkgOptions ?? []).map((opt) => `--dpkgopt=${opt}`),
     ...(options.setupHooks ?? []).map((hook) => `--setup-hook=${hook}`),
+    ...(options.essentialHooks ?? []).map((hook) => `--essential-hook=${hook}`),
     ...(options.customizeHooks ?? []).map((hook) => `--customize-hook=${hook}`),
     options.suite,
     options.target,

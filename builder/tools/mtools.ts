@@ -28,3 +28,15 @@ export async function mcopy(image: string, source: string, dest: string, sourceD
     env: { SOURCE_DATE_EPOCH: String(sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' },
   });
 }
+
+/** Copies a folder's content into the root of a FAT image (`image@@offset` for one inside a disk image). */
+export async function mcopyTree(image: string, source: string, sourceDateEpoch: number): Promise<void> {
+  const { readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const entries = (await readdir(source)).sort().map((name) => join(source, name));
+  if (entries.length === 0) return;
+  await run('mcopy', ['-i', image, '-s', '-m', '-Q', ...entries, '::/'], {
+    aptPackage: 'mtools',
+    env: { SOURCE_DATE_EPOCH: String(sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' },
+  });
+}

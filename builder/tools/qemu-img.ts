@@ -3,7 +3,7 @@ import { run } from './exec.ts';
 export async function qemuImgConvert(
   source: string,
   dest: string,
-  options: { from: 'raw' | 'qcow2'; to: 'qcow2' | 'vmdk'; options?: string[]; signal?: AbortSignal },
+  options: { from: 'raw' | 'qcow2'; to: 'qcow2' | 'vmdk' | 'raw'; options?: string[]; signal?: AbortSignal },
 ): Promise<void> {
   await run(
     'qemu-img',
@@ -53,4 +53,32 @@ export async function setVmdkCid(file: string, cid: number): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A qcow2 overlay over an image: the guest's writes land in the overlay, the image stays as built. `bytes` larger
+ * than the image makes the disk bigger, as when an image is written with dd onto a larger key.
+ */
+export async function qemuImgOverlay(
+  backing: string,
+  backingFormat: 'raw' | 'qcow2' | 'vmdk',
+  overlay: string,
+  bytes?: number,
+): Promise<void> {
+  await run(
+    'qemu-img',
+    [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-F',
+      backingFormat,
+      '-b',
+      backing,
+      overlay,
+      ...(bytes === undefined ? [] : [String(bytes)]),
+    ],
+    { aptPackage: 'qemu-utils' },
+  );
 }

@@ -7,7 +7,8 @@ import { consoleFailure, failureComplete, failureExcerpt, type ConsoleFailureKin
 import { run } from './exec.ts';
 
 export type Firmware = 'bios' | 'uefi';
-export type BootMedia = 'cd' | 'usb';
+/** cd: an IDE CD-ROM; usb: a USB stick on xHCI; sata: an AHCI disk, as VirtualBox attaches a VM's disk. */
+export type BootMedia = 'cd' | 'usb' | 'sata';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -29,6 +30,12 @@ export interface BootTestOptions {
   hostHealth?: boolean;
   /** Use KVM instead of TCG (only where /dev/kvm works). */
   kvm?: boolean;
+  /** Disk image format (raw unless told: qcow2, vmdk). */
+  format?: 'raw' | 'qcow2' | 'vmdk';
+  /** false: the guest's writes reach the image file (a persistence test's overlay); default true. */
+  snapshot?: boolean;
+  /** A command for the image's boot-test probe unit, passed as QEMU fw_cfg opt/openkey/test. */
+  probe?: string;
   signal?: AbortSignal;
 }
 
@@ -44,6 +51,8 @@ export interface BootTestResult {
   /** The guest's own GET /api/health on 127.0.0.1, from the boot report: ok, down or disabled. */
   guestHealth?: string;
   failedUnits: string[];
+  /** What the probe unit printed (OPENKEY-TEST lines), without the prefix. */
+  probe?: string;
   health?: unknown;
   reason?: string;
   /** A kernel panic or an emergency shell seen on the serial console: the boot was given up at once. */
@@ -148,14 +157,26 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       `if=pflash,format=raw,unit=1,file=${vars}`,
     );
   }
+  if (options.probe !== undefined) args.push('-fw_cfg', `name=opt/openkey/test,string=${options.probe}`);
+  const format = options.format ?? 'raw';
+  const snapshot = options.snapshot === false ? 'off' : 'on';
   if (options.media === 'cd') {
     args.push('-drive', `file=${options.image},media=cdrom,if=ide,readonly=on`, '-boot', 'order=d');
+  } else if (options.media === 'sata') {
+    args.push(
+      '-device',
+      'ahci,id=ahci',
+      '-drive',
+      `if=none,id=disk,format=${format},snapshot=${snapshot},file=${options.image}`,
+      '-device',
+      'ide-hd,bus=ahci.0,drive=disk,bootindex=0',
+    );
   } else {
     args.push(
       '-device',
       'qemu-xhci,id=xhci',
       '-drive',
-      `if=none,id=stick,format=raw,snapshot=on,file=${options.image}`,
+      `if=none,id=stick,format=${format},snapshot=${snapshot},file=${options.image}`,
       '-device',
       'usb-storage,bus=xhci.0,drive=stick,bootindex=0',
     );
@@ -192,6 +213,8 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       if (failure !== undefined && fatal === undefined)
         fatal = { kind: failure, line: lineCount, at: performance.now(), complete: false };
       if (fatal !== undefined && failureComplete(clean)) fatal.complete = true;
+      const probe = /OPENKEY-TEST (.*)$/.exec(clean);
+      if (probe && result.probe === undefined) result.probe = (probe[1] ?? '').trim();
       const match = BOOT_LINE.exec(clean);
       if (match && result.systemState === undefined) {
         result.systemState = match[1] ?? '';
@@ -221,7 +244,9 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       !exited &&
       // A panic or an emergency shell ends the boot: wait only for the rest of its trace.
       !(fatal !== undefined && (fatal.complete || performance.now() - fatal.at > 2000)) &&
-      (result.secondsToHealthy === undefined || result.systemState === undefined)
+      (result.secondsToHealthy === undefined ||
+        result.systemState === undefined ||
+        (options.probe !== undefined && result.probe === undefined))
     ) {
       options.signal?.throwIfAborted();
       if (result.secondsToHealthy === undefined && options.hostHealth !== false) {
@@ -251,6 +276,8 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       result.reason = `no boot report on the serial console within ${deadlineMs / 1000} s`;
     } else if (result.failedUnits.length > 0) {
       result.reason = `failed units: ${result.failedUnits.join(', ')}`;
+    } else if (options.probe !== undefined && result.probe === undefined) {
+      result.reason = `the boot-test probe printed nothing within ${deadlineMs / 1000} s`;
     } else {
       result.passed = true;
       if (options.whileReady !== undefined) {

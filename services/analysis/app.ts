@@ -14,6 +14,7 @@ import { WorkerPool } from './pool/pool.ts';
 import type { ColumnsLimits } from './columns.ts';
 import { analysisRoutes } from './routes/analyses.ts';
 import { columnsRoutes } from './routes/columns.ts';
+import { archiveRoutes } from './routes/archives.ts';
 import { dataRoutes } from './routes/data.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { installErrorHandlers } from './routes/errors.ts';
@@ -97,6 +98,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...parts,
     ...(options.columnsLimits === undefined ? {} : { columnsLimits: options.columnsLimits }),
   });
+  await app.register(archiveRoutes, { ...parts, ...(options.apps === undefined ? {} : { apps: options.apps }) });
 
   if (options.apps !== undefined) {
     const root = resolve(options.apps);

@@ -115,6 +115,7 @@ describe('build preflight: found before the rootfs stage, nothing written', () =
       'service-layer',
       'content',
       'iso',
+      'disk',
       'usb',
     ]);
     expect(outcome.stages.every((s) => !s.cached && /^[0-9a-f]{32}$/.test(s.key))).toBe(true);

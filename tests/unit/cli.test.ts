@@ -103,7 +103,7 @@ describe('openkey CLI', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/mmdebstrap +MISSING +apt package mmdebstrap, for Debian rootfs/);
     expect(result.stderr).toBe(
-      '\nmissing: install them with\n  apt-get install -y dosfstools fdisk grub-common mmdebstrap mtools squashfs-tools xorriso\n',
+      '\nmissing: install them with\n  apt-get install -y dosfstools e2fsprogs fdisk grub-common mmdebstrap mtools squashfs-tools xorriso\n',
     );
   });
 

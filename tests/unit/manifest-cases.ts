@@ -235,7 +235,7 @@ export const INVALID_CASES: InvalidCase[] = [
         "datasets:\n  - id: huge\n    title: Huge\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 100000000, seed: 1 }\n",
     },
     expected: [
-      'base.yaml:94:9 media.size: content (27.9 GiB) plus the estimated OS (393 MiB) need 28.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB) (choose a larger media.size or fewer datasets)',
+      'base.yaml:94:9 media.size: content (27.9 GiB) plus the estimated OS (393 MiB) need 28.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB); biggest: datasets.huge 27.9 GiB, docs.getting-started 0 MiB (choose a larger media.size or fewer datasets)',
       'main.yaml:9:62 datasets[0].synthetic.events: 100000000 events make one file of about 33.5 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (use at most 11930464 events per dataset, or several datasets)',
     ],
   },
@@ -248,6 +248,33 @@ export const INVALID_CASES: InvalidCase[] = [
     },
     expected: [
       'main.yaml:13:11 datasets[0].size: https://example.org/a.root is 4.7 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (split the file (for example with hadd -n or by run) into parts under 4 GiB)',
+    ],
+  },
+  {
+    name: 'file over 4 GiB on a FAT32 content partition',
+    files: {
+      'main.yaml':
+        HEAD +
+        "outputs:\n  usb:\n    filesystem: fat32\nmedia:\n  size: 64GB\ndatasets:\n  - id: web\n    title: Web\n    description: ''\n    licence: CC0-1.0\n    source: url\n    url: https://example.org/a.root\n    sha256: '0000000000000000000000000000000000000000000000000000000000000000'\n    size: 5000000000\n",
+    },
+    expected: [
+      'main.yaml:16:11 datasets[0].size: https://example.org/a.root is 4.7 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (split the file (for example with hadd -n or by run) into parts under 4 GiB)',
+    ],
+  },
+  {
+    name: 'a persistence mode live-boot does not know',
+    files: { 'main.yaml': HEAD + 'outputs:\n  usb:\n    persistence: /home bind\n' },
+    expected: ['main.yaml:5:18 outputs.usb.persistence: "/home bind" is not one of: /home union, / union'],
+  },
+  {
+    name: 'a VM disk smaller than the content',
+    files: {
+      'main.yaml':
+        HEAD +
+        "outputs:\n  qcow2:\n    enabled: true\n    vm: { diskGiB: 4 }\nmedia:\n  size: 16GB\ndatasets:\n  - id: big\n    title: Big\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 7000000, seed: 1 }\n  - id: bigger\n    title: Bigger\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 7000000, seed: 2 }\n",
+    },
+    expected: [
+      'main.yaml:6:20 outputs.qcow2.vm.diskGiB: a 4 GiB VM disk cannot hold the content (3.9 GiB), the OS (393 MiB) and a persistence partition of 256 MiB (use diskGiB: 5 or more)',
     ],
   },
   {

@@ -44,6 +44,7 @@ describe('planner', () => {
       'service-layer',
       'content',
       'iso',
+      'disk',
       'usb',
     ]);
     for (const stage of plan.stages) expect(stage.key).toMatch(/^[0-9a-f]{32}$/);
@@ -62,7 +63,7 @@ describe('planner', () => {
     const before = facts(manifest);
     const doc = manifest.docs[0]!.path;
     const after = facts(manifest, { fileDigests: { ...before.fileDigests, [doc]: 'c'.repeat(64) } });
-    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['content', 'iso', 'usb']);
+    expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['content', 'iso', 'disk', 'usb']);
   });
 
   it('rebuilds from the rootfs when the mmdebstrap version changes', async () => {
@@ -74,6 +75,7 @@ describe('planner', () => {
       'overlay',
       'os-layer',
       'iso',
+      'disk',
       'usb',
     ]);
   });
@@ -86,6 +88,7 @@ describe('planner', () => {
       'service',
       'service-layer',
       'iso',
+      'disk',
       'usb',
     ]);
   });
@@ -98,18 +101,19 @@ describe('planner', () => {
         hashes(manifest, before),
         hashes(manifest, facts(manifest, { codeDigests: { ...before.codeDigests, [file]: 'e'.repeat(64) } })),
       );
-    expect(edit('builder/stages/rootfs.ts')).toEqual(['rootfs', 'overlay', 'os-layer', 'iso', 'usb']);
+    expect(edit('builder/stages/rootfs.ts')).toEqual(['rootfs', 'overlay', 'os-layer', 'iso', 'disk', 'usb']);
     expect(edit('builder/tools/mksquashfs.ts')).toEqual([
       'rootfs',
       'overlay',
       'os-layer',
       'service-layer',
       'iso',
+      'disk',
       'usb',
     ]);
-    expect(edit('builder/synth')).toEqual(['content', 'iso', 'usb']);
-    expect(edit('rootio')).toEqual(['service', 'service-layer', 'content', 'iso', 'usb']);
-    expect(edit('builder/tools/sfdisk.ts')).toEqual(['usb']);
+    expect(edit('builder/synth')).toEqual(['content', 'iso', 'disk', 'usb']);
+    expect(edit('rootio')).toEqual(['service', 'service-layer', 'content', 'iso', 'disk', 'usb']);
+    expect(edit('builder/tools/sfdisk.ts')).toEqual(['disk', 'usb']);
   });
 
   it('adds the VM outputs a manifest enables', async () => {
@@ -118,7 +122,7 @@ describe('planner', () => {
       planBuild(manifest, facts(manifest))
         .stages.map((stage) => stage.name)
         .slice(-4),
-    ).toEqual(['iso', 'usb', 'qcow2', 'ova']);
+    ).toEqual(['disk', 'usb', 'qcow2', 'ova']);
   });
 });
 
