@@ -34,7 +34,7 @@ describe('openkey plan prints the keys the build uses', () => {
       dryRun: true,
     });
     expect(outcome.stages.map((s) => [s.stage.name, s.key])).toEqual(printed);
-    expect(printed.length).toBe(8);
+    expect(printed.length).toBe(9); // rootfs … content, iso, disk, usb
   }, 120_000);
 
   it('a build finds every stage in the cache under the plan keys, runs none, and publishes the artefacts', async () => {
