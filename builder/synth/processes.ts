@@ -101,24 +101,32 @@ function finish(event: RecoEvent): RecoEvent {
   return event;
 }
 
+/**
+ * A neutral vector boson decaying to a lepton pair (1 + cos²θ), with initial-state radiation and the MET that
+ * follows: the event of every dilepton channel, whatever made the boson.
+ */
+function dileptonDecay(ctx: GenContext, parent: P4, flavour: Flavour, radiationMean: number): RecoEvent {
+  const { rng, det } = ctx;
+  const event = emptyEvent();
+  const ml = leptonMass(flavour);
+  const [lminus, lplus] = twoBodyDecay(rng, parent, ml, ml, 'vector');
+  for (const [p, q] of [
+    [lminus, -1],
+    [lplus, 1],
+  ] as const) {
+    const lepton = reconstructLepton(det, p, flavour, q);
+    if (lepton) event.leptons.push(lepton);
+  }
+  radiation(ctx, event, radiationMean);
+  det.setMet(event, []);
+  return finish(event);
+}
+
 /** Z/γ* → ℓℓ in 60 < mℓℓ < 120 GeV: relativistic Breit–Wigner, 1 + cos²θ decay. */
 function drellYan(flavour: Flavour): Channel['generate'] {
   return (ctx) => {
-    const { rng, det } = ctx;
-    const event = emptyEvent();
-    const z = boson(rng, rng.breitWigner(Z_MASS, Z_WIDTH, 60 * GEV, 120 * GEV), 5 * GEV, 1.9);
-    const ml = leptonMass(flavour);
-    const [lminus, lplus] = twoBodyDecay(rng, z, ml, ml, 'vector');
-    for (const [p, q] of [
-      [lminus, -1],
-      [lplus, 1],
-    ] as const) {
-      const lepton = reconstructLepton(det, p, flavour, q);
-      if (lepton) event.leptons.push(lepton);
-    }
-    radiation(ctx, event, 0.6);
-    det.setMet(event, []);
-    return finish(event);
+    const z = boson(ctx.rng, ctx.rng.breitWigner(Z_MASS, Z_WIDTH, 60 * GEV, 120 * GEV), 5 * GEV, 1.9);
+    return dileptonDecay(ctx, z, flavour, 0.6);
   };
 }
 
@@ -132,25 +140,12 @@ function powerLaw(rng: Rng, low: number, high: number, n: number): number {
 /** High-mass ℓℓ: the falling Drell–Yan continuum, or (signal) the hidden resonance on top of it. */
 function highMassDilepton(flavour: Flavour, signal: boolean): Channel['generate'] {
   return (ctx) => {
-    const { rng, det } = ctx;
-    const event = emptyEvent();
+    const { rng } = ctx;
     const [low, high] = [MYSTERY_WINDOW_GEV[0] * GEV, MYSTERY_WINDOW_GEV[1] * GEV];
     const mass = signal
       ? rng.breitWigner(MYSTERY_MASS, MYSTERY_WIDTH, low, high)
       : powerLaw(rng, low, high, MYSTERY_SLOPE);
-    const parent = boson(rng, mass, 8 * GEV, 1.6);
-    const ml = leptonMass(flavour);
-    const [lminus, lplus] = twoBodyDecay(rng, parent, ml, ml, 'vector');
-    for (const [p, q] of [
-      [lminus, -1],
-      [lplus, 1],
-    ] as const) {
-      const lepton = reconstructLepton(det, p, flavour, q);
-      if (lepton) event.leptons.push(lepton);
-    }
-    radiation(ctx, event, 0.7);
-    det.setMet(event, []);
-    return finish(event);
+    return dileptonDecay(ctx, boson(rng, mass, 8 * GEV, 1.6), flavour, 0.7);
   };
 }
 
