@@ -86,12 +86,11 @@ describe('mu image', () => {
       }),
     ).rejects.toThrow();
     await expect(access(outDir)).rejects.toThrow();
-    const started = performance.now();
+    // How long the rebuild takes is a figure of scripts/bench-build, not a test: the machine is shared.
     const resumed = await buildImage({ manifest: changed, projectRoot: PROJECT, outDir, cacheDir });
     const rebuilt = resumed.report?.stages.filter((s) => !s.cached).map((s) => s.name);
     // content was finished and cached before the interruption; only the interrupted iso (and what follows) runs again.
     expect(rebuilt).toEqual(['iso', 'disk', 'usb']);
-    expect((performance.now() - started) / 1000).toBeLessThan(60);
   }, 300_000);
 
   const combos: [Firmware, BootMedia][] = [
