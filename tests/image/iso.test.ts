@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../builder/cache/fsutil.ts';
 import { explainIsoDifference } from '../../builder/commands/verify-repro.ts';
 import type { PlannedStage } from '../../builder/plan/index.ts';
+import { assembleDisk } from '../../builder/disk/assemble.ts';
+import { PARTITION_NUMBER } from '../../builder/disk/layout.ts';
+import { diskFileName } from '../../builder/stages/disk.ts';
 import { isoFileName, isoStage } from '../../builder/stages/iso.ts';
 import { ovaFileName, ovaStage } from '../../builder/stages/ova.ts';
 import { qcow2FileName, qcow2Stage } from '../../builder/stages/qcow2.ts';
@@ -29,6 +32,8 @@ beforeAll(async () => {
   await mkdir(deps['os-layer'] ?? '', { recursive: true });
   await writeFile(path.join(deps['os-layer'] ?? '', 'vmlinuz'), 'not a kernel');
   await writeFile(path.join(deps['os-layer'] ?? '', 'initrd.img'), 'not an initrd');
+  // The iso stage writes the SBOM from the OS layer's package list (builder/sbom), as a real rootfs stage leaves it.
+  await writeFile(path.join(deps['os-layer'] ?? '', 'packages.tsv'), 'base-files\t13.8\tamd64\n');
   for (const [layer, dir] of [
     ['00-os.squashfs', 'os-layer'],
     ['05-config.squashfs', 'os-layer'],
@@ -115,21 +120,62 @@ describe('hybrid ISO (real grub-mkimage, mtools, xorriso)', () => {
 });
 
 describe('VM outputs from the ISO (real qemu-img, xmllint)', () => {
+  let diskDir: string | undefined;
+  async function standInDisk(name: string): Promise<string> {
+    if (diskDir !== undefined) return diskDir;
+    const tree = path.join(scratch, 'disk-tree');
+    await mkdir(path.join(tree, 'live'), { recursive: true });
+    await mkdir(path.join(tree, 'boot', 'grub'), { recursive: true });
+    await mkdir(path.join(tree, '.disk'), { recursive: true });
+    await copyFile(path.join(deps['os-layer'] ?? '', '00-os.squashfs'), path.join(tree, 'live', '00-os.squashfs'));
+    await writeFile(path.join(tree, 'START-HERE.html'), '<!doctype html><title>start</title>\n');
+    await writeFile(path.join(tree, 'boot', 'grub', 'grub.cfg'), 'set timeout=5\n');
+    await writeFile(path.join(tree, '.disk', 'openkey-iso-test'), '');
+    const dir = path.join(scratch, 'disk-for-vm');
+    await mkdir(path.join(dir, 'work'), { recursive: true });
+    const { layout } = await assembleDisk({
+      tree,
+      marker: 'openkey-iso-test',
+      identity: 'ef'.repeat(32),
+      filesystem: 'exfat',
+      persistenceMode: '/home union',
+      output: path.join(dir, name),
+      workDir: path.join(dir, 'work'),
+      epoch: 1_761_955_200,
+      signal: new AbortController().signal,
+      log: () => undefined,
+      progress: () => undefined,
+    });
+    // What the disk stage records beside its image, which the VM stages read (builder/stages/disk.ts).
+    await writeFile(
+      path.join(dir, 'layout.json'),
+      JSON.stringify({
+        layout,
+        identity: 'ef'.repeat(32),
+        marker: 'openkey-iso-test',
+        filesystem: 'exfat',
+        persistence: '/home union',
+        partitions: PARTITION_NUMBER,
+      }),
+    );
+    diskDir = dir;
+    return dir;
+  }
+
   async function runStage(definition: typeof ovaStage, round: number): Promise<string> {
     const manifest = await manifestOf('manifests/l.yaml');
     const outDir = path.join(scratch, `${definition.name}-out-${round}`);
     const workDir = path.join(scratch, `${definition.name}-work-${round}`);
     await mkdir(outDir, { recursive: true });
     await mkdir(workDir, { recursive: true });
-    // The stand-in ISO built above, under the name the l manifest gives its image.
-    const isoDir = path.join(scratch, 'iso-for-vm');
-    await mkdir(isoDir, { recursive: true });
-    await copyFile(path.join(scratch, 'out-1', 'openkey-mu-0.1.0.iso'), path.join(isoDir, isoFileName(manifest)));
+    // The VM twins are made from the key's disk: a small one assembled by the disk stage's own code, under the
+    // name the l manifest gives its disk.
+    const diskDir = await standInDisk(diskFileName(manifest));
     await definition.run({
       manifest,
-      stage: { name: definition.name, dependsOn: ['iso'], inputs: {}, key: 'cd'.repeat(16) },
+      stage: { name: definition.name, dependsOn: ['disk'], inputs: {}, key: 'cd'.repeat(16) },
       projectRoot: PROJECT,
-      deps: { iso: isoDir },
+      deps: { disk: diskDir },
       outDir,
       workDir,
       sourceDateEpoch: manifest.sourceDateEpoch,
@@ -175,7 +221,7 @@ describe('verify-repro explains a difference', () => {
     await writeFile(path.join(changedTree, 'etc', 'motd'), 'hello, changed\n');
     const changedLayer = path.join(scratch, 'os-layer-changed');
     await mkdir(changedLayer, { recursive: true });
-    for (const name of ['vmlinuz', 'initrd.img', '00-os.squashfs']) {
+    for (const name of ['vmlinuz', 'initrd.img', '00-os.squashfs', 'packages.tsv']) {
       await copyFile(path.join(deps['os-layer'] ?? '', name), path.join(changedLayer, name));
     }
     await mksquashfs(changedTree, path.join(changedLayer, '05-config.squashfs'), {
