@@ -12,6 +12,7 @@ import { closeSync, openSync } from 'node:fs';
 import { OpenKeyError } from '../../common/errors.ts';
 import { closest } from '../../common/suggest.ts';
 import { compileDraw, type BranchInfo, type Column } from './expr/index.ts';
+import { selectFiles } from './analyses/plan.ts';
 import type { Dataset, FileInfo } from './datasets.ts';
 import { readColumn, type ReadStats } from '../../rootio/read/columns.ts';
 import type { BranchMeta, ElementType } from '../../rootio/read/types.ts';
@@ -31,21 +32,40 @@ export interface ColumnsLimits {
 /** Sized for a classroom: a million events of a few branches, well under what a laptop's browser or numpy holds. */
 export const DEFAULT_COLUMNS_LIMITS: ColumnsLimits = { maxEntries: 5_000_000, maxBytes: 256 * 1024 * 1024 };
 
+/** How each of the stream's dtypes is written and read: one table for the encoder and the decoder. */
+interface DtypeCodec {
+  bytes: number;
+  write(out: Buffer, value: number, at: number): void;
+  read(buffer: Buffer, at: number): number;
+}
+
+const CODECS = {
+  f4: { bytes: 4, write: (o, v, at) => o.writeFloatLE(v, at), read: (b, at) => b.readFloatLE(at) },
+  f8: { bytes: 8, write: (o, v, at) => o.writeDoubleLE(v, at), read: (b, at) => b.readDoubleLE(at) },
+  i4: { bytes: 4, write: (o, v, at) => o.writeInt32LE(v, at), read: (b, at) => b.readInt32LE(at) },
+  u4: { bytes: 4, write: (o, v, at) => o.writeUInt32LE(v, at), read: (b, at) => b.readUInt32LE(at) },
+  u1: { bytes: 1, write: (o, v, at) => o.writeUInt8(v, at), read: (b, at) => b.readUInt8(at) },
+} satisfies Record<string, DtypeCodec>;
+
+type Dtype = keyof typeof CODECS;
+
 /** The stream's dtype per element type: the values round-trip exactly (the reader decodes everything to float64). */
-const DTYPE: Record<ElementType, { dtype: string; bytes: number }> = {
-  f32: { dtype: 'f4', bytes: 4 },
-  f64: { dtype: 'f8', bytes: 8 },
-  i8: { dtype: 'i4', bytes: 4 },
-  u8: { dtype: 'u1', bytes: 1 },
-  bool: { dtype: 'u1', bytes: 1 },
-  i16: { dtype: 'i4', bytes: 4 },
-  u16: { dtype: 'i4', bytes: 4 },
-  i32: { dtype: 'i4', bytes: 4 },
-  u32: { dtype: 'u4', bytes: 4 },
+const DTYPE: Record<ElementType, Dtype> = {
+  f32: 'f4',
+  f64: 'f8',
+  i8: 'i4',
+  u8: 'u1',
+  bool: 'u1',
+  i16: 'i4',
+  u16: 'i4',
+  i32: 'i4',
+  u32: 'u4',
   // int64 values beyond 2^53 are not exact in the reader's float64 either; f8 says so honestly.
-  i64: { dtype: 'f8', bytes: 8 },
-  u64: { dtype: 'f8', bytes: 8 },
+  i64: 'f8',
+  u64: 'f8',
 };
+
+const codecOf = (element: ElementType): DtypeCodec => CODECS[DTYPE[element]];
 
 /** The entry-number pseudo-column the selection fills; a tree with a branch of this name gets a longer one. */
 function entryColumnName(taken: Set<string>): string {
@@ -75,23 +95,11 @@ export function planColumns(
   request: ColumnsRequest,
   limits: ColumnsLimits,
 ): { files: FileInfo[]; branches: BranchMeta[]; first: number; last: number } {
-  let files = dataset.files.filter((f) => f.meta !== undefined);
-  if (request.files !== undefined) {
-    const byName = new Map(files.map((f) => [f.name, f]));
-    files = request.files.map((name) => {
-      const file = byName.get(name);
-      if (file === undefined) {
-        const near = closest(name, [...byName.keys()]);
-        throw new OpenKeyError('E_UNKNOWN_FILE', `no file "${name}" in dataset "${dataset.id}"`, {
-          ...(near ? { hint: `did you mean "${near}"?` } : {}),
-        });
-      }
-      return file;
-    });
-  }
-  const reference = files[0]?.meta;
-  if (reference === undefined)
+  const readable = dataset.files.filter((f) => f.meta !== undefined);
+  if (readable.length === 0)
     throw new OpenKeyError('E_UNKNOWN_TREE', `dataset "${dataset.id}" has no readable tree`, {});
+  const files = selectFiles(dataset.id, readable, request.files);
+  const reference = files[0]!.meta!;
   const known = new Map(reference.branches.map((b) => [b.name, b]));
   const branches = request.columns.map((name) => {
     const branch = known.get(name);
@@ -154,6 +162,9 @@ export async function readColumns(
     events: 0,
     length: 0,
   }));
+  // The branches read from each file: the columns asked for and what the selection reads, not the entry number.
+  const needed = new Set([...branches.map((b) => b.name), ...(program?.branches ?? [])]);
+  needed.delete(ENTRY_COLUMN);
   let bytes = 0;
   let scanned = 0;
   let offset = 0;
@@ -164,8 +175,6 @@ export async function readColumns(
     offset += file.entries;
     if (to <= from) continue;
     const meta = new Map(file.meta!.branches.map((b) => [b.name, b]));
-    const needed = new Set([...branches.map((b) => b.name), ...(program?.branches ?? [])]);
-    needed.delete(ENTRY_COLUMN);
     const columns = new Map<string, Column>();
     const fd = openSync(file.path, 'r');
     try {
@@ -197,7 +206,7 @@ export async function readColumns(
     }
     for (const part of parts) {
       const column = columns.get(part.name)!;
-      const size = DTYPE[part.element].bytes;
+      const size = codecOf(part.element).bytes;
       if (column.kind === 'scalar') {
         const values = new Float64Array(selected.length);
         for (let k = 0; k < selected.length; k++) values[k] = column.values[selected[k]!]!;
@@ -243,7 +252,7 @@ function encodeColumns(entries: number, parts: Part[]): Buffer {
       columns: parts.map((p) => ({
         name: p.name,
         type: p.type,
-        dtype: DTYPE[p.element].dtype,
+        dtype: DTYPE[p.element],
         jagged: p.jagged,
         events: p.events,
         length: p.length,
@@ -254,7 +263,7 @@ function encodeColumns(entries: number, parts: Part[]): Buffer {
   let size = COLUMNS_MAGIC.length + 4 + header.length;
   for (const p of parts) {
     if (p.jagged) size = align(size) + (p.events + 1) * 8;
-    size = align(size) + p.length * DTYPE[p.element].bytes;
+    size = align(size) + p.length * codecOf(p.element).bytes;
   }
   const out = Buffer.alloc(size);
   out.write(COLUMNS_MAGIC, 0, 'latin1');
@@ -275,26 +284,10 @@ function encodeColumns(entries: number, parts: Part[]): Buffer {
       }
     }
     at = align(at);
-    const { dtype } = DTYPE[p.element];
+    const codec = codecOf(p.element);
     for (const chunk of p.chunks) {
       const v = chunk.values;
-      switch (dtype) {
-        case 'f4':
-          for (let k = 0; k < v.length; k++, at += 4) out.writeFloatLE(v[k]!, at);
-          break;
-        case 'f8':
-          for (let k = 0; k < v.length; k++, at += 8) out.writeDoubleLE(v[k]!, at);
-          break;
-        case 'i4':
-          for (let k = 0; k < v.length; k++, at += 4) out.writeInt32LE(v[k]!, at);
-          break;
-        case 'u4':
-          for (let k = 0; k < v.length; k++, at += 4) out.writeUInt32LE(v[k]!, at);
-          break;
-        case 'u1':
-          for (let k = 0; k < v.length; k++, at += 1) out.writeUInt8(v[k]!, at);
-          break;
-      }
+      for (let k = 0; k < v.length; k++, at += codec.bytes) codec.write(out, v[k]!, at);
     }
   }
   return out;
@@ -323,30 +316,9 @@ export function decodeColumns(buffer: Buffer): {
       for (let k = 0; k <= c.events; k++, at += 8) column.offsets.push(Number(buffer.readBigInt64LE(at)));
     }
     align();
-    for (let k = 0; k < c.length; k++) {
-      switch (c.dtype) {
-        case 'f4':
-          column.values.push(buffer.readFloatLE(at));
-          at += 4;
-          break;
-        case 'f8':
-          column.values.push(buffer.readDoubleLE(at));
-          at += 8;
-          break;
-        case 'i4':
-          column.values.push(buffer.readInt32LE(at));
-          at += 4;
-          break;
-        case 'u4':
-          column.values.push(buffer.readUInt32LE(at));
-          at += 4;
-          break;
-        case 'u1':
-          column.values.push(buffer.readUInt8(at));
-          at += 1;
-          break;
-      }
-    }
+    const codec: DtypeCodec | undefined = CODECS[c.dtype as Dtype];
+    if (codec === undefined) throw new Error(`column ${c.name} has an unknown dtype ${c.dtype}`);
+    for (let k = 0; k < c.length; k++, at += codec.bytes) column.values.push(codec.read(buffer, at));
     out[c.name] = column;
   }
   return { entries: header.entries, columns: out };

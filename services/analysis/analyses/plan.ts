@@ -101,22 +101,29 @@ function checkHistograms(request: DatasetRequest): void {
     );
 }
 
-function selectFiles(dataset: Dataset, request: DatasetRequest): FileInfo[] {
-  let files = dataset.files;
-  if (request.files !== undefined) {
-    const byName = new Map(dataset.files.map((f) => [f.name, f]));
-    files = request.files.map((name) => {
+/**
+ * The files a request names (all of `available` when it names none): unknown names are a 404 with the closest
+ * ones, a name twice a 400. Shared by analyses and POST /api/columns.
+ */
+export function selectFiles(
+  datasetId: string,
+  available: FileInfo[],
+  names: readonly string[] | undefined,
+): FileInfo[] {
+  let files = available;
+  if (names !== undefined) {
+    const byName = new Map(available.map((f) => [f.name, f]));
+    files = names.map((name) => {
       const f = byName.get(name);
       if (f) return f;
       const near = nearestNames(name, byName.keys());
-      throw new OpenKeyError('E_UNKNOWN_FILE', `dataset "${dataset.id}" has no file "${name}"`, {
+      throw new OpenKeyError('E_UNKNOWN_FILE', `dataset "${datasetId}" has no file "${name}"`, {
         hint: `closest: ${near.join(', ')}`,
       });
     });
-    if (new Set(request.files).size !== request.files.length)
-      throw badRequest('E_BAD_REQUEST', 'files: a file is listed twice');
+    if (new Set(names).size !== names.length) throw badRequest('E_BAD_REQUEST', 'files: a file is listed twice');
   }
-  if (files.length === 0) throw badRequest('E_NO_FILES', `dataset "${dataset.id}" has no ROOT files`);
+  if (files.length === 0) throw badRequest('E_NO_FILES', `dataset "${datasetId}" has no ROOT files`);
   return files;
 }
 
@@ -127,7 +134,7 @@ function selectFiles(dataset: Dataset, request: DatasetRequest): FileInfo[] {
 export async function planAnalysis(store: DatasetStore, request: DatasetRequest, workers: number): Promise<Plan> {
   checkHistograms(request);
   const dataset = await store.get(request.dataset);
-  const files = selectFiles(dataset, request);
+  const files = selectFiles(dataset.id, dataset.files, request.files);
 
   // Tree metadata per file: the dataset's tree, or the one the request names.
   const metas: { info: FileInfo; meta?: TreeMeta; error?: string; trees?: string[] }[] = [];
