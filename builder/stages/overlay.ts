@@ -52,8 +52,8 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
       `OPENKEY_JUPYTER_IP=${jupyter.lan ? '0.0.0.0' : '127.0.0.1'}`,
       `OPENKEY_JUPYTER_PORT=${jupyter.port}`,
       // The portal (on the analysis port) links into Jupyter; on the LAN the portal's host is not known here.
-      `OPENKEY_JUPYTER_ORIGIN=${jupyter.lan ? '*' : `http://127.0.0.1:${port}`}`,
-      `OPENKEY_URL=http://127.0.0.1:${port}`,
+      `OPENKEY_JUPYTER_ORIGIN=${jupyter.lan ? '*' : new URL(localPortalUrl(manifest)).origin}`,
+      `OPENKEY_URL=${localPortalUrl(manifest)}`,
       '',
     ].join('\n');
     const user = autologin ?? users[0];
