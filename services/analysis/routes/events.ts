@@ -68,6 +68,8 @@ export class EventStream {
         return;
       }
       this.stats.dropped++;
+      // Closed here, not when 'close' comes a tick later, so open and dropped never count the same stream twice.
+      this.close();
       this.raw.destroy();
     }, this.stallMs);
   }
