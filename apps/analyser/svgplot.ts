@@ -40,6 +40,9 @@ export interface PlotOptions {
   title?: string;
 }
 
+/** Below this width (a phone) the legend goes under the plot instead of into its top right corner. */
+const LEGEND_BESIDE_MIN_WIDTH = 520;
+
 function node<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attrs: Record<string, string | number>,
@@ -111,7 +114,23 @@ export function drawPlot(container: HTMLElement, options: PlotOptions): DrawnPlo
   const m = compact
     ? { l: 44, r: 16, t: options.title ? 20 : 8, b: 34 }
     : { l: 62, r: 14, t: 12, b: withRatio ? 8 : 44 };
-  const height = mainHeight + (withRatio ? ratioHeight + 44 : 0);
+  const plotHeight = mainHeight + (withRatio ? ratioHeight + 44 : 0);
+  // Legend: data first, then the stack from its top. Beside the data in the top right corner where the plot is wide;
+  // below the plot, in as many columns as fit, on a phone, where a corner legend would cover the peak.
+  const entries: { label: string; kind: 'data' | 'fill' | 'band' | 'fit'; colour?: string }[] = [];
+  if (!compact && samples.length > 0) {
+    if (data !== undefined) entries.push({ label: t('plot.data'), kind: 'data' });
+    for (let i = sim.length - 1; i >= 0; i--)
+      entries.push({ label: sim[i]!.name, kind: 'fill', colour: sampleColour(i) });
+    if (total !== undefined) entries.push({ label: t('plot.uncertainty'), kind: 'band' });
+    if (options.fit !== undefined) entries.push({ label: t('plot.fit'), kind: 'fit' });
+  }
+  const legendBelow = width < LEGEND_BESIDE_MIN_WIDTH;
+  const legendColumn = 150;
+  const legendColumns = legendBelow ? Math.max(1, Math.floor((width - 10) / legendColumn)) : 1;
+  const legendRows = Math.ceil(entries.length / legendColumns);
+  const legendHeight = legendBelow && entries.length > 0 ? legendRows * 18 + 10 : 0;
+  const height = plotHeight + legendHeight;
   const svg = node('svg', {
     xmlns: SVG,
     width,
@@ -161,6 +180,8 @@ export function drawPlot(container: HTMLElement, options: PlotOptions): DrawnPlo
     return m.t + ph - ((v - bottom) / (top - bottom)) * ph;
   };
 
+  // The frame of the data (tests check that nothing else, the legend above all, is drawn over it).
+  node('rect', { x: m.l, y: m.t, width: pw, height: ph, fill: 'none', class: 'data-region' }, svg);
   const plot = node('g', {}, svg);
   node('clipPath', { id: 'none' }, defs);
   // Stack.
@@ -265,7 +286,7 @@ export function drawPlot(container: HTMLElement, options: PlotOptions): DrawnPlo
     node('path', { d: `M${m.l},${y(v)}h6M${m.l + pw},${y(v)}h-6` }, axes);
     text(svg, m.l - 4, y(v) + 4, formatNumber(v, 3), { 'text-anchor': 'end', 'font-size': compact ? 10 : 12 });
   }
-  const titleY = withRatio ? height - 8 : m.t + ph + (compact ? 28 : 34);
+  const titleY = withRatio ? plotHeight - 8 : m.t + ph + (compact ? 28 : 34);
   text(svg, m.l + pw, titleY, options.xTitle, {
     'text-anchor': 'end',
     'font-size': compact ? 11 : 13,
@@ -320,18 +341,12 @@ export function drawPlot(container: HTMLElement, options: PlotOptions): DrawnPlo
     });
   }
 
-  // Legend: data first, then the stack from its top.
-  if (!compact && samples.length > 0) {
-    const entries: { label: string; kind: 'data' | 'fill' | 'band' | 'fit'; colour?: string }[] = [];
-    if (data !== undefined) entries.push({ label: t('plot.data'), kind: 'data' });
-    for (let i = sim.length - 1; i >= 0; i--)
-      entries.push({ label: sim[i]!.name, kind: 'fill', colour: sampleColour(i) });
-    if (total !== undefined) entries.push({ label: t('plot.uncertainty'), kind: 'band' });
-    if (options.fit !== undefined) entries.push({ label: t('plot.fit'), kind: 'fit' });
-    const lx = m.l + pw - 150;
+  if (entries.length > 0) {
     const legend = node('g', { class: 'legend' }, svg);
+    const maxChars = legendBelow ? 17 : 20;
     entries.forEach((e, i) => {
-      const ly = m.t + 14 + i * 18;
+      const lx = legendBelow ? 10 + (i % legendColumns) * legendColumn : m.l + pw - 150;
+      const ly = legendBelow ? plotHeight + 14 + Math.floor(i / legendColumns) * 18 : m.t + 14 + i * 18;
       if (e.kind === 'data') {
         node('circle', { cx: lx + 9, cy: ly - 4, r: 3, fill: '#000' }, legend);
         node('path', { d: `M${lx + 9},${ly - 10}V${ly + 2}`, stroke: '#000' }, legend);
@@ -352,7 +367,7 @@ export function drawPlot(container: HTMLElement, options: PlotOptions): DrawnPlo
           legend,
         );
       }
-      text(legend, lx + 24, ly, e.label.length > 20 ? `${e.label.slice(0, 19)}…` : e.label);
+      text(legend, lx + 24, ly, e.label.length > maxChars ? `${e.label.slice(0, maxChars - 1)}…` : e.label);
     });
   }
 

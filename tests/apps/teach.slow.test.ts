@@ -227,6 +227,30 @@ describe('the teaching workflow', () => {
     await page.context().close();
   }, 120_000);
 
+  it('at 360 × 640 the legend sits below the plot, clear of the data region', async () => {
+    const { page, problems } = await guardedPage(browser, { viewport: { width: 360, height: 640 } });
+    await page.goto(new URL('analyser/#dataset=data-mix&run=1', service.url).href);
+    await page.waitForSelector('body[data-drawn]', { timeout: 60_000 });
+    const region = (await page.locator('#plot svg .data-region').boundingBox())!;
+    const legend = (await page.locator('#plot svg .legend').boundingBox())!;
+    // Data, three simulation samples, the band and the fit: every entry is drawn.
+    expect(await page.$$eval('#plot svg .legend text', (ts) => ts.length)).toBe(6);
+    const apart =
+      legend.x >= region.x + region.width ||
+      legend.x + legend.width <= region.x ||
+      legend.y >= region.y + region.height ||
+      legend.y + legend.height <= region.y;
+    expect(apart, JSON.stringify({ region, legend })).toBe(true);
+    // Inside the page's width and the plot's own box (so a PNG or SVG download carries it).
+    const svg = (await page.locator('#plot svg').boundingBox())!;
+    expect(legend.x + legend.width).toBeLessThanOrEqual(Math.min(360, svg.x + svg.width));
+    expect(legend.y + legend.height).toBeLessThanOrEqual(svg.y + svg.height);
+    await page.locator('#plot').scrollIntoViewIfNeeded();
+    await screenshot(page, 'analyser-phone-legend', true);
+    expect(problems.join('\n')).toBe('');
+    await page.context().close();
+  }, 120_000);
+
   it('with locale es_ES.UTF-8 on the key the pages are Spanish; ?lang= and the switch choose another', async () => {
     const indexPath = join(ws.apps, 'key-index.js');
     const original = await readFile(indexPath, 'utf8');
