@@ -1,23 +1,15 @@
 /**
  * Test datasets built in a temp folder from ../shared/data (the real files are never copied into the repository),
  * plus damaged copies made in the temp folder for the corrupt-file cases. The service follows no symlink out of
- * its datasets folder, so each shared file is hard-linked (copied when it cannot be) once into the folder's hidden
- * `.sources/`, and the datasets' entries are symlinks to those.
+ * its datasets folder, so the datasets' entries are links made by linkInside (services/analysis/bench/dataset.ts).
  */
-import {
-  copyFileSync,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
+import { linkInside } from '../../services/analysis/bench/dataset.ts';
 import { ATLAS, COMPRESSIONS, SKHEP } from './jsroot-helpers.ts';
+
+export { linkInside };
 
 export const ATLAS_FILES = [
   'mc_105986.ZZ.root',
@@ -33,24 +25,6 @@ export const ATLAS_ENTRIES = 61738;
 export interface Fixture {
   root: string;
   dispose(): void;
-}
-
-/**
- * `dir/name` as a symlink to a copy of `target` inside the datasets folder `root` (root/.sources/, a hard link when
- * the file system allows it), so the link stays inside the folder the service serves.
- */
-export function linkInside(root: string, target: string, dir: string, name = basename(target)): void {
-  const sources = join(root, '.sources');
-  mkdirSync(sources, { recursive: true });
-  const copy = join(sources, `${basename(dirname(target))}--${basename(target)}`);
-  if (!existsSync(copy)) {
-    try {
-      linkSync(target, copy);
-    } catch {
-      copyFileSync(target, copy);
-    }
-  }
-  symlinkSync(relative(dir, copy), join(dir, name));
 }
 
 /**
