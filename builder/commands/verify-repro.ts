@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildImage } from '../build.ts';
 import { listFiles, removeTree, sha256File } from '../cache/fsutil.ts';
+import { Cache, defaultCacheDir } from '../cache/index.ts';
+import { lockedFiles, lockedInputDifferences, seedOpendata, withLockedOpendata } from '../opendata/resolve.ts';
 import { UsageError } from '../../common/errors.ts';
 import { ALLOW_PATH_HELP, ALLOW_PATH_OPTION, loadManifest, ManifestError, loadOptionsOf } from '../manifest/index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
@@ -72,19 +74,23 @@ export async function explainIsoDifference(
 
 export const command: Command = {
   name: 'verify-repro',
-  help: `Usage: openkey verify-repro <manifest.yaml> [--work DIR] [--keep]
+  help: `Usage: openkey verify-repro <manifest.yaml> [--work DIR] [--keep] [--cache DIR]
 
 Builds the manifest twice, each time into a fresh cache and output folder under --work (default: a temp folder),
 and compares the SHA-256 of every output. When they differ it opens both images and names the first differing file
 inside them (inside the squashfs layer when that is where it is). Exit 0 when every output is identical.
+Real data (source: opendata) is an input: both builds take the files its lock file pins from --cache (where
+openkey fetch put them), and each build's key must carry exactly those bytes (the SHA-256 the lock pins).
 
 Options:
+  --cache DIR   the content cache openkey fetch filled (default: $OPENKEY_CACHE or ~/.cache/openkey)
 ${ALLOW_PATH_HELP}
 `,
   options: {
     ...ALLOW_PATH_OPTION,
     work: { type: 'string' },
     keep: { type: 'boolean' },
+    cache: { type: 'string' },
   },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
@@ -98,25 +104,42 @@ ${ALLOW_PATH_HELP}
       io.err(`${error.format(io.cwd)}\n`);
       return 2;
     }
+    const userCache =
+      typeof args.values.cache === 'string' ? path.resolve(io.cwd, args.values.cache) : defaultCacheDir(io.env);
+    // Before any build: the lock must match the manifest and every file it pins must be in the user's cache.
+    manifest = await withLockedOpendata(manifest, path.resolve(io.cwd, file), userCache, io.cwd);
     const base = typeof args.values.work === 'string' ? path.resolve(io.cwd, args.values.work) : undefined;
     if (base !== undefined) await mkdir(base, { recursive: true });
     const work = await mkdtemp(path.join(base ?? os.tmpdir(), 'openkey-repro-'));
     try {
       const sums: Map<string, string>[] = [];
       const outs: string[] = [];
+      const lockProblems: string[] = [];
       for (const round of [1, 2]) {
-        io.err(`verify-repro: build ${round} of 2 (fresh cache ${path.join(work, `cache-${round}`)})\n`);
+        const cacheDir = path.join(work, `cache-${round}`);
+        io.err(`verify-repro: build ${round} of 2 (fresh cache ${cacheDir})\n`);
+        const seeded = await seedOpendata(manifest, userCache, cacheDir);
+        if (seeded > 0) io.err(`  real data: ${seeded} locked files from ${userCache}\n`);
         const started = performance.now();
         const outcome = await buildImage({
           manifest,
           projectRoot: PROJECT_ROOT,
           outDir: path.join(work, `out-${round}`),
-          cacheDir: path.join(work, `cache-${round}`),
+          cacheDir,
           signal: io.signal,
           events: { stageEnd: (r) => io.err(`  ${r.name}: ${r.seconds.toFixed(1)} s\n`) },
         });
         io.err(`verify-repro: build ${round} done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
         outs.push(outcome.outDir);
+        if (lockedFiles(manifest).length > 0) {
+          const content = outcome.stages.find((s) => s.stage.name === 'content');
+          const dir = content && (await new Cache(cacheDir).lookup('content', content.key));
+          const problems =
+            dir === undefined
+              ? ['the content stage is not in the cache']
+              : await lockedInputDifferences(manifest, path.join(dir, 'root'));
+          lockProblems.push(...problems.map((problem) => `build ${round}: ${problem}`));
+        }
         sums.push(parseSums(await readFile(path.join(outcome.outDir, 'SHA256SUMS'), 'utf8')));
       }
       const [first = new Map<string, string>(), second = new Map<string, string>()] = sums;
@@ -129,6 +152,14 @@ ${ALLOW_PATH_HELP}
           `${same ? 'identical' : 'DIFFERENT'}  ${a ?? '-'}  ${name}${same ? '' : `  (second build: ${b ?? '-'})`}\n`,
         );
       }
+      const locked = lockedFiles(manifest);
+      for (const { datasetId, file: pinned } of locked) {
+        const shown = `openkey/datasets/${datasetId}/${pinned.name}`;
+        const bad = lockProblems.some((problem) => problem.includes(`${shown}:`));
+        io.out(`${bad ? 'NOT LOCKED' : 'locked   '}  ${pinned.sha256}  ${shown}\n`);
+      }
+      for (const problem of lockProblems) io.out(`${problem}\n`);
+      if (lockProblems.length > 0) identical = false;
       if (!identical) {
         const iso = [...first.keys()].find((name) => name.endsWith('.iso') && first.get(name) !== second.get(name));
         if (iso !== undefined && outs[0] !== undefined && outs[1] !== undefined) {

@@ -10,6 +10,7 @@ import type { Origin, ResolvedManifest } from './types.ts';
 import { validateAgainstSchema } from './validate.ts';
 import { snapshotEpoch } from './values.ts';
 import { MERGE_TAGS, nodeAtPath, parseYamlWithPositions, type MapNode, type PosNode } from './yaml.ts';
+import { opendataSizes } from '../opendata/sizes.ts';
 
 export type { ResolvedManifest } from './types.ts';
 export { ManifestError } from './problems.ts';
@@ -290,6 +291,11 @@ export interface LoadOptions {
   allowPaths?: readonly string[];
   /** Stops the load between files (SIGINT, SIGTERM). */
   signal?: AbortSignal;
+  /**
+   * The cache whose record lists (kept by `openkey fetch`) give real-data sizes before a lock file exists; the lock
+   * beside the manifest and the catalogue are read either way.
+   */
+  opendataCache?: string;
 }
 
 export async function loadManifest(
@@ -330,8 +336,13 @@ async function load(manifestPath: string, cwd: string, options: LoadOptions): Pr
   if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)), problems.length);
   const manifest = completeManifest(plain, snapshotDecidesEpoch(tree, layers.order));
   options.signal?.throwIfAborted();
+  const { bytes: opendataBytes } = await opendataSizes(manifest, file, options.opendataCache);
   problems.push(
-    ...(await checkSemantics(manifest, tree, { roots, ...(options.signal ? { signal: options.signal } : {}) })),
+    ...(await checkSemantics(manifest, tree, {
+      roots,
+      opendataBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })),
   );
   if (problems.length > 0) throw new ManifestError(file, capProblems(sortProblems(problems)), problems.length);
   const files = [file, ...layers.order.filter((layerFile) => layerFile !== file)];

@@ -91,6 +91,8 @@ function human(bytes: number): string {
 export interface SemanticOptions {
   roots: Roots;
   signal?: AbortSignal;
+  /** Bytes of the real-data datasets known before a build (builder/opendata/sizes.ts), by dataset id. */
+  opendataBytes?: ReadonlyMap<string, number>;
 }
 
 export async function checkSemantics(
@@ -211,6 +213,8 @@ export async function checkSemantics(
       async (segments, target) => checkPath(segments, target, 'dataset', `datasets.${dataset.id}`),
       (bytes) => count(`datasets.${dataset.id}`, bytes),
     );
+    const realBytes = dataset.source === 'opendata' ? options.opendataBytes?.get(dataset.id) : undefined;
+    if (realBytes !== undefined) count(`datasets.${dataset.id}`, realBytes);
     if (dataset.source === 'url' && dataset.size !== undefined && dataset.size > MAX_FILE_BYTES)
       tooBig(['datasets', index, 'size'], dataset.url, dataset.size);
   }

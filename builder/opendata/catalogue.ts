@@ -48,6 +48,8 @@ export interface SampleLabels {
 export interface CatalogueFile extends SampleLabels {
   name: string;
   skim: string;
+  /** Bytes, where a public source states them (the record API does; `openkey fetch` keeps what it read). */
+  size?: number;
 }
 
 export interface Release {

@@ -93,8 +93,31 @@ function totalBudgetBytes(manifest: ResolvedManifest, opendataBytes: number): nu
   return estimateOsBytes(manifest) + other + opendataBytes;
 }
 
+/**
+ * A record's files from the portal, kept in the cache for later offline use (check's sizes, a fetch with no network);
+ * when the portal cannot be reached, the list the cache kept from an earlier fetch.
+ */
+async function readRecord(options: FetchOptions, store: OpendataStore, record: number): Promise<RecordFile[]> {
+  options.log(`record ${record}: reading its file list`);
+  try {
+    const files = await fetchRecord(options.base, record, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
+      ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+    });
+    await store.saveRecord(record, files);
+    return files;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'E_OPENDATA_UNREACHABLE') throw error;
+    const kept = await store.loadRecord(record);
+    if (kept === undefined) throw error;
+    options.log(`record ${record}: the portal cannot be reached; using the file list an earlier fetch kept`);
+    return kept;
+  }
+}
+
 /** The manifest's real-data files: from a lock that still matches it (no network), else from the record API. */
-async function resolveWanted(options: FetchOptions, lockFile: string): Promise<Wanted[]> {
+async function resolveWanted(options: FetchOptions, lockFile: string, store: OpendataStore): Promise<Wanted[]> {
   const datasets = opendataDatasets(options.manifest);
   const lock = await readLock(lockFile);
   const fromLock = lock !== undefined && lockMismatches(options.manifest, lock).length === 0;
@@ -110,13 +133,7 @@ async function resolveWanted(options: FetchOptions, lockFile: string): Promise<W
       files = lock.datasets[dataset.id]!.files.map(({ name, uri, size, adler32 }) => ({ name, uri, size, adler32 }));
     } else {
       const record = dataset.opendata.record;
-      if (!records.has(record)) {
-        options.log(`record ${record}: reading its file list`);
-        records.set(
-          record,
-          await fetchRecord(options.base, record, { ...(options.signal ? { signal: options.signal } : {}) }),
-        );
-      }
+      if (!records.has(record)) records.set(record, await readRecord(options, store, record));
       const listed = records.get(record)!;
       if (dataset.opendata.files === undefined) files = listed.filter((f) => f.name.endsWith('.root'));
       else {
@@ -169,7 +186,7 @@ export async function fetchOpendata(options: FetchOptions): Promise<FetchSummary
   const started = performance.now();
   const lockFile = lockPathFor(options.manifestFile);
   const store = new OpendataStore(options.cacheDir);
-  const wanted = await resolveWanted(options, lockFile);
+  const wanted = await resolveWanted(options, lockFile, store);
 
   // Unique files (two datasets may share one), each checked against the cache once.
   const byUri = new Map<string, Wanted>();

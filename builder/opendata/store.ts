@@ -3,12 +3,14 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ADLER32 from 'adler-32';
+import type { RecordFile } from './record.ts';
 
 /**
  * The content cache of real data: `<cache>/opendata/sha256/<hex>` holds each verified file once, whatever dataset
  * or key uses it; `by-adler32/<adler32>-<size>` maps the portal's checksum to it, so a file is recognised before its
  * SHA-256 is known. Downloads grow in `partial/` (kept across runs for Range resume) and a file that fails
  * verification goes to `quarantine/`: nothing enters `sha256/` unverified, and entries appear by rename.
+ * `records/<id>.json` keeps the file list of each record `openkey fetch` read, so sizes are known offline after it.
  */
 export class OpendataStore {
   readonly root: string;
@@ -23,6 +25,41 @@ export class OpendataStore {
 
   partialPath(adler32: string, size: number): string {
     return path.join(this.root, 'partial', `${adler32}-${size}.part`);
+  }
+
+  recordPath(record: number): string {
+    return path.join(this.root, 'records', `${record}.json`);
+  }
+
+  /** Keeps a record's file list (as the record API gave it) for offline use: sizes in check, fetch without network. */
+  async saveRecord(record: number, files: readonly RecordFile[]): Promise<void> {
+    const target = this.recordPath(record);
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.tmp-${process.pid}`;
+    await writeFile(temp, JSON.stringify({ record, files }, null, 1) + '\n');
+    await rename(temp, target);
+  }
+
+  /** The file list `saveRecord` kept, or undefined (none, or unreadable: then it is read from the portal again). */
+  async loadRecord(record: number): Promise<RecordFile[] | undefined> {
+    const text = await readFile(this.recordPath(record), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const json = JSON.parse(text) as { record?: unknown; files?: RecordFile[] };
+      const ok =
+        json.record === record &&
+        Array.isArray(json.files) &&
+        json.files.every(
+          (f) =>
+            typeof f?.name === 'string' &&
+            typeof f.uri === 'string' &&
+            Number.isSafeInteger(f.size) &&
+            /^[0-9a-f]{8}$/.test(f.adler32),
+        );
+      return ok ? json.files : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async has(sha256: string, size: number): Promise<boolean> {

@@ -81,7 +81,7 @@ export interface StageRecord {
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
-/** A local or opendata dataset is not read before the build; this is what the disk check assumes for one. */
+/** A local dataset (or real data no lock pins) is not read before the build; the disk check assumes this for one. */
 const LOCAL_DATASET_BYTES = 512 * MiB;
 /** mksquashfs, dpkg and the ova tools live in builder/tools; each stage lists the adapters it calls. */
 const tool = (name: string) => `builder/tools/${name}.ts`;
@@ -95,7 +95,10 @@ function contentBytes(manifest: ResolvedManifest): number {
         ? d.size
         : d.source === 'synthetic'
           ? d.synthetic.events * SYNTHETIC_BYTES_PER_EVENT
-          : LOCAL_DATASET_BYTES),
+          : // real data pinned by its lock file: the sizes of exactly the files the build places
+            d.source === 'opendata' && d.locked !== undefined
+            ? d.locked.reduce((bytes, file) => bytes + file.size, 0)
+            : LOCAL_DATASET_BYTES),
     0,
   );
 }

@@ -13,10 +13,12 @@ import { fetchOpendata, type FetchOptions } from '../../builder/opendata/fetch.t
 import { lockPathFor, readLock } from '../../builder/opendata/lock.ts';
 import { httpUrl, isPortalErrorPage, recordFiles } from '../../builder/opendata/record.ts';
 import { OpendataStore } from '../../builder/opendata/store.ts';
-import { withLockedOpendata } from '../../builder/opendata/resolve.ts';
+import { lockedInputDifferences, seedOpendata, withLockedOpendata } from '../../builder/opendata/resolve.ts';
+import { stageRecord } from '../../builder/stages/registry.ts';
 import { planBuild } from '../../builder/plan/index.ts';
 import { contentStage } from '../../builder/stages/content.ts';
 import { FakePortal } from './portal.ts';
+import { formatBytes } from '../../common/format.ts';
 
 const MU = path.resolve(import.meta.dirname, '../../manifests/mu.yaml');
 const ZZ = 'mc_105986.ZZ.root';
@@ -397,5 +399,137 @@ describe('lock file and build', () => {
     expect(io.stderr.join('')).toContain(`ok: ${DY}`);
     expect(io.stdout.join('')).toContain('1 files');
     expect(await main(['fetch', manifest, '--jobs', 'many'], captureIo())).toBe(2);
+  });
+});
+
+describe('plan, verify-repro and check read the lock file', () => {
+  const contentKey = (text: string) => /^\s*\d*\.? *content\s+([0-9a-f]{32})/m.exec(text)?.[1];
+
+  it('plan keys the content stage on the locked files, exactly as the build does', async () => {
+    const { manifest, cache } = await fresh();
+    let io = captureIo();
+    expect(await main(['plan', manifest, '--cache', cache], io)).toBe(0);
+    expect(io.stderr.join('')).toContain(
+      `note: no lock file pins the real data of mc8: the content stage's key and the keys after it are not those a build will use (run: openkey fetch ${path.relative(process.cwd(), manifest)} --cache ${cache})`,
+    );
+    const unlockedKey = contentKey(io.stdout.join(''));
+    expect(unlockedKey).toMatch(/^[0-9a-f]{32}$/);
+
+    await run(manifest, cache);
+    io = captureIo();
+    expect(await main(['plan', '--json', manifest], io)).toBe(0);
+    expect(io.stderr.join('')).toBe('');
+    const json = JSON.parse(io.stdout.join('')) as {
+      plan: { stages: { name: string; key: string; inputs: unknown }[] };
+    };
+    const content = json.plan.stages.find((s) => s.name === 'content')!;
+    expect(JSON.stringify(content.inputs)).toContain(sha256(portal.file(ZZ).path));
+    expect(content.key).not.toBe(unlockedKey);
+
+    io = captureIo();
+    expect(await main(['plan', manifest], io)).toBe(0);
+    expect(contentKey(io.stdout.join(''))).toBe(content.key);
+    // The build's own dry run (the keys it looks the cache up under) agrees with the plan.
+    io = captureIo();
+    expect(await main(['build', manifest, '--dry-run', '--cache', cache], io)).toBe(0);
+    expect(contentKey(io.stdout.join(''))).toBe(content.key);
+
+    // The disk estimate counts the locked sizes, not a guess.
+    const locked = await withLockedOpendata((await loadManifest(manifest)).manifest, manifest, cache, process.cwd());
+    const synthetic = locked.datasets.filter((d) => d.source !== 'opendata').length;
+    expect(synthetic).toBe(0);
+    expect(stageRecord('content').diskBytes(locked)).toBe(portal.file(ZZ).size + portal.file(DY).size);
+
+    // A lock that no longer matches the manifest stops the plan as it stops the build.
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(`, ${DY}`, ''));
+    io = captureIo();
+    expect(await main(['plan', manifest], io)).toBe(1);
+    expect(io.stderr.join('')).toContain('no longer matches the manifest');
+  });
+
+  it('verify-repro refuses before any build when the locked files are not in the cache', async () => {
+    const { manifest, cache } = await fresh();
+    const workDir = path.join(work, 'repro');
+    let io = captureIo();
+    expect(await main(['verify-repro', manifest, '--cache', cache, '--work', workDir], io)).toBe(1);
+    expect(io.stderr.join('')).toContain('but there is no lock file');
+    await run(manifest, cache);
+    io = captureIo();
+    const empty = path.join(work, 'empty');
+    expect(await main(['verify-repro', manifest, '--cache', empty, '--work', workDir], io)).toBe(1);
+    expect(io.stderr.join('')).toContain('2 real-data files are not in the cache');
+    expect(await readdir(workDir).catch(() => [])).toEqual([]);
+  });
+
+  it('verify-repro seeds each fresh cache with the locked files and compares the key with the lock', async () => {
+    const { manifest: file, cache } = await fresh();
+    await run(file, cache);
+    const locked = await withLockedOpendata((await loadManifest(file)).manifest, file, cache, process.cwd());
+    const fresh1 = path.join(work, 'cache-1');
+    expect(await seedOpendata(locked, cache, fresh1)).toBe(2);
+    expect(await blobs(fresh1)).toEqual(await blobs(cache));
+    const plan = planBuild(locked, { toolVersions: {}, fileDigests: {}, projectRoot: process.cwd(), codeDigests: {} });
+    const outDir = path.join(work, 'content');
+    await mkdir(outDir);
+    await contentStage.run({
+      manifest: locked,
+      stage: plan.stages.find((s) => s.name === 'content')!,
+      projectRoot: process.cwd(),
+      deps: {},
+      outDir,
+      workDir: path.join(work, 'scratch'),
+      sourceDateEpoch: locked.sourceDateEpoch,
+      offline: true,
+      cacheDir: fresh1,
+      signal: new AbortController().signal,
+      log: () => undefined,
+      progress: () => undefined,
+    });
+    const root = path.join(outDir, 'root');
+    expect(await lockedInputDifferences(locked, root)).toEqual([]);
+    const placed = path.join(root, 'openkey', 'datasets', 'mc8', DY);
+    await rm(placed);
+    await writeFile(placed, 'other bytes');
+    const other = createHash('sha256').update('other bytes').digest('hex');
+    expect(await lockedInputDifferences(locked, root)).toEqual([
+      `openkey/datasets/mc8/${DY}: SHA-256 ${other}, the lock pins ${sha256(portal.file(DY).path)}`,
+    ]);
+    await rm(placed);
+    expect(await lockedInputDifferences(locked, root)).toEqual([
+      `openkey/datasets/mc8/${DY}: missing (the lock pins ${sha256(portal.file(DY).path)})`,
+    ]);
+  });
+
+  it('check counts real data before a lock exists, from the record a fetch read, and names what it cannot size', async () => {
+    const { manifest, cache } = await fresh([ZZ], 'media: { size: 8GB }\n');
+    let io = captureIo();
+    expect(await main(['check', manifest, '--cache', cache], io)).toBe(0);
+    expect(io.stdout.join('')).toContain(
+      `  note: mc8: the size of ${ZZ} is not known before openkey fetch reads the record, so the media check does not count it`,
+    );
+
+    // A fetch that stops at its pre-flight has read (and kept) the record: check now knows the size and refuses.
+    const real = portal.file(ZZ).size;
+    portal.file(ZZ).size = 9e9;
+    try {
+      await expect(run(manifest, cache)).rejects.toMatchObject({ code: 'E_MEDIA_BUDGET' });
+    } finally {
+      portal.file(ZZ).size = real;
+    }
+    expect(portal.fileRequests()).toEqual([]);
+    portal.requests.length = 0;
+    io = captureIo();
+    expect(await main(['check', manifest, '--cache', cache], io)).toBe(2);
+    expect(io.stderr.join('')).toMatch(
+      /media\.size: content \(8\.4 GiB\) plus the estimated OS .* biggest: datasets\.mc8 8\.4 GiB/,
+    );
+    expect(portal.requests).toEqual([]);
+
+    // After a real fetch, the lock's sizes count.
+    await run(manifest, cache);
+    io = captureIo();
+    expect(await main(['check', manifest, '--cache', cache], io)).toBe(0);
+    expect(io.stdout.join('')).toContain(`1 dataset; real data ${formatBytes(real)} by the lock file)`);
+    expect(io.stdout.join('')).not.toContain('note:');
   });
 });
