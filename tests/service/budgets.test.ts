@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisView } from '../../services/analysis/api.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 import { makeDatasets, type Fixture } from './fixtures.ts';
-import { runLoad } from './load-clients.ts';
+import { runLoad } from '../../services/analysis/bench/load-clients.ts';
 
 let fixture: Fixture;
 beforeAll(() => {

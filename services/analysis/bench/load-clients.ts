@@ -1,5 +1,5 @@
 /**
- * LAN clients for the load benchmark (scripts/bench-load.ts) and the bounded load test (tests/service/budgets.test.ts):
+ * LAN clients for the load benchmark (bench/load.ts) and the bounded load test (tests/service/budgets.test.ts):
  * `clients` clients, each posting distinct analyses with up to `maxBins` bins in turn and following them (most by
  * SSE, some with ?wait=1, a few opening the event stream and never reading it), while a prober times GET /api/health
  * and a sampler reads the service's RSS. Loopback only; everything stops by itself at `durationMs`.
