@@ -43,6 +43,8 @@ export interface AppOptions {
   /** Memory budgets: cached results (128 MiB) and the results of finished analyses kept for GET (256 MiB). */
   cacheBytes?: number;
   keepBytes?: number;
+  /** The column cache's budget in bytes: decoded baskets kept between analyses (default a quarter of RAM; 0 off). */
+  columnCacheBytes?: number;
   /** An event stream whose client has not read for this long is dropped (default 15 s). */
   sseStallMs?: number;
   /** The pool's worker entry (tests run stand-in workers, for fault injection among others). */
@@ -69,6 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.maxByFileCells === undefined ? {} : { maxByFileCells: options.maxByFileCells }),
     ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
     ...(options.keepBytes === undefined ? {} : { keepBytes: options.keepBytes }),
+    ...(options.columnCacheBytes === undefined ? {} : { columnCacheBytes: options.columnCacheBytes }),
   });
   // Requests over several datasets (data and simulation, normalised) are combined in samples.ts.
   const manager = new SampleAnalyses(single, store);

@@ -6,12 +6,15 @@ import type { AnalysisResult, TH1DJson } from '../api.ts';
 import { HistogramSet } from '../histogram.ts';
 import { TaskError, type WorkerPool } from '../pool/pool.ts';
 import type { Task, TaskResult } from '../pool/protocol.ts';
+import { ColumnCache } from './columns-cache.ts';
 import { basketsIn, type Plan } from './plan.ts';
 import type { Analysis } from './publish.ts';
 
 export interface ExecuteOptions {
   /** Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)). */
   maxByFileCells: number;
+  /** Decoded baskets kept between analyses (none when absent or off). */
+  columns?: ColumnCache;
 }
 
 export class Executor {
@@ -33,28 +36,60 @@ export class Executor {
     const perFile = new Map<string, HistogramSet>();
     let bytesRead = 0;
     const jobs: Promise<void>[] = [];
+    // Partial sums are added in the plan's order, whichever worker finishes first: floating-point addition is not
+    // associative, and the same request must give the same histograms to the last bit (with or without the cache).
+    const waiting: ({ set: HistogramSet; result: TaskResult } | undefined)[] = [];
+    let merged = 0;
+    const merge = (): void => {
+      for (let next = waiting[merged]; next !== undefined; next = waiting[merged]) {
+        total.add(next.result);
+        next.set.add(next.result);
+        waiting[merged++] = undefined;
+      }
+    };
     for (const { info, meta, ranges } of plan.files) {
       const set = new HistogramSet(plan.specs);
       perFile.set(info.name, set);
       const byName = new Map(meta.branches.map((b) => [b.name, b]));
       const branches = plan.branches.map((n) => byName.get(n)!);
+      const cache = this.options.columns?.enabled === true ? this.options.columns : undefined;
+      const key = (branch: string, entryStart: number): string =>
+        ColumnCache.key(info.path, info.size, info.mtimeMs, branch, entryStart);
       for (const [first, last] of ranges) {
+        // Only the baskets of this range: a task is cloned to its worker, and big files have thousands.
+        const taskBranches = branches.map((b) => basketsIn(b, first, last));
         const task: Task = {
           path: info.path,
           file: info.name,
           first,
           last,
-          // Only the baskets of this range: a task is cloned to its worker, and big files have thousands.
-          branches: branches.map((b) => basketsIn(b, first, last)),
+          branches: taskBranches,
           branchInfo: plan.branchInfo,
           draw: plan.draw,
           histograms: plan.specs,
+          ...(cache === undefined
+            ? {}
+            : {
+                keep: true,
+                pieces: taskBranches.map((b) =>
+                  b.baskets.seek.map((_, j) => cache.get(key(b.name, b.baskets.entry[j]!)) ?? null),
+                ),
+              }),
         };
+        const order = jobs.length;
         jobs.push(
           this.pool.run(task, a.id).then((result: TaskResult) => {
+            if (cache !== undefined && result.pieces !== undefined) {
+              for (const { branch, basket, piece } of result.pieces) {
+                const b = taskBranches[branch];
+                const entryStart = b?.baskets.entry[basket];
+                if (b !== undefined && entryStart !== undefined) cache.set(key(b.name, entryStart), piece);
+              }
+              delete result.pieces;
+            }
             if (a.state !== 'running') return;
-            total.add(result);
-            set.add(result);
+            waiting[order] = { set, result };
+            merge();
             bytesRead += result.diskBytes;
             a.progress.entriesDone += result.entries;
             a.notify(false);

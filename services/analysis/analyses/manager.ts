@@ -7,6 +7,7 @@ import type { DatasetRequest, AnalysisView } from '../api.ts';
 import type { DatasetStore } from '../datasets.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import { ResultCache, resultBytes } from './cache.ts';
+import { ColumnCache, defaultColumnCacheBytes } from './columns-cache.ts';
 import { PlannedFailure, runFailure } from './errors.ts';
 import { Executor } from './execute.ts';
 import { planAnalysis } from './plan.ts';
@@ -28,6 +29,8 @@ export interface ManagerOptions {
   keepBytes?: number;
   /** Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)); default 5 M. */
   maxByFileCells?: number;
+  /** The column cache: decoded baskets kept for the next analyses (default: a quarter of the memory; 0: off). */
+  columnCacheBytes?: number;
 }
 
 export class AnalysisManager {
@@ -42,6 +45,8 @@ export class AnalysisManager {
   private readonly scheduler: Scheduler;
   private readonly cache: ResultCache;
   private readonly executor: Executor;
+  /** Decoded baskets shared by the workers, kept between analyses. */
+  readonly columns: ColumnCache;
 
   constructor(options: ManagerOptions) {
     this.store = options.store;
@@ -52,7 +57,11 @@ export class AnalysisManager {
       maxEntries: options.cacheSize ?? 64,
       maxBytes: options.cacheBytes ?? 128 * 2 ** 20,
     });
-    this.executor = new Executor(options.pool, { maxByFileCells: options.maxByFileCells ?? 5_000_000 });
+    this.columns = new ColumnCache({ maxBytes: options.columnCacheBytes ?? defaultColumnCacheBytes() });
+    this.executor = new Executor(options.pool, {
+      maxByFileCells: options.maxByFileCells ?? 5_000_000,
+      columns: this.columns,
+    });
     this.scheduler = new Scheduler({
       maxActive: options.maxActive ?? 4,
       maxQueued: options.maxQueued ?? 16,

@@ -78,7 +78,16 @@ export function basketsIn(branch: BranchMeta, first: number, last: number): Bran
   while (a < seek.length && entry[a + 1]! <= first) a++;
   let b = a;
   while (b < seek.length && entry[b]! < last) b++;
-  return { ...branch, baskets: { seek: seek.slice(a, b), bytes: bytes.slice(a, b), entry: entry.slice(a, b + 1) } };
+  const embedded = branch.baskets.embedded?.slice(a, b);
+  return {
+    ...branch,
+    baskets: {
+      seek: seek.slice(a, b),
+      bytes: bytes.slice(a, b),
+      entry: entry.slice(a, b + 1),
+      ...(embedded === undefined ? {} : { embedded }),
+    },
+  };
 }
 
 function checkHistograms(request: DatasetRequest): void {

@@ -1,7 +1,7 @@
 import { OpenKeyError } from '../../../common/errors.ts';
 import { FUNCTIONS, HELPERS, numberLiteral, type HelperName } from './functions.ts';
 import { parseExpression, sameChain, type Node } from './parser.ts';
-import type { Batch, BranchInfo, DrawProgram, DrawSpec } from './types.ts';
+import type { Batch, BranchInfo, DrawProgram, DrawSpec, Values } from './types.ts';
 
 /**
  * Compiles a DrawSpec to one JavaScript kernel that loops over a batch's events. The kernel's text is generated from
@@ -30,7 +30,7 @@ export function kernelSource(spec: DrawSpec, branches: ReadonlyMap<string, Branc
 type Kernel = (
   events: number,
   fill: (histogram: number, value: number, weight: number) => void,
-  columns: readonly (Float64Array | Uint32Array)[],
+  columns: readonly Values[],
 ) => void;
 
 interface Slot {
@@ -45,8 +45,8 @@ interface Formula {
   ast: Node;
 }
 
-function columnsFor(batch: Batch, slots: readonly Slot[]): (Float64Array | Uint32Array)[] {
-  const columns: (Float64Array | Uint32Array)[] = [];
+function columnsFor(batch: Batch, slots: readonly Slot[]): Values[] {
+  const columns: Values[] = [];
   const events = batch.events;
   for (const slot of slots) {
     const column = batch.columns.get(slot.name);

@@ -1,7 +1,14 @@
-/** One column of a batch of consecutive events, all values as float64 (bool → 0/1; ULong64 loses precision > 2^53). */
+/**
+ * Values of a column: float64, or a basket's own element width (Float32Array for Float_t …) as the column cache keeps
+ * them; the kernel reads every kind alike, each element as the float64 it converts to.
+ */
+export type Values =
+  Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+/** One column of a batch of consecutive events (bool → 0/1; ULong64 loses precision > 2^53). */
 export type Column =
-  | { kind: 'scalar'; values: Float64Array } // values[i] is event i's value
-  | { kind: 'array'; offsets: Uint32Array; values: Float64Array }; // event i's elements: values[offsets[i] .. offsets[i+1])
+  | { kind: 'scalar'; values: Values } // values[i] is event i's value
+  | { kind: 'array'; offsets: Uint32Array; values: Values }; // event i's elements: values[offsets[i] .. offsets[i+1])
 
 export interface Batch {
   events: number;

@@ -1,4 +1,5 @@
 /** Messages between the main thread and the analysis workers: plain data in, transferable typed arrays out. */
+import type { Piece } from '../../../rootio/read/pieces.ts';
 import type { BranchMeta } from '../../../rootio/read/types.ts';
 
 export interface HistSpec {
@@ -28,6 +29,20 @@ export interface Task {
   branchInfo: { name: string; isArray: boolean }[];
   draw: DrawText;
   histograms: HistSpec[];
+  /**
+   * The column cache's pieces for this task, per branch of `branches` and basket of its table (null: not cached,
+   * the worker reads it). Their memory is shared (SharedArrayBuffer), so this costs no copy.
+   */
+  pieces?: (Piece | null)[][];
+  /** Decode baskets into shared memory and send the new pieces back, for the cache. */
+  keep?: boolean;
+}
+
+/** A piece the worker decoded for the cache: which branch of the task's `branches`, which basket of its table. */
+export interface NewPiece {
+  branch: number;
+  basket: number;
+  piece: Piece;
 }
 
 /** Per histogram: fills, Σw, Σw², Σwx, Σwx² (ROOT's fEntries, fTsumw, fTsumw2, fTsumwx, fTsumwx2). */
@@ -42,6 +57,8 @@ export interface TaskResult {
   stats: Float64Array;
   diskBytes: number;
   dataBytes: number;
+  /** Pieces decoded for the cache (when the task asked to `keep` them). */
+  pieces?: NewPiece[];
 }
 
 /** `cancel` skips a task still waiting in the worker, which then answers it with an E_CANCELLED error. */
