@@ -19,7 +19,9 @@ Writes <manifest>.lock.json beside the manifest: commit it, and build --offline 
 
 Options:
   --cache DIR    cache folder (default: $OPENKEY_CACHE or ~/.cache/openkey)
-  --mirror DIR   take files from this folder first (a colleague's disk, another key's openkey/datasets)
+  --mirror DIR   take files from this folder first (a colleague's disk, another key's openkey/datasets); with no
+                 lock file, the mirror's metadata stands in for the portal: another key's dataset.json files, or
+                 a record's JSON saved as record-N.json, so copying from a key needs no network at all
   --jobs N       downloads at once (default 3)
 ${ALLOW_PATH_HELP}
 

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenKeyError } from '../../common/errors.ts';
 import { estimateOsBytes, mediaCapacityBytes, SYNTHETIC_BYTES_PER_EVENT } from '../manifest/semantic.ts';
@@ -18,6 +18,7 @@ import {
 } from './lock.ts';
 import { DEFAULT_OPENDATA_BASE, fetchRecord, httpUrl, type RecordFile } from './record.ts';
 import { digestFile, OpendataStore } from './store.ts';
+import { indexMirror, type MirrorFile, type MirrorIndex } from './mirror.ts';
 import { freeBytes } from '../cache/fsutil.ts';
 
 export interface FetchOptions {
@@ -60,30 +61,6 @@ interface Wanted {
   sha256?: string;
 }
 
-/** name → paths of the files below `dir` (a few levels: a key's openkey/datasets/<id>/<file>). */
-async function indexMirror(dir: string, depth = 6, into = new Map<string, string[]>()): Promise<Map<string, string[]>> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (depth === 6)
-      throw new OpenKeyError(
-        'E_MIRROR_DIR',
-        `cannot read the mirror folder ${dir} (${(error as NodeJS.ErrnoException).code})`,
-        {
-          hint: 'give --mirror a folder of ROOT files, for example another key’s /media/…/OPENKEY/openkey/datasets',
-        },
-      );
-    return into;
-  }
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory() && depth > 0) await indexMirror(full, depth - 1, into);
-    else if (entry.isFile()) into.set(entry.name, [...(into.get(entry.name) ?? []), full]);
-  }
-  return into;
-}
-
 function totalBudgetBytes(manifest: ResolvedManifest, opendataBytes: number): number {
   let other = 0;
   for (const dataset of manifest.datasets) {
@@ -116,8 +93,61 @@ async function readRecord(options: FetchOptions, store: OpendataStore, record: n
   }
 }
 
-/** The manifest's real-data files: from a lock that still matches it (no network), else from the record API. */
-async function resolveWanted(options: FetchOptions, lockFile: string, store: OpendataStore): Promise<Wanted[]> {
+/**
+ * A dataset's files when the mirror can say what they are (no network): the record's JSON saved in the mirror, else
+ * the dataset.json of another key describing every requested file. Undefined when the mirror cannot.
+ */
+function fromMirrorMetadata(
+  mirror: MirrorIndex,
+  record: number,
+  requested: readonly string[] | undefined,
+): { listed?: RecordFile[]; described?: MirrorFile[] } | undefined {
+  const listed = mirror.records.get(record);
+  if (listed !== undefined) return { listed };
+  const described = mirror.described.get(record);
+  if (requested === undefined || described === undefined || !requested.every((name) => described.has(name)))
+    return undefined;
+  return { described: requested.map((name) => described.get(name)!) };
+}
+
+/** Why a mirror fetch cannot go on: neither the lock, nor the mirror, nor the portal could list a record's files. */
+function mirrorMetadataMissing(
+  options: FetchOptions,
+  mirror: MirrorIndex,
+  lockFile: string,
+  datasetId: string,
+  record: number,
+  requested: readonly string[] | undefined,
+  cause: Error,
+): OpenKeyError {
+  const described = mirror.described.get(record);
+  const lacking = requested?.filter((name) => !described?.has(name)) ?? [];
+  const whatDatasetJson =
+    requested === undefined
+      ? `no dataset.json can stand for every file of the record (the manifest names no files)`
+      : described === undefined
+        ? `no dataset.json in it describes a file of record ${record}`
+        : `its dataset.json files do not describe ${lacking.join(', ')}`;
+  return new OpenKeyError(
+    'E_MIRROR_METADATA',
+    `dataset ${datasetId}: cannot tell which files record ${record} has: there is no lock file ${path.basename(lockFile)}, the mirror ${mirror.dir} holds no record-${record}.json and ${whatDatasetJson}, and the portal cannot be reached (${cause.message})`,
+    {
+      hint: `copy ${path.basename(lockFile)} from whoever fetched this manifest, or give --mirror the openkey/datasets folder of a key built from it, or save ${options.base}/api/records/${record} as record-${record}.json in the mirror`,
+      cause,
+    },
+  );
+}
+
+/**
+ * The manifest's real-data files: from a lock that still matches it, else from the mirror's metadata (both with no
+ * network), else from the record API.
+ */
+async function resolveWanted(
+  options: FetchOptions,
+  lockFile: string,
+  store: OpendataStore,
+  mirror: MirrorIndex | undefined,
+): Promise<Wanted[]> {
   const datasets = opendataDatasets(options.manifest);
   const lock = await readLock(lockFile);
   const fromLock = lock !== undefined && lockMismatches(options.manifest, lock).length === 0;
@@ -126,6 +156,8 @@ async function resolveWanted(options: FetchOptions, lockFile: string, store: Ope
   const known = new Map<string, LockedFile>();
   for (const entry of Object.values(lock?.datasets ?? {})) for (const file of entry.files) known.set(file.uri, file);
   const records = new Map<number, RecordFile[]>();
+  // SHA-256 of files another key's dataset.json describes: verified against, like a lock's.
+  const described = new Map<string, MirrorFile>();
   const wanted: Wanted[] = [];
   for (const dataset of datasets) {
     let files: RecordFile[];
@@ -133,8 +165,26 @@ async function resolveWanted(options: FetchOptions, lockFile: string, store: Ope
       files = lock.datasets[dataset.id]!.files.map(({ name, uri, size, adler32 }) => ({ name, uri, size, adler32 }));
     } else {
       const record = dataset.opendata.record;
-      if (!records.has(record)) records.set(record, await readRecord(options, store, record));
-      const listed = records.get(record)!;
+      const requested = dataset.opendata.files;
+      const fromMirror = mirror && !records.has(record) ? fromMirrorMetadata(mirror, record, requested) : undefined;
+      if (fromMirror?.listed !== undefined) {
+        options.log(`record ${record}: its file list from the mirror's record-${record}.json`);
+        records.set(record, fromMirror.listed);
+        await store.saveRecord(record, fromMirror.listed);
+      }
+      if (fromMirror?.described !== undefined) {
+        options.log(`dataset ${dataset.id}: its files as another key's dataset.json in the mirror describes them`);
+        for (const file of fromMirror.described) if (file.sha256 !== undefined) described.set(file.uri, file);
+      }
+      if (!records.has(record) && fromMirror?.described === undefined) {
+        try {
+          records.set(record, await readRecord(options, store, record));
+        } catch (error) {
+          if (mirror === undefined || (error as { code?: string }).code !== 'E_OPENDATA_UNREACHABLE') throw error;
+          throw mirrorMetadataMissing(options, mirror, lockFile, dataset.id, record, requested, error as Error);
+        }
+      }
+      const listed = records.get(record) ?? fromMirror?.described ?? [];
       if (dataset.opendata.files === undefined) files = listed.filter((f) => f.name.endsWith('.root'));
       else {
         const names = listed.map((f) => f.name);
@@ -159,10 +209,11 @@ async function resolveWanted(options: FetchOptions, lockFile: string, store: Ope
           exitCode: 2,
         });
     }
-    for (const file of files) {
-      const pinned = known.get(file.uri);
+    for (const { name, uri, size, adler32 } of files) {
+      const file: RecordFile = { name, uri, size, adler32 };
+      const pinned = known.get(file.uri) ?? described.get(file.uri);
       const sha256 =
-        pinned !== undefined && pinned.size === file.size && pinned.adler32 === file.adler32
+        pinned?.sha256 !== undefined && pinned.size === file.size && pinned.adler32 === file.adler32
           ? pinned.sha256
           : undefined;
       wanted.push({
@@ -186,7 +237,8 @@ export async function fetchOpendata(options: FetchOptions): Promise<FetchSummary
   const started = performance.now();
   const lockFile = lockPathFor(options.manifestFile);
   const store = new OpendataStore(options.cacheDir);
-  const wanted = await resolveWanted(options, lockFile, store);
+  const mirror = options.mirror === undefined ? undefined : await indexMirror(path.resolve(options.mirror));
+  const wanted = await resolveWanted(options, lockFile, store, mirror);
 
   // Unique files (two datasets may share one), each checked against the cache once.
   const byUri = new Map<string, Wanted>();
@@ -205,11 +257,10 @@ export async function fetchOpendata(options: FetchOptions): Promise<FetchSummary
   }
 
   let fromMirror = 0;
-  if (options.mirror !== undefined) {
-    const mirror = await indexMirror(path.resolve(options.mirror));
+  if (mirror !== undefined) {
     for (const [uri, item] of byUri) {
       if (sha.has(uri)) continue;
-      for (const candidate of mirror.get(item.file.name) ?? []) {
+      for (const candidate of mirror.files.get(item.file.name) ?? []) {
         if ((await stat(candidate)).size !== item.file.size) continue;
         const temp = await store.copyIn(candidate, item.file.name);
         const digests = await digestFile(temp, options.signal);

@@ -18,6 +18,8 @@ export interface OpendataFileLabels extends Partial<SampleLabels> {
   /** The factor scaling this sample's weighted events to releaseLuminosityFb (simulation, when the labels allow). */
   scaleToReleaseLuminosity?: number;
   record: number;
+  /** root://eospublic.cern.ch//eos/opendata/…, as the record lists it (a key's datasets folder then serves as a lock). */
+  uri: string;
   url: string;
   size: number;
   adler32: string;
@@ -26,7 +28,7 @@ export interface OpendataFileLabels extends Partial<SampleLabels> {
 
 export function fileLabels(record: number, file: LockedOpendataFile): OpendataFileLabels {
   const known = catalogueFile(record, file.name);
-  const base = { record, url: file.url, size: file.size, adler32: file.adler32, sha256: file.sha256 };
+  const base = { record, uri: file.uri, url: file.url, size: file.size, adler32: file.adler32, sha256: file.sha256 };
   if (known === undefined)
     return {
       sample: file.name.replace(/\.root$/, ''),

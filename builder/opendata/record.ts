@@ -34,6 +34,12 @@ export function httpUrl(uri: string, base: string): string {
   return `${base.replace(/\/+$/, '')}/${match[1]}`;
 }
 
+/** The record's address of a file from its public HTTP address (`{base}//eos/opendata/…`), the inverse of httpUrl. */
+export function uriOf(url: string): string | undefined {
+  const match = /^https?:\/\/[^/]+\/(\/eos\/.*)$/.exec(url);
+  return match === null ? undefined : `root://eospublic.cern.ch/${match[1]}`;
+}
+
 interface RawFile {
   key?: unknown;
   uri?: unknown;
@@ -111,7 +117,8 @@ export async function fetchRecord(base: string, record: number, options: RecordO
       });
     } catch (error) {
       options.signal?.throwIfAborted();
-      lastError = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      lastError = cause?.code ?? cause?.message ?? (error as Error).message;
       continue;
     }
     if (response.status === 404 || response.status === 410)

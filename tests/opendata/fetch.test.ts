@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -531,5 +532,122 @@ describe('plan, verify-repro and check read the lock file', () => {
     expect(await main(['check', manifest, '--cache', cache], io)).toBe(0);
     expect(io.stdout.join('')).toContain(`1 dataset; real data ${formatBytes(real)} by the lock file)`);
     expect(io.stdout.join('')).not.toContain('note:');
+  });
+});
+
+/** The content stage of a fetched manifest, run for real into `outDir` (its root/ is what a key's partition holds). */
+async function placeContent(manifestFile: string, cacheDir: string, outDir: string): Promise<string> {
+  const locked = await withLockedOpendata((await loadManifest(manifestFile)).manifest, manifestFile, cacheDir, '/');
+  const plan = planBuild(locked, { toolVersions: {}, fileDigests: {}, projectRoot: process.cwd(), codeDigests: {} });
+  await mkdir(outDir, { recursive: true });
+  await contentStage.run({
+    manifest: locked,
+    stage: plan.stages.find((s) => s.name === 'content')!,
+    projectRoot: process.cwd(),
+    deps: {},
+    outDir,
+    workDir: path.join(outDir, '..', 'scratch'),
+    sourceDateEpoch: locked.sourceDateEpoch,
+    offline: true,
+    cacheDir,
+    signal: new AbortController().signal,
+    log: () => undefined,
+    progress: () => undefined,
+  });
+  return path.join(outDir, 'root');
+}
+
+/** The address of a port on 127.0.0.1 where nothing listens (bound, then closed): every request to it is refused. */
+async function nobodyListening(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+describe('--mirror with no lock file and no network', () => {
+  /** A manifest in a folder of its own (so no lock file beside it), with the same datasets as `fresh`. */
+  async function elsewhere(from: string): Promise<string> {
+    const dir = path.join(work, `elsewhere-${Math.random().toString(36).slice(2, 8)}`);
+    await mkdir(dir);
+    const file = path.join(dir, 'key.yaml');
+    await copyFile(from, file);
+    return file;
+  }
+
+  it('another key’s datasets folder is enough: its dataset.json stands in for the lock, no request is made', async () => {
+    const { manifest, cache } = await fresh();
+    await run(manifest, cache);
+    const key = await placeContent(manifest, cache, path.join(work, 'key-a'));
+    const datasets = path.join(key, 'openkey', 'datasets');
+    const json = JSON.parse(await readFile(path.join(datasets, 'mc8', 'dataset.json'), 'utf8'));
+    expect(json.files[ZZ].uri).toBe(
+      `root://eospublic.cern.ch//eos/opendata/atlas/OutreachDatasets/2016-07-29/MC/${ZZ}`,
+    );
+
+    const copy = await elsewhere(manifest);
+    portal.requests.length = 0;
+    const cacheB = path.join(work, 'cache-b');
+    // The portal's address is one where nothing listens: a request would fail the fetch.
+    const base = await nobodyListening();
+    const { summary, lines } = await run(copy, cacheB, { mirror: datasets, base, retries: 0 });
+    expect(summary).toMatchObject({ files: 2, fromMirror: 2, downloaded: 0, bytesDownloaded: 0 });
+    expect(portal.requests).toEqual([]);
+    expect(lines).toContain("dataset mc8: its files as another key's dataset.json in the mirror describes them");
+    const lockA = (await readLock(lockPathFor(manifest)))!;
+    const lockB = (await readLock(lockPathFor(copy)))!;
+    expect(lockB.datasets).toEqual(lockA.datasets);
+    expect(await blobs(cacheB)).toEqual(await blobs(cache));
+  });
+
+  it('a record JSON saved in a folder of ROOT files is enough, and a mirror file with other bytes is refused', async () => {
+    const { manifest, cache } = await fresh();
+    const folder = path.join(work, 'colleague');
+    await mkdir(folder);
+    const record = await fetch(`${portal.base}/api/records/3860`);
+    await writeFile(path.join(folder, 'record-3860.json'), await record.text());
+    await copyFile(portal.file(ZZ).path, path.join(folder, ZZ));
+    const bad = Buffer.from(readFileSync(portal.file(DY).path));
+    bad[100] = (bad[100] ?? 0) ^ 0xff;
+    await writeFile(path.join(folder, DY), bad);
+    portal.requests.length = 0;
+    const { summary, lines } = await run(manifest, cache, { mirror: folder });
+    expect(lines).toContain("record 3860: its file list from the mirror's record-3860.json");
+    expect(lines.some((l) => l.startsWith(`mirror: ${path.join(folder, DY)} has other bytes`))).toBe(true);
+    // No record look-up: only the file the mirror had wrong was downloaded.
+    expect(portal.requests.map((r) => r.path.split('/').at(-1))).toEqual([DY]);
+    expect(summary).toMatchObject({ fromMirror: 1, downloaded: 1 });
+    const lock = (await readLock(lockPathFor(manifest)))!;
+    expect(lock.datasets.mc8!.files.map((f) => f.sha256)).toEqual([ZZ, DY].map((n) => sha256(portal.file(n).path)));
+  });
+
+  it('says exactly what is missing when neither a lock, nor the mirror, nor the portal can list the files', async () => {
+    const { manifest, cache } = await fresh();
+    const folder = path.join(work, 'only-root-files');
+    await mkdir(folder);
+    await copyFile(portal.file(ZZ).path, path.join(folder, ZZ));
+    const base = await nobodyListening();
+    const error = await run(manifest, cache, { mirror: folder, base, retries: 0 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'E_MIRROR_METADATA',
+      message: `dataset mc8: cannot tell which files record 3860 has: there is no lock file key.lock.json, the mirror ${folder} holds no record-3860.json and no dataset.json in it describes a file of record 3860, and the portal cannot be reached (cannot read record 3860 from ${base}/api/records/3860 (ECONNREFUSED))`,
+      hint: `copy key.lock.json from whoever fetched this manifest, or give --mirror the openkey/datasets folder of a key built from it, or save ${base}/api/records/3860 as record-3860.json in the mirror`,
+    });
+    expect(await blobs(cache)).toEqual([]);
+    expect(await readLock(lockPathFor(manifest))).toBeUndefined();
+
+    // A dataset.json that describes only some of the requested files names the others.
+    const partial = path.join(folder, 'mc8');
+    await mkdir(partial);
+    const url = `https://opendata.cern.ch//eos/opendata/atlas/OutreachDatasets/2016-07-29/MC/${ZZ}`;
+    const zz = portal.file(ZZ);
+    await writeFile(
+      path.join(partial, 'dataset.json'),
+      JSON.stringify({ files: { [ZZ]: { record: 3860, url, size: zz.size, adler32: zz.adler32 } } }),
+    );
+    await expect(run(manifest, cache, { mirror: folder, base, retries: 0 })).rejects.toThrow(
+      `its dataset.json files do not describe ${DY}`,
+    );
   });
 });
