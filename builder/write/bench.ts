@@ -1,0 +1,139 @@
+/**
+ * Benchmark of `openkey write` (scripts/bench-write prints it, tests/write/bench.slow.test.ts runs it small), on
+ * file-backed loop devices, in one run:
+ *   1. openkey write IMAGE LOOP: holes skipped, every written range read back with O_DIRECT, persistence grown;
+ *   2. baseline: dd bs=4M oflag=direct conv=fsync, then cmp of the image against the device;
+ *   3. baseline: bmaptool copy with the image's bmap (bmaptool create), which verifies the mapped ranges' checksums;
+ *   4. openkey write onto two loop devices at once.
+ * Each run writes onto a fresh sparse backing file, so no run profits from a previous one on the device side; the
+ * image is read once beforehand so every run finds it in the page cache alike.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { markdownTable, parseBenchArgs, wholeNumber } from '../../common/bench.ts';
+import { UsageError } from '../../common/errors.ts';
+import { PROJECT_ROOT } from '../plan/survey.ts';
+import { run } from '../tools/exec.ts';
+
+export const USAGE = 'scripts/bench-write [IMAGE] [--work DIR] [--key-mib N]';
+export const DEFAULT_IMAGE = path.join(PROJECT_ROOT, 'out/openkey-s/openkey-s-0.1.0-usb.img');
+
+export interface WriteBenchOptions {
+  image: string;
+  /** The folder the backing files are made in (a temp folder inside it, removed afterwards). */
+  work: string;
+  /** Size of each key; by default the image's plus 512 MiB, room for the persistence partition to grow. */
+  keyMiB?: number;
+}
+
+/** The command line of scripts/bench-write; a bad one is a UsageError with the exact complaint. */
+export function parseWriteBenchArgs(
+  argv: string[],
+  cwd = process.cwd(),
+  defaultImage = DEFAULT_IMAGE,
+): WriteBenchOptions {
+  const { values, positionals } = parseBenchArgs(
+    argv,
+    { work: { type: 'string' }, 'key-mib': { type: 'string' } },
+    USAGE,
+    true,
+  );
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`, `usage: ${USAGE}`);
+  const image = path.resolve(cwd, positionals[0] ?? defaultImage);
+  if (!existsSync(image) || !statSync(image).isFile())
+    throw new UsageError(
+      `${image}: no such image file`,
+      positionals[0] === undefined ? 'build the S key first (scripts/build), or give IMAGE' : `usage: ${USAGE}`,
+    );
+  const keyMiB = values['key-mib'] === undefined ? undefined : wholeNumber(values['key-mib'], '--key-mib', 1);
+  if (keyMiB !== undefined && keyMiB * 2 ** 20 < statSync(image).size)
+    throw new UsageError(
+      `--key-mib ${keyMiB}: smaller than the image (${Math.ceil(statSync(image).size / 2 ** 20)} MiB)`,
+    );
+  return {
+    image,
+    work: path.resolve(cwd, values.work ?? os.tmpdir()),
+    ...(keyMiB === undefined ? {} : { keyMiB }),
+  };
+}
+
+/** Seconds of each run. */
+export interface WriteFigures {
+  ours: number;
+  dd: number;
+  bmaptool: number;
+  two: number;
+}
+
+/** The README's table: each run's seconds and its ratio to the baselines (ours to dd, to bmaptool; two keys to one). */
+export function formatWriteTable(f: WriteFigures): string {
+  const ratio = (a: number, b: number) => (a / b).toFixed(2);
+  return markdownTable(
+    ['what', 'seconds', 'ratio'],
+    [
+      ['openkey write (write + O_DIRECT verify + grow)', f.ours.toFixed(1), '1'],
+      ['dd bs=4M oflag=direct conv=fsync + cmp', f.dd.toFixed(1), `ours ${ratio(f.ours, f.dd)}× of dd`],
+      ['bmaptool copy with its bmap', f.bmaptool.toFixed(1), `ours ${ratio(f.ours, f.bmaptool)}× of bmaptool`],
+      ['openkey write, two keys at once', f.two.toFixed(1), `${ratio(f.two, f.ours)}× one key (goal < 1.3)`],
+    ],
+  );
+}
+
+/** Runs the four writes; progress and each run's time go to `log` (stderr in the script). */
+export async function benchWrite(options: WriteBenchOptions, log: (line: string) => void): Promise<WriteFigures> {
+  const { image } = options;
+  const imageBytes = statSync(image).size;
+  const keyBytes = (options.keyMiB ?? Math.ceil(imageBytes / 2 ** 20) + 512) * 2 ** 20;
+  await mkdir(options.work, { recursive: true });
+  const work = await mkdtemp(path.join(options.work, 'openkey-bench-write-'));
+  const loops: string[] = [];
+
+  const freshKey = async (name: string): Promise<string> => {
+    const backing = path.join(work, `${name}.raw`);
+    await run('truncate', ['-s', String(keyBytes), backing]);
+    const loop = (await run('losetup', ['--find', '--show', backing], { aptPackage: 'mount' })).stdout.trim();
+    loops.push(loop);
+    return loop;
+  };
+  const timed = async (what: string, action: () => Promise<void>): Promise<number> => {
+    const started = performance.now();
+    await action();
+    const seconds = (performance.now() - started) / 1000;
+    log(`${what}: ${seconds.toFixed(2)} s`);
+    return seconds;
+  };
+  const openkey = async (devices: string[]) =>
+    (await run(process.execPath, [path.join(PROJECT_ROOT, 'bin/openkey.mjs'), 'write', image, ...devices, '--yes']))
+      .stdout;
+
+  try {
+    log(`image ${image}: ${(imageBytes / 2 ** 20).toFixed(0)} MiB; keys of ${(keyBytes / 2 ** 20).toFixed(0)} MiB`);
+    // Warm the page cache, so every run finds the image there alike (dd: cat would hand the bytes to us).
+    await run('dd', [`if=${image}`, 'of=/dev/null', 'bs=4M', 'status=none']);
+    const bmap = path.join(work, 'image.bmap');
+    await timed('bmaptool create (not counted)', () =>
+      run('bmaptool', ['create', '-o', bmap, image], { aptPackage: 'bmap-tools' }).then(() => undefined),
+    );
+    const ours = await timed('openkey write + verify + grow', async () => {
+      log(`  ${(await openkey([await freshKey('ours')])).trim()}`);
+    });
+    const dd = await timed('dd bs=4M oflag=direct conv=fsync + cmp', async () => {
+      const key = await freshKey('dd');
+      await run('dd', [`if=${image}`, `of=${key}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none']);
+      await run('cmp', ['-n', String(imageBytes), image, key], { aptPackage: 'diffutils' });
+    });
+    const bmaptool = await timed('bmaptool copy (verifies the bmap checksums)', async () => {
+      await run('bmaptool', ['copy', '--bmap', bmap, image, await freshKey('bmap')], { aptPackage: 'bmap-tools' });
+    });
+    const two = await timed('openkey write, two keys at once', async () => {
+      const out = await openkey([await freshKey('two-a'), await freshKey('two-b')]);
+      log(`  ${out.trim().replace(/\n/g, '\n  ')}`);
+    });
+    return { ours, dd, bmaptool, two };
+  } finally {
+    for (const loop of loops) await run('losetup', ['-d', loop]);
+    await rm(work, { recursive: true, force: true });
+  }
+}
