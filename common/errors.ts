@@ -113,20 +113,34 @@ export function httpStatus(code: string): number {
   return errorEntry(code)?.status ?? 400;
 }
 
+/**
+ * The facts of one error as data (the field and column of a bad expression, the closest names, a limit), so that a
+ * client can say it in its user's language: the service sends them beside the English message as `params`, and the
+ * apps fill them into their own sentence for the code (apps/shared/errors.ts).
+ */
+export type ErrorParams = Record<string, string | number>;
+
 export class OpenKeyError extends Error {
   readonly code: string;
   readonly hint: string | undefined;
   /** Process exit code the CLI uses: 1 for failures, 2 for usage and manifest errors. */
   readonly exitCode: 1 | 2;
+  /** The error's facts for a translated message (empty when the code says it all). */
+  readonly params: ErrorParams;
 
   /** Exit code and hint default to the registry's entry for `code` (ERRORS), then to 1 and none. */
-  constructor(code: string, message: string, options: { hint?: string; exitCode?: 1 | 2; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { hint?: string; exitCode?: 1 | 2; cause?: unknown; params?: ErrorParams } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OpenKeyError';
     this.code = code;
     const entry = errorEntry(code);
     this.hint = options.hint ?? entry?.hint;
     this.exitCode = options.exitCode ?? entry?.exitCode ?? 1;
+    this.params = options.params ?? {};
   }
 }
 

@@ -46,10 +46,15 @@ export async function drawLinked(container: HTMLElement, o: LinkedOptions): Prom
       if (o.state.tree !== '') request.tree = o.state.tree;
       if (selection !== '') request.selection = selection;
       if (o.state.weight !== '') request.weight = o.state.weight;
-      const a = await o.api.run(request);
+      // The failed request goes with the error, so its message can point into the selection.
+      const a = await o.api.run(request).catch((error: unknown) => {
+        throw Object.assign(error as object, { request });
+      });
       if (a.state !== 'done' || a.result === undefined)
-        throw Object.assign(new Error(typeof a.error === 'string' ? a.error : (a.error?.message ?? a.state)), {
-          code: typeof a.error === 'object' ? a.error.code : undefined,
+        throw Object.assign(new Error(a.error?.message ?? a.state), {
+          code: a.error?.code,
+          params: a.error?.params,
+          request,
         });
       return { selection, vars, result: a.result };
     }),

@@ -6,7 +6,6 @@
  */
 import {
   Api,
-  ApiError,
   type Analysis,
   type AnalysisRequest,
   type AnalysisResult,
@@ -15,6 +14,7 @@ import {
   type Preset,
 } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
+import { describeError, type RequestText } from '../shared/errors.ts';
 import { formatNumber, language, type MessageKey, setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex } from '../shared/key-index.ts';
 import { fitPeak, type FitResult } from './fit.ts';
@@ -74,13 +74,12 @@ const variables = (): Variable[] => variablesFor(state.preset);
 const lookup = (id: string) => variables().find((v) => v.id === id);
 const currentVariable = () => (state.variable === '' ? undefined : lookup(state.variable));
 
-/** A service error in the page's language: what the code means, then the service's own detail. */
+/** The last request sent, so an error's position can be shown in the expression it points into. */
+let lastRequest: RequestText | undefined;
+
+/** A service error in the page's language with its details (shared/errors.ts). */
 function errorText(error: unknown): string {
-  const code = error instanceof ApiError ? error.code : (error as { code?: string } | undefined)?.code;
-  const message = error instanceof Error ? error.message : String((error as { message?: string })?.message ?? error);
-  const key = `error.${code ?? ''}` as MessageKey;
-  const known = code !== undefined && t(key) !== key;
-  return known ? `${t(key)} (${message})` : message;
+  return describeError(error, (error as { request?: RequestText } | undefined)?.request ?? lastRequest);
 }
 
 // ---- dataset and preset -------------------------------------------------------------------------------------
@@ -651,6 +650,7 @@ async function run(): Promise<void> {
   setStatus(statusLine, t('analyser.submitting'));
   try {
     const request = toRequest(state, lookup);
+    lastRequest = request;
     const { id } = await api.submit(request);
     if (token !== runToken) return;
     setStatus(statusLine, t('analyser.running'));
@@ -675,8 +675,7 @@ async function run(): Promise<void> {
     } else if (analysis.state === 'cancelled') {
       setStatus(statusLine, t('analyser.cancelled'));
     } else {
-      const e = analysis.error;
-      setStatus(statusLine, t('analyser.failed', { message: typeof e === 'string' ? e : errorText(e) }), 'error');
+      setStatus(statusLine, t('analyser.failed', { message: errorText(analysis.error) }), 'error');
     }
   } catch (error) {
     if (token === runToken) setStatus(statusLine, t('analyser.failed', { message: errorText(error) }), 'error');

@@ -10,6 +10,7 @@ import { openFile, type RootFile } from 'jsroot/io';
 import { treeDraw } from 'jsroot/tree';
 import { Api, type DatasetSummary } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
+import { describeError } from '../shared/errors.ts';
 import { formatBytes } from '../shared/format.ts';
 import { formatNumber as formatCount, setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex } from '../shared/key-index.ts';
@@ -78,7 +79,7 @@ async function drawBranch(name: string, button?: HTMLButtonElement): Promise<voi
     setStatus(statusLine, t('browser.drawn', { name, n: formatCount(filled) }));
     document.body.dataset.drawn = name;
   } catch (error) {
-    setStatus(statusLine, t('browser.cannotDraw', { name, message: (error as Error).message }), 'error');
+    setStatus(statusLine, t('browser.cannotDraw', { name, message: describeError(error) }), 'error');
   }
 }
 
@@ -89,7 +90,7 @@ async function selectTree(name: string): Promise<void> {
   try {
     tree = await file.readObject(name);
   } catch (error) {
-    setStatus(statusLine, t('browser.cannotReadTree', { name, message: (error as Error).message }), 'error');
+    setStatus(statusLine, t('browser.cannotReadTree', { name, message: describeError(error) }), 'error');
     return;
   }
   renderBranches();
@@ -128,7 +129,7 @@ async function open(source: string | File, title: string, info: string, button?:
     if (trees[0] !== undefined) await selectTree(trees[0].fName);
     document.body.dataset.opened = title;
   } catch (error) {
-    setStatus(statusLine, t('browser.cannotOpen', { title, message: (error as Error).message }), 'error');
+    setStatus(statusLine, t('browser.cannotOpen', { title, message: describeError(error) }), 'error');
   }
 }
 
@@ -188,6 +189,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  setStatus(statusLine, t('analyser.noService', { message: (error as Error).message }), 'error');
+  setStatus(statusLine, t('analyser.noService', { message: describeError(error) }), 'error');
   document.body.dataset.ready = '1';
 });

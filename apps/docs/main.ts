@@ -1,6 +1,7 @@
 /** Renders one Markdown document of the key (docs/?path=relative/path.md), offline, with marked. */
 import { marked } from 'marked';
 import { byId, setStatus, siteRoot } from '../shared/dom.ts';
+import { describeError } from '../shared/errors.ts';
 import { setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex } from '../shared/key-index.ts';
 
@@ -41,4 +42,6 @@ async function main(): Promise<void> {
   status.textContent = '';
 }
 
-main().catch((error: unknown) => setStatus(byId('status'), t('docs.failed', { message: String(error) }), 'error'));
+main().catch((error: unknown) =>
+  setStatus(byId('status'), t('docs.failed', { message: describeError(error) }), 'error'),
+);

@@ -58,13 +58,16 @@ export type SampleJson = Omit<SampleResult, 'histograms'> & { histograms: Record
 
 export class ApiError extends Error {
   readonly status: number;
-  /** The service's stable error code (E_UNKNOWN_BRANCH …), which the apps translate. */
+  /** The service's stable error code (E_UNKNOWN_BRANCH …), which the apps translate (shared/errors.ts). */
   readonly code: string | undefined;
-  constructor(status: number, message: string, code?: string) {
+  /** The error's facts (field, column, suggestions, limit …) for the translated sentence. */
+  readonly params: Record<string, string | number>;
+  constructor(status: number, message: string, code?: string, params: Record<string, string | number> = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.params = params;
   }
 }
 
@@ -81,8 +84,15 @@ export class Api {
   }
 
   async json<T>(path: string, init?: RequestInit): Promise<T> {
-    const response = await fetch(this.url(path), init);
-    const text = await response.text();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.url(path), init);
+      text = await response.text();
+    } catch (error) {
+      // fetch rejects only when no answer came: the service or the network is down (E_NETWORK, the apps' own code).
+      throw new ApiError(0, `cannot reach the service: ${(error as Error).message}`, 'E_NETWORK');
+    }
     let body: unknown;
     try {
       body = text === '' ? undefined : JSON.parse(text);
@@ -90,11 +100,19 @@ export class Api {
       body = text;
     }
     if (!response.ok) {
-      const code = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).code : undefined;
+      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const params: Record<string, string | number> = {};
+      if (typeof fields.params === 'object' && fields.params !== null)
+        for (const [k, v] of Object.entries(fields.params))
+          if (typeof v === 'string' || typeof v === 'number') params[k] = v;
+      // An answer without our code (a proxy's 502, a captive portal's page) is E_HTTP with its status.
+      const code = typeof fields.code === 'string' ? fields.code : 'E_HTTP';
+      if (code === 'E_HTTP') params.status = response.status;
       throw new ApiError(
         response.status,
         errorMessage(body) ?? `${response.status} ${response.statusText}`,
-        typeof code === 'string' ? code : undefined,
+        code,
+        params,
       );
     }
     return body as T;

@@ -292,9 +292,18 @@ const progressSchema = {
   additionalProperties: false,
 } as const;
 
+/**
+ * An error's facts as data (field, column, closest names, limits …: common/errors.ts ErrorParams), so a client can
+ * say it in its user's language; `message` says the same in English.
+ */
+const errorParamsSchema = {
+  type: 'object',
+  additionalProperties: { type: ['string', 'number'] },
+} as const;
+
 const analysisErrorSchema = {
   type: 'object',
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  properties: { code: { type: 'string' }, message: { type: 'string' }, params: errorParamsSchema },
   required: ['code', 'message'],
   additionalProperties: false,
 } as const;
@@ -334,6 +343,7 @@ export const errorSchema = {
     error: { type: 'string' },
     message: { type: 'string' },
     hint: { type: 'string' },
+    params: errorParamsSchema,
   },
   required: ['statusCode', 'code', 'error', 'message'],
   additionalProperties: false,

@@ -85,8 +85,8 @@ interface Part {
   length: number;
 }
 
-function tooLarge(message: string, hint: string): OpenKeyError {
-  return new OpenKeyError('E_TOO_LARGE', message, { hint });
+function tooLarge(message: string, hint: string, params: { limit: number; unit: 'entries' | 'bytes' }): OpenKeyError {
+  return new OpenKeyError('E_TOO_LARGE', message, { hint, params });
 }
 
 /** Checks the request against the dataset (branches exist, readable, range sane) before any basket is read. */
@@ -97,7 +97,9 @@ export function planColumns(
 ): { files: FileInfo[]; branches: BranchMeta[]; first: number; last: number } {
   const readable = dataset.files.filter((f) => f.meta !== undefined);
   if (readable.length === 0)
-    throw new OpenKeyError('E_UNKNOWN_TREE', `dataset "${dataset.id}" has no readable tree`, {});
+    throw new OpenKeyError('E_UNKNOWN_TREE', `dataset "${dataset.id}" has no readable tree`, {
+      params: { dataset: dataset.id },
+    });
   const files = selectFiles(dataset.id, readable, request.files);
   const reference = files[0]!.meta!;
   const known = new Map(reference.branches.map((b) => [b.name, b]));
@@ -107,6 +109,7 @@ export function planColumns(
       const near = closest(name, [...known.keys()]);
       throw new OpenKeyError('E_UNKNOWN_BRANCH', `unknown branch "${name}" in dataset "${dataset.id}"`, {
         hint: near ? `did you mean "${near}"?` : 'GET /api/datasets/<id> lists the branches',
+        params: { dataset: dataset.id, name, ...(near ? { suggestions: near } : {}) },
       });
     }
     if (branch.element === undefined)
@@ -126,6 +129,7 @@ export function planColumns(
     throw tooLarge(
       `the request scans ${last - first} entries; the limit is ${limits.maxEntries}`,
       'ask for fewer with entryStart/entryStop (entry_start/entry_stop in openkey.py)',
+      { limit: limits.maxEntries, unit: 'entries' },
     );
   return { files, branches, first, last };
 }
@@ -181,12 +185,16 @@ export async function readColumns(
       for (const name of needed) {
         const branch = meta.get(name);
         if (branch === undefined)
-          throw new OpenKeyError('E_UNKNOWN_BRANCH', `${file.name}: the file has no branch "${name}"`, {});
+          throw new OpenKeyError('E_UNKNOWN_BRANCH', `${file.name}: the file has no branch "${name}"`, {
+            params: { file: file.name, name },
+          });
         columns.set(name, await readColumn(fd, branch, from, to, stats));
       }
     } catch (error) {
       if (error instanceof OpenKeyError) throw error;
-      throw new OpenKeyError('E_ROOT_READ', `${file.name}: ${(error as Error).message}`, {});
+      throw new OpenKeyError('E_ROOT_READ', `${file.name}: ${(error as Error).message}`, {
+        params: { file: file.name },
+      });
     } finally {
       closeSync(fd);
     }
@@ -238,6 +246,7 @@ export async function readColumns(
       throw tooLarge(
         `the answer would exceed ${limits.maxBytes} bytes (${bytes} after ${scanned} entries)`,
         'ask for fewer columns or entries, or a tighter cut',
+        { limit: limits.maxBytes, unit: 'bytes' },
       );
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -92,6 +92,7 @@ export class DatasetStore {
       throw new OpenKeyError(
         'E_DATASETS_DIR',
         `cannot read the datasets directory ${this.dir}: ${(error as Error).message}`,
+        { params: { path: this.dir } },
       );
     }
     const ids: string[] = [];
@@ -133,6 +134,7 @@ export class DatasetStore {
       const near = nearestNames(id, ids);
       throw new OpenKeyError('E_UNKNOWN_DATASET', `unknown dataset "${id}"`, {
         hint: near.length > 0 ? `closest: ${near.join(', ')}` : `known datasets: ${ids.join(', ') || 'none'}`,
+        params: { dataset: id, ...(near.length > 0 ? { suggestions: near.join(', ') } : {}) },
       });
     }
     const dir = join(this.dir, id);

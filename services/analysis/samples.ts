@@ -8,7 +8,7 @@
  * planning, the pool, the cache and the limits stay in one place; this module only splits, scales and adds.
  */
 import { randomUUID } from 'node:crypto';
-import { OpenKeyError } from '../../common/errors.ts';
+import { OpenKeyError, type ErrorParams } from '../../common/errors.ts';
 import type { AnalysisManager } from './analyses/manager.ts';
 import type { AnalysisResult, AnalysisState, AnalysisView, DatasetRequest as AnalysisRequest } from './api.ts';
 import type { Dataset, DatasetStore, FileInfo, FileLabels } from './datasets.ts';
@@ -194,8 +194,12 @@ export function presetSamples(
   };
 }
 
-function badRequest(code: string, message: string, hint?: string): OpenKeyError {
-  return new OpenKeyError(code, message, { exitCode: 2, ...(hint === undefined ? {} : { hint }) });
+function badRequest(code: string, message: string, hint?: string, params?: ErrorParams): OpenKeyError {
+  return new OpenKeyError(code, message, {
+    exitCode: 2,
+    ...(hint === undefined ? {} : { hint }),
+    ...(params === undefined ? {} : { params }),
+  });
 }
 
 type Inner = NonNullable<ReturnType<AnalysisManager['get']>>;
@@ -285,6 +289,7 @@ export class SampleAnalyses {
         'E_BAD_LUMINOSITY',
         `body.luminosity: ${request.luminosity} fb⁻¹; a luminosity must be above 0`,
         'for example 10',
+        { luminosity: request.luminosity },
       );
     const datasets = await Promise.all(ids.map((id) => this.store.get(id)));
     const allFiles = datasets.flatMap((d) => d.files);
@@ -307,6 +312,8 @@ export class SampleAnalyses {
     }
     const submitted: { part: SamplePart[]; analysis: Inner }[] = [];
     const failures: string[] = [];
+    // The first failure's facts, for a translated message: its dataset, its own code (`cause`) and params.
+    let firstFailure: ErrorParams | undefined;
     for (const group of groups.values()) {
       const first = group[0]!;
       const selection = [request.selection, first.selection].filter((s): s is string => s !== undefined && s !== '');
@@ -330,17 +337,26 @@ export class SampleAnalyses {
           throw error;
         }
         failures.push(`dataset "${first.dataset}": ${error.message}`);
+        firstFailure ??= { ...error.params, dataset: first.dataset, cause: error.code };
       }
     }
     // A sample whose tree lacks a branch fails before anything is drawn: never a plot missing a sample.
     const planned = submitted.filter((s) => s.analysis.state === 'failed');
-    for (const s of planned) failures.push(`dataset "${s.part[0]!.dataset}": ${s.analysis.error?.message ?? 'failed'}`);
+    for (const s of planned) {
+      failures.push(`dataset "${s.part[0]!.dataset}": ${s.analysis.error?.message ?? 'failed'}`);
+      firstFailure ??= {
+        ...s.analysis.error?.params,
+        dataset: s.part[0]!.dataset,
+        cause: s.analysis.error?.code ?? 'E_INTERNAL',
+      };
+    }
     if (failures.length > 0) {
       for (const s of submitted) this.manager.cancel(s.analysis);
       throw badRequest(
         'E_SAMPLES',
         [...new Set(failures)].join('; '),
         'every dataset of an analysis must have the branches its expressions read',
+        { ...firstFailure, failures: new Set(failures).size },
       );
     }
 

@@ -251,6 +251,25 @@ describe('the teaching workflow', () => {
     await page.context().close();
   }, 120_000);
 
+  it('a mistyped selection fails in the page’s language, with the character, a suggestion and the spot', async () => {
+    const { page, problems } = await guardedPage(browser);
+    await page.goto(new URL('analyser/?lang=es#dataset=data-mix', service.url).href);
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.click('#advanced > summary');
+    await page.fill('#selection', 'lep_n = 2');
+    await page.click('#run');
+    await page.waitForSelector('#status.error');
+    const text = (await page.textContent('#status')) ?? '';
+    expect(text).toMatch(/Selección, carácter \d+: “=” no encaja aquí\. ¿Quería decir “==”\? — .*lep_n ▸= 2/);
+    expect(text).not.toMatch(/column|unexpected/);
+    await page.fill('#selection', 'lep_nn == 2');
+    await page.click('#run');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent?.includes('lep_nn'));
+    expect(await page.textContent('#status')).toMatch(/la rama “lep_nn”\. ¿Quería decir “lep_n”/);
+    expect(problems.filter((p) => !p.includes('400 (Bad Request)')).join('\n')).toBe('');
+    await page.context().close();
+  }, 120_000);
+
   it('with locale es_ES.UTF-8 on the key the pages are Spanish; ?lang= and the switch choose another', async () => {
     const indexPath = join(ws.apps, 'key-index.js');
     const original = await readFile(indexPath, 'utf8');

@@ -89,6 +89,7 @@ describe('health, datasets, presets', () => {
       error: 'Not Found',
       message: 'unknown dataset "atlass"',
       hint: 'closest: atlas, broken, hzz',
+      params: { dataset: 'atlass', suggestions: 'atlas, broken, hzz' },
     });
   });
 

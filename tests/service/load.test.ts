@@ -104,6 +104,7 @@ describe('the bounded queue', () => {
       error: 'Service Unavailable',
       message: 'the analysis queue is full (1 waiting)',
       hint: 'retry in a few seconds',
+      params: { limit: 1 },
     });
     const queued = (await app.inject(`/api/analyses/${second.json<{ id: string }>().id}`)).json<AnalysisView>();
     expect(queued.state).toBe('queued');
@@ -136,6 +137,7 @@ describe('a crashing worker', () => {
     expect(view.error).toEqual({
       code: 'E_WORKER_CRASHED',
       message: 'uproot-HZZ-lz4.root: worker exited with code 70; the task was abandoned',
+      params: { file: 'uproot-HZZ-lz4.root' },
     });
     expect(app.analysis.pool.restarts).toBe(before + 1);
     const ok = await app.inject({

@@ -91,7 +91,12 @@ export class AnalysisManager {
     } catch (error) {
       if (!(error instanceof PlannedFailure)) throw error;
       const failed = this.create(request);
-      failed.end('failed', { error: { code: error.code, message: error.message } });
+      failed.end('failed', {
+        error:
+          Object.keys(error.params).length > 0
+            ? { code: error.code, message: error.message, params: error.params }
+            : { code: error.code, message: error.message },
+      });
       return failed;
     }
     const analysis = this.create(request);

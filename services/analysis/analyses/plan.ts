@@ -94,12 +94,22 @@ function checkHistograms(request: DatasetRequest): void {
   const names = new Set<string>();
   request.histograms.forEach((h, i) => {
     const where = `histograms[${i}]`;
-    if (names.has(h.name)) throw badRequest('E_BAD_HISTOGRAM', `${where}.name: "${h.name}" is used twice`);
+    if (names.has(h.name))
+      throw badRequest('E_BAD_HISTOGRAM', `${where}.name: "${h.name}" is used twice`, undefined, { name: h.name });
     names.add(h.name);
     if (!Number.isInteger(h.bins) || h.bins < 1 || h.bins > MAX_BINS)
-      throw badRequest('E_BAD_BINNING', `${where}.bins: ${h.bins} bins; use 1 to ${MAX_BINS}`);
+      throw badRequest('E_BAD_BINNING', `${where}.bins: ${h.bins} bins; use 1 to ${MAX_BINS}`, undefined, {
+        name: h.name,
+        bins: h.bins,
+        limit: MAX_BINS,
+      });
     if (!Number.isFinite(h.min) || !Number.isFinite(h.max) || !(h.min < h.max))
-      throw badRequest('E_BAD_BINNING', `${where}: min ${h.min} must be below max ${h.max}`, 'swap min and max');
+      throw badRequest('E_BAD_BINNING', `${where}: min ${h.min} must be below max ${h.max}`, 'swap min and max', {
+        name: h.name,
+        min: h.min,
+        max: h.max,
+        limit: MAX_BINS,
+      });
   });
   const total = request.histograms.reduce((n, h) => n + h.bins, 0);
   if (total > MAX_TOTAL_BINS)
@@ -107,6 +117,7 @@ function checkHistograms(request: DatasetRequest): void {
       'E_TOO_MANY_BINS',
       `histograms: ${total} bins in all; one analysis may have at most ${MAX_TOTAL_BINS}`,
       'use fewer bins or histograms',
+      { bins: total, limit: MAX_TOTAL_BINS },
     );
 }
 
@@ -128,11 +139,13 @@ export function selectFiles(
       const near = nearestNames(name, byName.keys());
       throw new OpenKeyError('E_UNKNOWN_FILE', `dataset "${datasetId}" has no file "${name}"`, {
         hint: `closest: ${near.join(', ')}`,
+        params: { dataset: datasetId, file: name, suggestions: near.join(', ') },
       });
     });
     if (new Set(names).size !== names.length) throw badRequest('E_BAD_REQUEST', 'files: a file is listed twice');
   }
-  if (files.length === 0) throw badRequest('E_NO_FILES', `dataset "${datasetId}" has no ROOT files`);
+  if (files.length === 0)
+    throw badRequest('E_NO_FILES', `dataset "${datasetId}" has no ROOT files`, undefined, { dataset: datasetId });
   return files;
 }
 
@@ -165,6 +178,7 @@ export async function planAnalysis(store: DatasetStore, request: DatasetRequest,
     if (request.tree !== undefined && withTrees) {
       throw new OpenKeyError('E_UNKNOWN_TREE', `no tree "${request.tree}" in dataset "${dataset.id}"`, {
         hint: `the files have: ${withTrees.trees!.join(', ') || 'no trees'}`,
+        params: { dataset: dataset.id, tree: request.tree, suggestions: withTrees.trees!.join(', ') },
       });
     }
   }
@@ -190,12 +204,18 @@ export async function planAnalysis(store: DatasetStore, request: DatasetRequest,
     throw new PlannedFailure(
       'E_ROOT_CORRUPT',
       why.startsWith(`${broken.info.name}:`) ? why : `${broken.info.name}: ${why}`,
+      { dataset: dataset.id, file: broken.info.name },
     );
   }
   for (const m of metas) {
     const have = new Set(m.meta!.branches.filter((b) => b.element !== undefined).map((b) => b.name));
     const missing = branches.find((b) => !have.has(b));
-    if (missing) throw new PlannedFailure('E_MISSING_BRANCH', `${m.info.name}: has no readable branch "${missing}"`);
+    if (missing)
+      throw new PlannedFailure('E_MISSING_BRANCH', `${m.info.name}: has no readable branch "${missing}"`, {
+        dataset: dataset.id,
+        file: m.info.name,
+        name: missing,
+      });
   }
 
   const specs: HistSpec[] = [

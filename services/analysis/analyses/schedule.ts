@@ -41,7 +41,9 @@ export class Scheduler {
     } else if (this.waiting.length < this.options.maxQueued) {
       this.waiting.push(a);
     } else {
-      throw new OpenKeyError('E_QUEUE_FULL', `the analysis queue is full (${this.options.maxQueued} waiting)`);
+      throw new OpenKeyError('E_QUEUE_FULL', `the analysis queue is full (${this.options.maxQueued} waiting)`, {
+        params: { limit: this.options.maxQueued },
+      });
     }
   }
 

@@ -1,4 +1,4 @@
-import { OpenKeyError } from '../../../common/errors.ts';
+import { OpenKeyError, type ErrorParams } from '../../../common/errors.ts';
 
 export type ExpressionErrorCode =
   | 'E_EXPR_SYNTAX'
@@ -29,11 +29,18 @@ export class ExpressionError extends OpenKeyError {
     field: string,
     column: number,
     detail: string,
-    options: { suggestions?: string[]; hint?: string } = {},
+    options: { suggestions?: string[]; hint?: string; params?: ErrorParams } = {},
   ) {
     super(code, `${field}: column ${column}: ${detail}`, {
       exitCode: 2,
       ...(options.hint === undefined ? {} : { hint: options.hint }),
+      // The facts a translated message needs: where, and what the code's sentence names (see common/errors.ts).
+      params: {
+        field,
+        column,
+        ...(options.suggestions?.length ? { suggestions: options.suggestions.join(', ') } : {}),
+        ...options.params,
+      },
     });
     this.name = 'ExpressionError';
     this.field = field;

@@ -63,8 +63,10 @@ export class Lexer {
     this.field = field;
   }
 
-  error(pos: number, detail: string): ExpressionError {
-    return new ExpressionError('E_EXPR_SYNTAX', this.field, pos + 1, detail);
+  /** A syntax error at `pos`; its params name what was found there ('' at the end) and what would fit. */
+  error(pos: number, detail: string, params: { expected?: string; suggestion?: string } = {}): ExpressionError {
+    const found = /^(?:[\w$.:]+|\S{1,2})/u.exec(this.text.slice(pos))?.[0] ?? '';
+    return new ExpressionError('E_EXPR_SYNTAX', this.field, pos + 1, detail, { params: { found, ...params } });
   }
 
   next(): Token {
@@ -128,7 +130,7 @@ export class Lexer {
       this.index = i + 1;
       return { kind: 'op', text: ch, pos, op: ch as Operator };
     }
-    if (ch === '=') throw this.error(pos, 'unexpected "=" (did you mean "=="?)');
+    if (ch === '=') throw this.error(pos, 'unexpected "=" (did you mean "=="?)', { suggestion: '==' });
     if (ch === '"' || ch === "'")
       throw this.error(pos, `unexpected character ${quote(ch)} (strings are not supported)`);
     const codePoint = text.codePointAt(i)!;

@@ -76,6 +76,7 @@ export function parseExpression(text: string, field: string, branches: BranchLoo
       field,
       LIMITS.maxLength + 1,
       `the expression is ${text.length} characters long; the limit is ${LIMITS.maxLength}`,
+      { params: { length: text.length, limit: LIMITS.maxLength } },
     );
   }
   return node;
@@ -123,6 +124,7 @@ class Parser {
         this.lexer.field,
         at.pos + 1,
         `the expression nests deeper than ${LIMITS.maxDepth} levels`,
+        { params: { limit: LIMITS.maxDepth } },
       );
     }
   }
@@ -141,6 +143,7 @@ class Parser {
       throw this.lexer.error(
         this.token.pos,
         `unexpected ${describe(this.token)} (expected ":" for the "?" at column ${question.pos + 1})`,
+        { expected: ':' },
       );
     }
     this.advance();
@@ -172,6 +175,7 @@ class Parser {
           this.lexer.field,
           token.pos + 1,
           `the expression nests deeper than ${LIMITS.maxDepth} levels`,
+          { params: { limit: LIMITS.maxDepth } },
         );
       }
     }
@@ -273,6 +277,7 @@ class Parser {
           this.lexer.field,
           token.pos + 1,
           `"${name}" is not an array branch, so it cannot be indexed`,
+          { params: { name } },
         );
       }
       // name[] means every element, as in TTree::Draw
@@ -291,6 +296,7 @@ class Parser {
           this.lexer.field,
           index.pos + 1,
           `index ${constant} is out of range (indices start at 0)`,
+          { params: { index: constant } },
         );
       }
       return { kind: 'index', pos: token.pos, name, index };
@@ -298,9 +304,12 @@ class Parser {
     const constant = CONSTANTS.get(name);
     if (constant !== undefined) return { kind: 'number', pos: token.pos, value: constant };
     const word = WORD_OPERATORS[name];
-    if (word !== undefined) throw this.lexer.error(token.pos, `"${name}" is not an operator; write "${word}"`);
+    if (word !== undefined)
+      throw this.lexer.error(token.pos, `"${name}" is not an operator; write "${word}"`, { suggestion: word });
     if (FUNCTIONS.has(name) || REDUCTION_SET.has(name)) {
-      throw this.lexer.error(token.pos, `"${name}" is a function; call it as ${name}(…)`);
+      throw this.lexer.error(token.pos, `"${name}" is a function; call it as ${name}(…)`, {
+        suggestion: `${name}(…)`,
+      });
     }
     if (name.endsWith('$')) throw this.unknownSpecial(token);
     const suggestions = closestNames(name, this.branches.keys());
@@ -309,7 +318,7 @@ class Parser {
       this.lexer.field,
       token.pos + 1,
       `unknown branch "${name}"` + (suggestions.length ? ` (did you mean ${suggestions.join(', ')}?)` : ''),
-      { suggestions, hint: 'Branch names are case-sensitive; the dataset description lists them.' },
+      { suggestions, hint: 'Branch names are case-sensitive; the dataset description lists them.', params: { name } },
     );
   }
 
@@ -329,7 +338,7 @@ class Parser {
         `unknown function "${name}"` +
           (isBranch ? ` ("${name}" is a branch; index arrays with [ ])` : '') +
           (suggestions.length ? ` (did you mean ${suggestions.join(', ')}?)` : ''),
-        { suggestions },
+        { suggestions, params: { name } },
       );
     }
     this.enter(open);
@@ -345,6 +354,7 @@ class Parser {
         throw this.lexer.error(
           this.token.pos,
           `unexpected ${describe(this.token)} (expected "," or ")" to close the "(" at column ${open.pos + 1})`,
+          { expected: ')' },
         );
       }
     }
@@ -357,6 +367,7 @@ class Parser {
         this.lexer.field,
         token.pos + 1,
         `${name} takes ${arity} argument${arity === 1 ? '' : 's'}, got ${args.length}`,
+        { params: { name, expected: arity, got: args.length } },
       );
     }
     if (isReduction) return { kind: 'reduce', pos: token.pos, fn: name as ReductionName, arg: args[0]! };
@@ -371,7 +382,7 @@ class Parser {
       this.lexer.field,
       token.pos + 1,
       `"${token.text}" is not supported (the special functions are ${REDUCTIONS.join(', ')})`,
-      { suggestions },
+      { suggestions, params: { name: token.text } },
     );
   }
 
@@ -383,13 +394,16 @@ class Parser {
     throw this.lexer.error(
       this.token.pos,
       `unexpected ${describe(this.token)} (expected "${close}" to close the "${open.text}" at column ${open.pos + 1})`,
+      { expected: close },
     );
   }
 
   private unexpectedAfterExpression(): ExpressionError {
     const token = this.token;
     if (token.kind === 'name' && WORD_OPERATORS[token.text] !== undefined) {
-      return this.lexer.error(token.pos, `"${token.text}" is not an operator; write "${WORD_OPERATORS[token.text]}"`);
+      return this.lexer.error(token.pos, `"${token.text}" is not an operator; write "${WORD_OPERATORS[token.text]}"`, {
+        suggestion: WORD_OPERATORS[token.text]!,
+      });
     }
     if (token.kind === 'op' && token.op === ':') {
       return this.lexer.error(

@@ -9,10 +9,13 @@ import type { FromWorker, Task, TaskResult, ToWorker } from './protocol.ts';
 
 export class TaskError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** The error's facts for a translated message (common/errors.ts ErrorParams). */
+  readonly params: Record<string, string | number>;
+  constructor(code: string, message: string, params: Record<string, string | number> = {}) {
     super(message);
     this.name = 'TaskError';
     this.code = code;
+    this.params = params;
   }
 }
 
@@ -102,7 +105,7 @@ export class WorkerPool {
     const [job] = slot.jobs.splice(index, 1);
     this.disarm(slot);
     if (message.type === 'done') job!.resolve(message.result);
-    else job!.reject(new TaskError(message.code, message.message));
+    else job!.reject(new TaskError(message.code, message.message, message.params));
     this.dispatch();
   }
 
@@ -142,7 +145,12 @@ export class WorkerPool {
     this.queue.unshift(...requeue);
     if (running) {
       if (slot.cancelled.has(running.group)) running.reject(new TaskError('E_CANCELLED', 'cancelled'));
-      else running.reject(new TaskError('E_WORKER_CRASHED', `${running.task.file}: ${reason}; the task was abandoned`));
+      else
+        running.reject(
+          new TaskError('E_WORKER_CRASHED', `${running.task.file}: ${reason}; the task was abandoned`, {
+            file: running.task.file,
+          }),
+        );
     }
     this.dispatch();
   }

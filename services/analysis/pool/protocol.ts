@@ -67,4 +67,4 @@ export type ToWorker = { type: 'task'; id: number; task: Task } | { type: 'cance
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'done'; id: number; result: TaskResult }
-  | { type: 'error'; id: number; code: string; message: string };
+  | { type: 'error'; id: number; code: string; message: string; params?: Record<string, string | number> };

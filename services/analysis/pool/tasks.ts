@@ -157,13 +157,22 @@ export async function runTask(task: Task): Promise<TaskResult> {
   };
 }
 
-function errorOf(error: unknown, task: Task): { code: string; message: string } {
-  const e = error as { code?: unknown; message?: unknown };
+function errorOf(
+  error: unknown,
+  task: Task,
+): { code: string; message: string; params?: Record<string, string | number> } {
+  const e = error as { code?: unknown; message?: unknown; params?: unknown };
   const code = typeof e?.code === 'string' && e.code.startsWith('E_') ? e.code : 'E_ROOT_READ';
   const message = typeof e?.message === 'string' ? e.message : String(error);
+  const params =
+    typeof e?.params === 'object' && e.params !== null ? (e.params as Record<string, string | number>) : {};
   // Reader errors get the file named here; expression errors already say which field is wrong.
   const named = code === 'E_ROOT_READ' || code === 'E_ROOT_CORRUPT';
-  return named ? { code, message: `${task.file}: ${message}` } : { code, message };
+  return named
+    ? { code, message: `${task.file}: ${message}`, params: { ...params, file: task.file } }
+    : Object.keys(params).length > 0
+      ? { code, message, params }
+      : { code, message };
 }
 
 /**

@@ -54,6 +54,7 @@ export class ClientLimit {
       throw new OpenKeyError(
         'E_CLIENT_BUSY',
         `this client already has ${n} analyses running or waiting (at most ${this.max})`,
+        { params: { open: n, limit: this.max } },
       );
     this.open.set(client, n + 1);
   }
@@ -72,7 +73,7 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
   const find = (id: string) => {
     const a = manager.get(id);
     if (a === undefined) {
-      throw new OpenKeyError('E_UNKNOWN_ANALYSIS', `unknown analysis "${id}"`);
+      throw new OpenKeyError('E_UNKNOWN_ANALYSIS', `unknown analysis "${id}"`, { params: { id } });
     }
     return a;
   };
