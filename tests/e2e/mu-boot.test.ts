@@ -1,10 +1,17 @@
 /**
- * End to end: build manifests/mu.yaml with the real tools, then boot the one ISO four ways under QEMU (TCG):
- * SeaBIOS and OVMF, as a CD and as a USB stick. Each boot passes when GET /api/health answers through hostfwd and the
- * key's boot report on the serial console lists no failed unit. Seconds to healthy go to test-artifacts/.
+ * End to end: build manifests/mu.yaml (with its VM twins) with the real tools, then boot under QEMU (TCG):
+ * - the hybrid ISO as a CD, with SeaBIOS and with OVMF;
+ * - the key's disk image as a 2 GiB USB stick, with SeaBIOS and with OVMF, twice each: the first boot writes a file
+ *   in the student's home, the second reads it back, and the persistence partition must have grown to fill the stick;
+ * - a loop device written from that image by `openkey write`, as the USB key it is (persistence grown to its size);
+ * - the qcow2 and the VMDK taken out of the OVA, as VirtualBox's SATA disk, with OVMF (the manifest's firmware),
+ *   twice each, the persistence partition grown to the manifest's diskGiB.
+ * Each boot passes when GET /api/health answers through hostfwd and the key's boot report on the serial console lists
+ * no failed unit. Seconds to healthy go to test-artifacts/boot-times.json.
  *
  * One build serves every boot. Set OPENKEY_E2E_CACHE to reuse a cache between runs (CI starts empty).
  */
+import { execFileSync } from 'node:child_process';
 import { access, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +19,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuildOutcome } from '../../builder/build.ts';
 import { run } from '../../builder/tools/exec.ts';
 import { loadManifest } from '../../builder/manifest/index.ts';
+import type { ResolvedManifest } from '../../builder/manifest/types.ts';
 import { isoFileName } from '../../builder/stages/iso.ts';
+import { ovaFileName } from '../../builder/stages/ova.ts';
+import { qcow2FileName } from '../../builder/stages/qcow2.ts';
+import { usbFileName } from '../../builder/stages/usb.ts';
+import { persistenceBootTest, type PersistenceBoot } from '../../builder/tools/boot-test.ts';
 import {
   bootTest,
   requireFirmware,
@@ -24,17 +36,72 @@ import {
 const PROJECT = path.resolve(import.meta.dirname, '../..');
 const BOOT_DEADLINE_MS = Number(process.env.OPENKEY_BOOT_DEADLINE ?? 420) * 1000;
 let iso = '';
+let key = '';
 let scratch = '';
 let cacheDir = '';
 let outcome: BuildOutcome;
-const results: BootTestResult[] = [];
+const results: (BootTestResult | PersistenceBoot)[] = [];
+/** The VM twins on a 4 GiB disk (the manifests' 8 would only make the test's overlays bigger). */
+const VM_GIB = 4;
+
+async function muManifest(): Promise<ResolvedManifest> {
+  const { manifest } = await loadManifest(path.join(PROJECT, 'manifests', 'mu.yaml'), PROJECT);
+  const vm = { ...manifest.outputs.qcow2.vm, diskGiB: VM_GIB, firmware: 'efi' as const };
+  return {
+    ...manifest,
+    outputs: {
+      ...manifest.outputs,
+      qcow2: { ...manifest.outputs.qcow2, enabled: true, vm },
+      ova: { ...manifest.outputs.ova, enabled: true, vm },
+    },
+  };
+}
+
+async function keepTimes(): Promise<void> {
+  await mkdir(path.join(PROJECT, 'test-artifacts'), { recursive: true });
+  const withoutTails = results.map((result) =>
+    'write' in result
+      ? {
+          ...result,
+          write: { ...result.write, serialTail: undefined },
+          read: { ...result.read, serialTail: undefined },
+        }
+      : { ...result, serialTail: undefined },
+  );
+  await writeFile(
+    path.join(PROJECT, 'test-artifacts', 'boot-times.json'),
+    JSON.stringify(withoutTails, null, 2) + '\n',
+  );
+}
+
+/** Persistence boots of one disk; a failure shows the serial console's last lines. */
+async function persistenceBoots(disk: string, firmwares: Firmware[], once = false): Promise<PersistenceBoot[]> {
+  for (const firmware of firmwares) await requireFirmware(firmware);
+  const boots = await persistenceBootTest({
+    disk,
+    firmwares,
+    user: 'student',
+    deadlineMs: BOOT_DEADLINE_MS,
+    once,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  results.push(...boots);
+  await keepTimes();
+  for (const boot of boots)
+    if (!boot.passed)
+      throw new Error(
+        `${boot.firmware}/${boot.media} ${path.basename(disk)}: ${boot.reason}\n${(boot.read ?? boot.write).serialTail.slice(-30).join('\n')}`,
+      );
+  return boots;
+}
 
 beforeAll(async () => {
-  const { manifest } = await loadManifest(path.join(PROJECT, 'manifests', 'mu.yaml'), PROJECT);
+  const manifest = await muManifest();
   scratch = await mkdtemp(path.join(os.tmpdir(), 'openkey-e2e-'));
   cacheDir = process.env.OPENKEY_E2E_CACHE ?? path.join(scratch, 'cache');
   outcome = await buildImage({ manifest, projectRoot: PROJECT, outDir: path.join(scratch, 'out'), cacheDir });
   iso = path.join(outcome.outDir, isoFileName(manifest));
+  key = path.join(outcome.outDir, usbFileName(manifest));
 }, 1_800_000);
 
 describe('mu image', () => {
@@ -62,7 +129,7 @@ describe('mu image', () => {
   }, 120_000);
 
   it('resumes from the cache after an interrupted build, and reuses the OS layer after a doc change', async () => {
-    const { manifest } = await loadManifest(path.join(PROJECT, 'manifests', 'mu.yaml'), PROJECT);
+    const manifest = await muManifest();
     const changedDoc = path.join(scratch, 'changed-doc.md');
     // A new text on every run, so a cache reused between runs (OPENKEY_E2E_CACHE) still sees a change.
     await writeFile(
@@ -90,17 +157,16 @@ describe('mu image', () => {
     const resumed = await buildImage({ manifest: changed, projectRoot: PROJECT, outDir, cacheDir });
     const rebuilt = resumed.report?.stages.filter((s) => !s.cached).map((s) => s.name);
     // content was finished and cached before the interruption; only the interrupted iso (and what follows) runs again.
-    expect(rebuilt).toEqual(['iso', 'disk', 'usb']);
+    expect(rebuilt).toEqual(['iso', 'disk', 'usb', 'qcow2', 'ova']);
   }, 300_000);
 
+  // The hybrid ISO stays an output for CDs, Ventoy and a VM's CD-ROM; the key itself is the disk image below.
   const combos: [Firmware, BootMedia][] = [
     ['bios', 'cd'],
     ['uefi', 'cd'],
-    ['bios', 'usb'],
-    ['uefi', 'usb'],
   ];
   it.each(combos)(
-    'boots under %s as a %s and the service answers',
+    'boots the ISO under %s as a %s and the service answers',
     async (firmware, media) => {
       await requireFirmware(firmware);
       let result = await bootTest({ image: iso, firmware, media, deadlineMs: BOOT_DEADLINE_MS });
@@ -111,20 +177,64 @@ describe('mu image', () => {
         result = await bootTest({ image: iso, firmware, media, deadlineMs: BOOT_DEADLINE_MS });
         results.push(result);
       }
-      await mkdir(path.join(PROJECT, 'test-artifacts'), { recursive: true });
-      await writeFile(
-        path.join(PROJECT, 'test-artifacts', 'boot-times.json'),
-        JSON.stringify(
-          results.map(({ serialTail: _tail, ...rest }) => rest),
-          null,
-          2,
-        ) + '\n',
-      );
+      await keepTimes();
       if (!result.passed)
         throw new Error(`${firmware}/${media}: ${result.reason}\n${result.serialTail.slice(-30).join('\n')}`);
       expect(result.failedUnits).toEqual([]);
       expect(result.health).toMatchObject({ status: 'ok' });
     },
     BOOT_DEADLINE_MS + 60_000,
+  );
+
+  it.each(['bios', 'uefi'] as Firmware[])(
+    'boots the key image as a USB stick under %s, keeps a file in the home across a reboot and grows persistence',
+    async (firmware) => {
+      const [boot] = await persistenceBoots(key, [firmware]);
+      expect(boot?.media).toBe('usb');
+      // The image's persistence partition is 64 MiB; on the 2 GiB stick it filled the rest.
+      expect(boot?.persistenceBytes).toBeGreaterThan(1024 ** 3);
+      expect(boot?.read?.failedUnits).toEqual([]);
+    },
+    2 * BOOT_DEADLINE_MS + 120_000,
+  );
+
+  it(
+    'boots a key written by openkey write, its persistence partition grown to the whole device',
+    async () => {
+      const backing = path.join(scratch, 'written-key.raw');
+      execFileSync('truncate', ['-s', '3G', backing]);
+      const loop = execFileSync('losetup', ['--find', '--show', backing], { encoding: 'utf8' }).trim();
+      try {
+        const written = execFileSync(
+          process.execPath,
+          [path.join(PROJECT, 'bin/openkey.mjs'), 'write', key, loop, '--yes'],
+          {
+            encoding: 'utf8',
+          },
+        );
+        expect(written).toMatch(new RegExp(`^${loop}: OK: .*verified`, 'm'));
+        const [boot] = await persistenceBoots(loop, ['uefi'], true);
+        expect(boot?.diskBytes).toBe(3 * 1024 ** 3);
+        expect(boot?.persistenceBytes).toBeGreaterThan(2.2 * 1024 ** 3);
+      } finally {
+        execFileSync('losetup', ['-d', loop]);
+      }
+    },
+    BOOT_DEADLINE_MS + 120_000,
+  );
+
+  it.each([
+    ['qcow2', (m: ResolvedManifest) => qcow2FileName(m)],
+    ["OVA's VMDK", (m: ResolvedManifest) => ovaFileName(m)],
+  ])(
+    'boots the %s as a SATA disk under OVMF and keeps a file across a reboot on a persistence partition of diskGiB',
+    async (_name, fileName) => {
+      const disk = path.join(outcome.outDir, fileName(await muManifest()));
+      const [boot] = await persistenceBoots(disk, ['uefi']);
+      expect(boot?.media).toBe('sata');
+      expect(boot?.diskBytes).toBe(VM_GIB * 1024 ** 3);
+      expect(boot?.persistenceBytes).toBeGreaterThan(0.8 * (VM_GIB - 1) * 1024 ** 3);
+    },
+    2 * BOOT_DEADLINE_MS + 120_000,
   );
 });

@@ -1,0 +1,127 @@
+/**
+ * scripts/boot-test's command line and the persistence verdict, from probe lines as the key's test-probe unit prints
+ * them (image/overlay/common/usr/local/lib/openkey/test-probe). The boots themselves are in tests/e2e.
+ */
+import { describe, expect, it } from 'vitest';
+import { judgePersistence, parseBootTestArgs, parseProbe } from '../../builder/tools/boot-test.ts';
+import type { BootTestResult } from '../../builder/tools/qemu.ts';
+
+const healthy = (probe?: string): BootTestResult => ({
+  firmware: 'bios',
+  media: 'usb',
+  passed: true,
+  failedUnits: [],
+  serialTail: [],
+  ...(probe === undefined ? {} : { probe }),
+});
+const GiB = 1024 ** 3;
+/** A 2 GiB stick from the persistence partition's start (sector 921600 of the μ key) to its end. */
+const ROOM = 2 * GiB - 921600 * 512;
+
+describe('boot-test arguments', () => {
+  it('boots an ISO in all four combinations unless told, with a 300 s deadline', () => {
+    const plan = parseBootTestArgs(['out/key.iso']);
+    expect(plan.kind).toBe('matrix');
+    if (plan.kind !== 'matrix') return;
+    expect(plan.combos.map((c) => `${c.firmware}-${c.media}`)).toEqual(['bios-cd', 'bios-usb', 'uefi-cd', 'uefi-usb']);
+    expect(plan.common.deadlineMs).toBe(300_000);
+  });
+
+  it('boots a disk with persistence under the firmwares named, as the user named', () => {
+    const plan = parseBootTestArgs([
+      'key.img',
+      '--persistence',
+      '--only',
+      'uefi',
+      '--user',
+      'eleve',
+      '--deadline',
+      '600',
+    ]);
+    expect(plan).toMatchObject({ kind: 'persistence', disk: 'key.img', firmwares: ['uefi'], user: 'eleve' });
+    expect(plan.common.deadlineMs).toBe(600_000);
+  });
+
+  it.each([
+    [
+      ['key.iso', '--only', 'bios-sata'],
+      '--only bios-sata: name combinations from bios-cd, bios-usb, uefi-cd, uefi-usb',
+    ],
+    [
+      ['key.img', '--persistence', '--only', 'bios-usb'],
+      '--only bios-usb: with --persistence, name firmwares: bios, uefi',
+    ],
+    [['key.img', '--persistence', '--user', 'Robert; rm'], '--user Robert; rm is not a user name'],
+    [['key.iso', '--user', 'student'], '--user goes with --persistence'],
+    [['key.iso', '--deadline', 'soon'], '--deadline expects a whole number of at least 10, got "soon"'],
+    [['key.iso', '--persistance'], 'unknown option --persistance'],
+    [[], 'which image? none was given'],
+    [['a.iso', 'b.iso'], 'one image at a time; also given: b.iso'],
+  ])('refuses %j: %s', (argv, message) => {
+    expect(() => parseBootTestArgs(argv)).toThrow(message);
+  });
+});
+
+describe('the persistence verdict', () => {
+  const wrote = 'wrote n1 persistence=/dev/sda4 bytes=1616556032';
+  const read = 'read n1 persistence=/dev/sda4 bytes=1616556032';
+
+  it('parses the probe lines', () => {
+    expect(parseProbe(wrote)).toEqual({ verb: 'wrote', word: 'n1', device: '/dev/sda4', bytes: 1616556032 });
+    expect(parseProbe('read MISSING persistence=none bytes=0')).toMatchObject({ word: 'MISSING', device: 'none' });
+    expect(parseProbe('garbage')).toBeUndefined();
+  });
+
+  it('passes when the file came back and the file system filled the disk', () => {
+    const verdict = judgePersistence({ nonce: 'n1', write: healthy(wrote), read: healthy(read), roomBytes: ROOM });
+    expect(verdict).toEqual({ passed: true, persistenceBytes: 1616556032 });
+  });
+
+  it('fails when the file did not survive the reboot', () => {
+    const verdict = judgePersistence({
+      nonce: 'n1',
+      write: healthy(wrote),
+      read: healthy('read MISSING persistence=/dev/sda4 bytes=1616556032'),
+      roomBytes: ROOM,
+    });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.reason).toBe(
+      'second boot: the file did not survive the reboot (the probe said "read MISSING persistence=/dev/sda4 bytes=1616556032")',
+    );
+  });
+
+  it('fails when the persistence partition did not grow', () => {
+    const small = 'read n1 persistence=/dev/sda4 bytes=62914560';
+    const verdict = judgePersistence({
+      nonce: 'n1',
+      write: healthy(wrote),
+      read: healthy(small),
+      roomBytes: ROOM,
+    });
+    expect(verdict.reason).toBe(
+      `the persistence file system holds 62914560 bytes; it should have grown to at least ${Math.floor(ROOM * 0.9)}`,
+    );
+  });
+
+  it('judges a single boot (a written key) by its write and its size alone', () => {
+    expect(judgePersistence({ nonce: 'n1', write: healthy(wrote), roomBytes: ROOM, once: true }).passed).toBe(true);
+    expect(judgePersistence({ nonce: 'n1', write: healthy(wrote), roomBytes: 4 * GiB, once: true }).reason).toMatch(
+      /^the persistence file system holds 1616556032 bytes; it should have grown to at least \d+$/,
+    );
+    expect(judgePersistence({ nonce: 'n1', write: healthy(wrote), roomBytes: ROOM }).reason).toBe('no second boot');
+  });
+
+  it('fails when nothing was mounted as persistence, or a boot was unhealthy', () => {
+    expect(
+      judgePersistence({ nonce: 'n1', write: healthy('wrote n1 persistence=none bytes=0'), roomBytes: GiB }).reason,
+    ).toBe('first boot: no persistence partition was mounted');
+    expect(
+      judgePersistence({
+        nonce: 'n1',
+        write: healthy(wrote),
+        read: { ...healthy(), passed: false, reason: 'GET /api/health did not answer within 400 s' },
+        roomBytes: GiB,
+      }).reason,
+    ).toBe('second boot: GET /api/health did not answer within 400 s');
+  });
+});
