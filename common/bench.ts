@@ -1,8 +1,8 @@
 /**
  * What every benchmark script shares (scripts/bench-*): argument parsing with the project's usage errors, whole-number
  * options, ratios against a baseline, best-of-rounds timing, and the one way a script reports a mistake. The
- * benchmarks themselves live beside what they measure (builder/synth/bench.ts, builder/write/bench.ts,
- * builder/bench/build.ts, services/analysis/bench/); the scripts only call them.
+ * benchmarks themselves live beside what they measure (builder/build-bench.ts, builder/synth/bench.ts,
+ * builder/write/bench.ts, services/analysis/bench/); the scripts only call them.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isOpenKeyError, UsageError } from './errors.ts';
