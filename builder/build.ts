@@ -136,7 +136,7 @@ async function runStage(
 ): Promise<StageOutput> {
   const record = stageRecord(planned.stage.name);
   const name = record.name;
-  const deps = Object.fromEntries(record.dependsOn.map((dependency) => [dependency, done.get(dependency)?.dir]));
+  const deps = Object.fromEntries(planned.stage.dependsOn.map((dependency) => [dependency, done.get(dependency)?.dir]));
   const outDir = await cache.tempDir(name);
   const workDir = await cache.tempDir(`${name}-work`);
   try {

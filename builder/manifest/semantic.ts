@@ -16,6 +16,11 @@ export const MEDIA_BYTES: Record<ResolvedManifest['media']['size'], number> = {
   '32GB': 32e9 * 0.98,
   '64GB': 64e9 * 0.98,
 };
+/** Whether the key carries the variant's OVA in its content partition (M and L, when the OVA is built). */
+export function carriesOva(manifest: ResolvedManifest): boolean {
+  return manifest.outputs.ova.enabled && (manifest.variant === 'M' || manifest.variant === 'L');
+}
+
 /** Bytes a key of the manifest's media size may fill, keeping its headroom free. */
 export function mediaCapacityBytes(media: ResolvedManifest['media']): number {
   return MEDIA_BYTES[media.size] * (1 - media.headroomPercent / 100);
@@ -280,11 +285,17 @@ export async function checkSemantics(
   const osBytes = estimateOsBytes(manifest);
   const capacity = mediaCapacityBytes(manifest.media);
   const needed = osBytes + contentBytes;
-  if (needed > capacity) {
+  // The OVA on an M or L key holds the same disk again (compressed squashfs and ROOT files barely shrink).
+  const ovaBytes = carriesOva(manifest) ? needed : 0;
+  const onKey = needed + ovaBytes;
+  if (onKey > capacity) {
+    const keyItems = ovaBytes > 0 ? [...items, { name: 'the OVA carried on the key', bytes: ovaBytes }] : items;
     at(
       ['media', 'size'],
-      `content (${human(contentBytes)}) plus the estimated OS (${human(osBytes)}) need ${human(needed)}, more than the ${manifest.media.size} key holds with ${manifest.media.headroomPercent}% headroom (${human(capacity)}); biggest: ${biggestItems(items)}`,
-      'choose a larger media.size or fewer datasets',
+      `content (${human(contentBytes)}) plus the estimated OS (${human(osBytes)})${ovaBytes > 0 ? ` and the OVA (${human(ovaBytes)})` : ''} need ${human(onKey)}, more than the ${manifest.media.size} key holds with ${manifest.media.headroomPercent}% headroom (${human(capacity)}); biggest: ${biggestItems(keyItems)}`,
+      ovaBytes > 0
+        ? 'choose a larger media.size, fewer datasets, or outputs.ova.enabled: false'
+        : 'choose a larger media.size or fewer datasets',
     );
   }
   // A VM twin carries the key's disk: its disk must hold the content, the OS and a persistence partition.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ResolvedManifest } from '../manifest/types.ts';
-import { enabledStages, type StageName } from '../stages/registry.ts';
+import { dependenciesOf, enabledStages, type StageName } from '../stages/registry.ts';
 
 export type { StageName } from '../stages/registry.ts';
 
@@ -61,7 +61,8 @@ export function planBuild(manifest: ResolvedManifest, facts: HostFacts): Plan {
   const keys = new Map<StageName, string>();
   for (const record of enabledStages(manifest)) {
     const upstream: Record<string, string> = {};
-    for (const dependency of record.dependsOn) {
+    const dependsOn = dependenciesOf(record, manifest);
+    for (const dependency of dependsOn) {
       const key = keys.get(dependency);
       if (key === undefined) throw new Error(`stage ${record.name} depends on ${dependency}, which is not planned`);
       upstream[dependency] = key;
@@ -75,7 +76,7 @@ export function planBuild(manifest: ResolvedManifest, facts: HostFacts): Plan {
     const code = Object.fromEntries(record.code.map((file) => [file, facts.codeDigests[file] ?? 'missing']));
     const key = sha256Hex(canonicalJson({ stage: record.name, inputs, code, upstream })).slice(0, 32);
     keys.set(record.name, key);
-    stages.push({ name: record.name, dependsOn: [...record.dependsOn], inputs, key });
+    stages.push({ name: record.name, dependsOn, inputs, key });
   }
   return {
     name: manifest.name,

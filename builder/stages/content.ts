@@ -7,6 +7,7 @@ import { treeBytes } from '../cache/index.ts';
 import { OpenKeyError } from '../../common/errors.ts';
 import { urlFileName } from '../manifest/confine.ts';
 import type { Dataset, ResolvedManifest } from '../manifest/types.ts';
+import { carriesOva, keyOvaPath, ovaFileName } from './ova.ts';
 import type { StageContext, StageDefinition } from './types.ts';
 
 export interface DatasetSummary {
@@ -206,7 +207,8 @@ export const contentStage: StageDefinition = {
       datasets,
       docs,
       notebooks,
-      vm: {},
+      // M and L keys carry their OVA (the usb stage adds it after the content partition's other files).
+      vm: carriesOva(manifest) ? { ova: keyOvaPath(ovaFileName(manifest)) } : {},
       service: { port: manifest.services.analysis.port, lan: manifest.services.analysis.lan },
       // The portal opens notebooks in the key's Jupyter (image/overlay/jupyter) when it runs.
       ...(manifest.services.jupyter.enabled

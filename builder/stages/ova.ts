@@ -6,7 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { sha256File } from '../cache/fsutil.ts';
 import { OpenKeyError } from '../../common/errors.ts';
+import { carriesOva } from '../manifest/semantic.ts';
 import type { ResolvedManifest, VmHardware } from '../manifest/types.ts';
+
+export { carriesOva };
 import { qemuImgConvert, setVmdkCid } from '../tools/qemu-img.ts';
 import { xmllintValidate } from '../tools/xmllint.ts';
 import { derivedGuid } from '../disk/layout.ts';
@@ -16,6 +19,11 @@ import { dependency, type StageDefinition } from './types.ts';
 
 export function ovaFileName(manifest: ResolvedManifest): string {
   return `${manifest.name}-${manifest.version}.ova`;
+}
+
+/** Where the key keeps the OVA, under openkey/ (the portal's VM link, key-index.js's vm.ova). */
+export function keyOvaPath(ovaFile: string): string {
+  return `vm/${ovaFile}`;
 }
 
 /** The DMTF OVF 1.1.1 envelope schema (../shared/ovf-schema beside the checkout, or $OPENKEY_OVF_SCHEMA). */

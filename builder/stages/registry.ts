@@ -5,7 +5,7 @@ import { diskStage } from './disk.ts';
 import { isoFileName, isoStage } from './iso.ts';
 import { sbomFileName } from '../sbom/index.ts';
 import { osLayerStage } from './os-layer.ts';
-import { ovaFileName, ovaStage } from './ova.ts';
+import { carriesOva, ovaFileName, ovaStage } from './ova.ts';
 import { overlayStage } from './overlay.ts';
 import { qcow2FileName, qcow2Stage } from './qcow2.ts';
 import { rootfsStage } from './rootfs.ts';
@@ -59,6 +59,8 @@ export interface StageRecord {
   summary: string;
   /** Stages whose output folders this one reads; their keys are part of its key. */
   dependsOn: readonly StageName[];
+  /** Stages it reads only for some manifests (the key of M and L carries the OVA): see dependenciesOf. */
+  alsoDependsOn?: (manifest: ResolvedManifest) => readonly StageName[];
   /** Whether the manifest wants this stage (default: always). */
   enabled?: (manifest: ResolvedManifest) => boolean;
   /** The parts of the manifest (and digests of the files it names) that this stage's output depends on. */
@@ -184,6 +186,7 @@ export const STAGES: readonly StageRecord[] = [
     summary: 'datasets, docs, notebooks and START-HERE.html on the medium under /openkey/',
     dependsOn: [],
     inputs: (manifest, { relative, digest }) => ({
+      carriesOva: carriesOva(manifest),
       name: manifest.name,
       version: manifest.version,
       variant: manifest.variant,
@@ -245,20 +248,6 @@ export const STAGES: readonly StageRecord[] = [
     definition: diskStage,
   },
   {
-    name: 'usb',
-    summary: 'the USB disk image (the disk stage output), its partition table checked',
-    dependsOn: ['disk'],
-    enabled: (manifest) => manifest.outputs.usb.enabled,
-    inputs: (manifest) => ({ media: manifest.media }),
-    code: [stage('usb'), tool('sfdisk'), 'builder/disk/layout.ts'],
-    tools: ['sfdisk'],
-    // the image is a hard link to the disk stage's bytes
-    diskBytes: () => 0,
-    artefacts: (manifest) => [usbFileName(manifest)],
-    cached: true,
-    definition: usbStage,
-  },
-  {
     name: 'qcow2',
     summary: 'a qcow2 of the disk, its persistence partition grown to the VM disk size',
     dependsOn: ['disk'],
@@ -289,6 +278,35 @@ export const STAGES: readonly StageRecord[] = [
     cached: true,
     definition: ovaStage,
   },
+  {
+    name: 'usb',
+    summary: 'the USB disk image (the disk stage output; for M and L laid out again with the OVA), its table checked',
+    dependsOn: ['disk'],
+    alsoDependsOn: (manifest) =>
+      carriesOva(manifest) ? ['os-layer', 'service-layer', 'service', 'content', 'ova'] : [],
+    enabled: (manifest) => manifest.outputs.usb.enabled,
+    inputs: (manifest) => ({
+      media: manifest.media,
+      carriesOva: carriesOva(manifest),
+      ...(carriesOva(manifest) ? { boot: manifest.boot, disk: manifest.outputs.usb } : {}),
+    }),
+    code: [
+      stage('usb'),
+      stage('disk'),
+      stage('iso'),
+      'builder/disk',
+      tool('grub'),
+      tool('mkfs'),
+      tool('mtools'),
+      tool('sfdisk'),
+    ],
+    tools: ['sfdisk', 'grub-mkimage', 'mkfs.ext4', 'mkfs.vfat', 'mformat'],
+    // a hard link to the disk stage's bytes, or the disk again with the OVA
+    diskBytes: (manifest) => (carriesOva(manifest) ? 3 * GiB + contentBytes(manifest) : 0),
+    artefacts: (manifest) => [usbFileName(manifest)],
+    cached: true,
+    definition: usbStage,
+  },
 ];
 
 const BY_NAME = new Map(STAGES.map((record) => [record.name, record]));
@@ -302,6 +320,11 @@ export function stageRecord(name: StageName): StageRecord {
 /** The stages a manifest needs, in build order. */
 export function enabledStages(manifest: ResolvedManifest): StageRecord[] {
   return STAGES.filter((record) => record.enabled?.(manifest) ?? true);
+}
+
+/** The stages whose output folders a stage reads for this manifest (and whose keys are part of its key). */
+export function dependenciesOf(record: StageRecord, manifest: ResolvedManifest): StageName[] {
+  return [...new Set([...record.dependsOn, ...(record.alsoDependsOn?.(manifest) ?? [])])];
 }
 
 /** Every code path (relative to the project root) of every stage, for the survey to digest. */

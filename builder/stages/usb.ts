@@ -6,7 +6,8 @@ import { OpenKeyError } from '../../common/errors.ts';
 import { mediaCapacityBytes } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { sfdiskDump } from '../tools/sfdisk.ts';
-import { diskFileName } from './disk.ts';
+import { diskFileName, writeKeyDisk } from './disk.ts';
+import { carriesOva, keyOvaPath, ovaFileName } from './ova.ts';
 import { dependency, type StageDefinition } from './types.ts';
 
 export function usbFileName(manifest: ResolvedManifest): string {
@@ -15,15 +16,24 @@ export function usbFileName(manifest: ResolvedManifest): string {
 
 /**
  * The USB image: the disk stage's partitioned disk under the key's name, checked here: sfdisk reads a GPT with the
- * EFI system, basic-data content and persistence partitions, and the image fits the declared media.
+ * EFI system, basic-data content and persistence partitions, and the image fits the declared media. For M and L the
+ * key also carries the variant's OVA (openkey/vm/), so it is laid out again with it; the VM twins are made from the
+ * disk without it (an OVA inside the OVA's own disk could never be finished).
  */
 export const usbStage: StageDefinition = {
   name: 'usb',
   async run(context) {
     const { manifest } = context;
-    const disk = path.join(dependency(context, 'disk'), diskFileName(manifest));
     const image = path.join(context.outDir, usbFileName(manifest));
-    await linkOrCopy(disk, image);
+    if (carriesOva(manifest)) {
+      const ova = ovaFileName(manifest);
+      context.log(`laying the key out again with its OVA (openkey/${keyOvaPath(ova)})`);
+      await writeKeyDisk(context, image, {
+        [path.join('openkey', keyOvaPath(ova))]: path.join(dependency(context, 'ova'), ova),
+      });
+    } else {
+      await linkOrCopy(path.join(dependency(context, 'disk'), diskFileName(manifest)), image);
+    }
     const table = await sfdiskDump(image);
     const has = (type: string, name?: string) =>
       table.partitions.some((p) => p.type.toUpperCase() === type && (name === undefined || p.name === name));

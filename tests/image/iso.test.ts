@@ -1,17 +1,17 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../builder/cache/fsutil.ts';
 import { explainIsoDifference } from '../../builder/commands/verify-repro.ts';
 import type { PlannedStage } from '../../builder/plan/index.ts';
-import { assembleDisk } from '../../builder/disk/assemble.ts';
-import { PARTITION_NUMBER } from '../../builder/disk/layout.ts';
-import { diskFileName } from '../../builder/stages/disk.ts';
+import { diskFileName, diskStage } from '../../builder/stages/disk.ts';
 import { isoFileName, isoStage } from '../../builder/stages/iso.ts';
 import { ovaFileName, ovaStage } from '../../builder/stages/ova.ts';
 import { qcow2FileName, qcow2Stage } from '../../builder/stages/qcow2.ts';
-import type { StageContext } from '../../builder/stages/types.ts';
+import type { StageName } from '../../builder/stages/registry.ts';
+import type { StageContext, StageDefinition } from '../../builder/stages/types.ts';
+import { usbFileName, usbStage } from '../../builder/stages/usb.ts';
 import { run } from '../../builder/tools/exec.ts';
 import { mksquashfs } from '../../builder/tools/mksquashfs.ts';
 import { sfdiskDump } from '../../builder/tools/sfdisk.ts';
@@ -119,63 +119,28 @@ describe('hybrid ISO (real grub-mkimage, mtools, xorriso)', () => {
   });
 });
 
-describe('VM outputs from the ISO (real qemu-img, xmllint)', () => {
-  let diskDir: string | undefined;
-  async function standInDisk(name: string): Promise<string> {
-    if (diskDir !== undefined) return diskDir;
-    const tree = path.join(scratch, 'disk-tree');
-    await mkdir(path.join(tree, 'live'), { recursive: true });
-    await mkdir(path.join(tree, 'boot', 'grub'), { recursive: true });
-    await mkdir(path.join(tree, '.disk'), { recursive: true });
-    await copyFile(path.join(deps['os-layer'] ?? '', '00-os.squashfs'), path.join(tree, 'live', '00-os.squashfs'));
-    await writeFile(path.join(tree, 'START-HERE.html'), '<!doctype html><title>start</title>\n');
-    await writeFile(path.join(tree, 'boot', 'grub', 'grub.cfg'), 'set timeout=5\n');
-    await writeFile(path.join(tree, '.disk', 'openkey-iso-test'), '');
-    const dir = path.join(scratch, 'disk-for-vm');
-    await mkdir(path.join(dir, 'work'), { recursive: true });
-    const { layout } = await assembleDisk({
-      tree,
-      marker: 'openkey-iso-test',
-      identity: 'ef'.repeat(32),
-      filesystem: 'exfat',
-      persistenceMode: '/home union',
-      output: path.join(dir, name),
-      workDir: path.join(dir, 'work'),
-      epoch: 1_761_955_200,
-      signal: new AbortController().signal,
-      log: () => undefined,
-      progress: () => undefined,
-    });
-    // What the disk stage records beside its image, which the VM stages read (builder/stages/disk.ts).
-    await writeFile(
-      path.join(dir, 'layout.json'),
-      JSON.stringify({
-        layout,
-        identity: 'ef'.repeat(32),
-        marker: 'openkey-iso-test',
-        filesystem: 'exfat',
-        persistence: '/home union',
-        partitions: PARTITION_NUMBER,
-      }),
-    );
-    diskDir = dir;
-    return dir;
-  }
-
-  async function runStage(definition: typeof ovaStage, round: number): Promise<string> {
-    const manifest = await manifestOf('manifests/l.yaml');
-    const outDir = path.join(scratch, `${definition.name}-out-${round}`);
-    const workDir = path.join(scratch, `${definition.name}-work-${round}`);
+describe('the key disk and its VM twins over the stand-in layers (real grub-mkimage, sfdisk, mkfs, qemu-img, xmllint)', () => {
+  async function runStage(
+    definition: StageDefinition,
+    round: number,
+    stageDeps: Record<string, string>,
+    manifestFile = 'manifests/l.yaml',
+  ): Promise<string> {
+    const manifest = await manifestOf(manifestFile);
+    const outDir = path.join(scratch, `${definition.name}-out-${round}-${path.basename(manifestFile, '.yaml')}`);
+    const workDir = path.join(scratch, `${definition.name}-work-${round}-${path.basename(manifestFile, '.yaml')}`);
     await mkdir(outDir, { recursive: true });
     await mkdir(workDir, { recursive: true });
-    // The VM twins are made from the key's disk: a small one assembled by the disk stage's own code, under the
-    // name the l manifest gives its disk.
-    const diskDir = await standInDisk(diskFileName(manifest));
     await definition.run({
       manifest,
-      stage: { name: definition.name, dependsOn: ['disk'], inputs: {}, key: 'cd'.repeat(16) },
+      stage: {
+        name: definition.name,
+        dependsOn: Object.keys(stageDeps) as StageName[],
+        inputs: {},
+        key: 'cd'.repeat(16),
+      },
       projectRoot: PROJECT,
-      deps: { disk: diskDir },
+      deps: stageDeps,
       outDir,
       workDir,
       sourceDateEpoch: manifest.sourceDateEpoch,
@@ -186,10 +151,18 @@ describe('VM outputs from the ISO (real qemu-img, xmllint)', () => {
     });
     return outDir;
   }
+  // The disk stage's own code over the stand-in layers, once per manifest; the VM twins are made from it.
+  const disks = new Map<string, Promise<string>>();
+  function diskOf(manifestFile = 'manifests/l.yaml'): Promise<string> {
+    if (!disks.has(manifestFile)) disks.set(manifestFile, runStage(diskStage, 1, deps, manifestFile));
+    return disks.get(manifestFile)!;
+  }
+  const vmStage = async (definition: StageDefinition, round: number) =>
+    runStage(definition, round, { disk: await diskOf() });
 
   it('writes an OVA whose descriptor validates against the DMTF schema, descriptor first, reproducibly', async () => {
-    const first = await runStage(ovaStage, 1);
-    const second = await runStage(ovaStage, 2);
+    const first = await vmStage(ovaStage, 1);
+    const second = await vmStage(ovaStage, 2);
     const manifest = await manifestOf('manifests/l.yaml');
     const name = ovaFileName(manifest);
     expect(await sha256File(path.join(second, name))).toBe(await sha256File(path.join(first, name)));
@@ -204,12 +177,45 @@ describe('VM outputs from the ISO (real qemu-img, xmllint)', () => {
   }, 120_000);
 
   it('writes a qcow2 grown to the manifest disk size', async () => {
-    const out = await runStage(qcow2Stage as typeof ovaStage, 1);
+    const out = await vmStage(qcow2Stage, 1);
     const manifest = await manifestOf('manifests/l.yaml');
     const info = await run('qemu-img', ['info', '--output=json', path.join(out, qcow2FileName(manifest))]);
     const parsed = JSON.parse(info.stdout) as { format: string; 'virtual-size': number };
     expect(parsed.format).toBe('qcow2');
     expect(parsed['virtual-size']).toBe(manifest.outputs.qcow2.vm.diskGiB * 1024 ** 3);
+  }, 120_000);
+
+  it('carries the OVA in the content partition of an L key, and no OVA in the VM twins', async () => {
+    const manifest = await manifestOf('manifests/l.yaml');
+    const ovaDir = await vmStage(ovaStage, 3);
+    const diskDir = await diskOf();
+    const out = await runStage(usbStage, 1, { ...deps, disk: diskDir, ova: ovaDir });
+    const key = await readFile(path.join(out, usbFileName(manifest)));
+    const ova = await readFile(path.join(ovaDir, ovaFileName(manifest)));
+    const disk = await readFile(path.join(diskDir, diskFileName(manifest)));
+    // Our exFAT writer stores a file in one run of clusters: the OVA's bytes are in the key, whole and in order.
+    const at = key.indexOf(ova.subarray(0, 64 * 1024));
+    expect(at).toBeGreaterThan(0);
+    expect(key.subarray(at, at + ova.length).equals(ova)).toBe(true);
+    expect(disk.indexOf(ova.subarray(0, 64 * 1024))).toBe(-1);
+    expect(key.includes(Buffer.from(ovaFileName(manifest).slice(0, 15), 'utf16le'))).toBe(true);
+    const table = await sfdiskDump(path.join(out, usbFileName(manifest)));
+    expect(table.partitions.map((p) => p.name)).toEqual(['OPENKEY', 'EFI system', 'BIOS boot', 'persistence']);
+    // The content partition was laid out again, bigger by the OVA (give or take the MiB it is aligned to).
+    const contentBytes = async (image: string) =>
+      ((await sfdiskDump(image)).partitions.find((p) => p.name === 'OPENKEY')?.size ?? 0) * 512;
+    expect(await contentBytes(path.join(out, usbFileName(manifest)))).toBeGreaterThanOrEqual(
+      (await contentBytes(path.join(diskDir, diskFileName(manifest)))) + ova.length - 1024 * 1024,
+    );
+  }, 120_000);
+
+  it('gives a μ key the disk stage image itself (no OVA to carry)', async () => {
+    const manifest = await manifestOf('manifests/mu.yaml');
+    const diskDir = await diskOf('manifests/mu.yaml');
+    const out = await runStage(usbStage, 2, { disk: diskDir }, 'manifests/mu.yaml');
+    expect(await sha256File(path.join(out, usbFileName(manifest)))).toBe(
+      await sha256File(path.join(diskDir, diskFileName(manifest))),
+    );
   }, 120_000);
 });
 

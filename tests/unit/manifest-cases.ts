@@ -240,6 +240,17 @@ export const INVALID_CASES: InvalidCase[] = [
     ],
   },
   {
+    name: 'an M key whose content fits, but not twice with the OVA it carries',
+    files: {
+      'main.yaml':
+        HEAD +
+        "variant: M\noutputs:\n  ova:\n    enabled: true\n    vm: { diskGiB: 16 }\ndatasets:\n  - id: big\n    title: Big\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 6000000, seed: 1 }\n  - id: bigger\n    title: Bigger\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 7000000, seed: 2 }\n",
+    },
+    expected: [
+      'base.yaml:94:9 media.size: content (3.6 GiB) plus the estimated OS (393 MiB) and the OVA (4.0 GiB) need 8.0 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB); biggest: the OVA carried on the key 4.0 GiB, datasets.bigger 2.0 GiB, datasets.big 1.7 GiB (choose a larger media.size, fewer datasets, or outputs.ova.enabled: false)',
+    ],
+  },
+  {
     name: 'file over 4 GiB',
     files: {
       'main.yaml':

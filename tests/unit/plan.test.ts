@@ -122,7 +122,26 @@ describe('planner', () => {
       planBuild(manifest, facts(manifest))
         .stages.map((stage) => stage.name)
         .slice(-4),
-    ).toEqual(['disk', 'usb', 'qcow2', 'ova']);
+    ).toEqual(['disk', 'qcow2', 'ova', 'usb']);
+  });
+
+  it('has the key of M and L carry the OVA: usb reads the ova and the layers, and keys on them', async () => {
+    const large = await shipped('l.yaml');
+    const usb = planBuild(large, facts(large)).stages.find((stage) => stage.name === 'usb');
+    expect(usb?.dependsOn).toEqual(['disk', 'os-layer', 'service-layer', 'service', 'content', 'ova']);
+    const bigger = {
+      ...large,
+      outputs: { ...large.outputs, ova: { ...large.outputs.ova, vm: { ...large.outputs.ova.vm, memoryMiB: 8192 } } },
+    };
+    expect(changed(hashes(large, facts(large)), hashes(bigger, facts(bigger)))).toEqual(['ova', 'usb']);
+    const small = await shipped('s.yaml');
+    expect(planBuild(small, facts(small)).stages.find((stage) => stage.name === 'usb')?.dependsOn).toEqual(['disk']);
+    // A μ key with an OVA enabled does not carry it: only M and L do.
+    const mu = await shipped('mu.yaml');
+    const withOva = { ...mu, outputs: { ...mu.outputs, ova: { ...mu.outputs.ova, enabled: true } } };
+    expect(planBuild(withOva, facts(withOva)).stages.find((stage) => stage.name === 'usb')?.dependsOn).toEqual([
+      'disk',
+    ]);
   });
 });
 

@@ -2,18 +2,22 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOST_TOOLS, OTHER_USES } from '../../builder/doctor/host-tools.ts';
+import { loadManifest } from '../../builder/manifest/index.ts';
 import { STAGES } from '../../builder/stages/registry.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const largeManifest = async () => (await loadManifest(path.join(ROOT, 'manifests', 'l.yaml'))).manifest;
 
 /** The registry is the one description of a stage; these checks catch a record that disagrees with its code. */
 describe('stage registry', () => {
-  it('lists each stage once, after every stage it depends on', () => {
+  it('lists each stage once, after every stage it depends on', async () => {
     const seen = new Set<string>();
     for (const record of STAGES) {
       expect(seen.has(record.name), record.name).toBe(false);
       for (const dependency of record.dependsOn)
         expect(seen.has(dependency), `${record.name} → ${dependency}`).toBe(true);
+      for (const dependency of record.alsoDependsOn?.(await largeManifest()) ?? [])
+        expect(seen.has(dependency), `${record.name} → ${dependency} (for L)`).toBe(true);
       expect(record.definition.name, record.name).toBe(record.name);
       seen.add(record.name);
     }
