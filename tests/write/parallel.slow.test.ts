@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ const loops: string[] = [];
 const mounts: string[] = [];
 const image = path.join(work, 'key.img');
 const MiB = 1024 * 1024;
+const FAILING_DISK = path.join(ROOT, 'tests/write/fixtures/failing-disk.py');
 
 function loopDevice(bytes: number, options: { readOnly?: boolean; dir?: string } = {}): string {
   const backing = path.join(options.dir ?? work, `disk-${loops.length}.raw`);
@@ -143,28 +144,51 @@ describe('openkey write: several keys at once', () => {
     }
   });
 
-  it('reports the key that fails with an I/O error as FAILED, names it, and finishes the other one', () => {
-    // A loop device over a sparse file on a 48 MiB tmpfs: past 48 MiB of data, writes fail with an I/O error in
-    // the middle of the key (this kernel has no device-mapper, so no dm `error` target).
-    const small = mkdtempSync(path.join(work, 'tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48M', 'tmpfs', small]);
-    mounts.push(small);
-    const big = path.join(work, 'big.img');
-    writeFileSync(big, randomBytes(96 * MiB));
-    const good = loopDevice(200 * MiB);
-    const bad = loopDevice(200 * MiB, { dir: small });
-    const result = openkey(['write', big, good, bad, '--yes']);
-    expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(new RegExp(`^${good}: OK: wrote 96\\.0 MiB of the 96\\.0 MiB image .*verified\\n`));
-    // The writes are O_DIRECT, so the loop driver hands back the backing file's error at the write that hit it.
-    expect(result.stdout).toMatch(
-      new RegExp(
-        `${bad}: FAILED: ${bad}: writing at byte \\d+: no space behind the device \\(ENOSPC\\): the key holds less than it claims\n`,
-      ),
+  it('reports the key that fails with an I/O error as FAILED, names it, and finishes the other one', async () => {
+    // This kernel has no device-mapper, so no dm `error` target: a FUSE file whose bytes 40-41 MiB fail with EIO
+    // (tests/write/fixtures/failing-disk.py) under a loop device is a key with bad blocks in the middle.
+    const mountpoint = mkdtempSync(path.join(work, 'failing-'));
+    const server = spawn(
+      '/usr/bin/python3',
+      [FAILING_DISK, mountpoint, path.join(work, 'failing.raw'), String(200 * MiB), String(40 * MiB), String(41 * MiB)],
+      { stdio: 'inherit' },
     );
-    expect(result.stderr).toContain('openkey: 1 of 2 key(s) failed');
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(execFileSync('cmp', ['-n', String(96 * MiB), big, good]).length).toBe(0);
+    try {
+      for (let tries = 0; !existsSync(path.join(mountpoint, 'disk')); tries++) {
+        if (tries > 100) throw new Error('the failing disk did not appear');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const big = path.join(work, 'big.img');
+      writeFileSync(big, randomBytes(96 * MiB));
+      const good = loopDevice(200 * MiB);
+      const bad = execFileSync('losetup', ['--find', '--show', path.join(mountpoint, 'disk')], {
+        encoding: 'utf8',
+      }).trim();
+      try {
+        const result = openkey(['write', big, good, bad, '--yes']);
+        expect(result.code).toBe(1);
+        expect(result.stdout).toMatch(
+          new RegExp(`^${good}: OK: wrote 96\\.0 MiB of the 96\\.0 MiB image .*verified\\n`),
+        );
+        // The writes are O_DIRECT, so the loop driver hands back the disk's error at the write that hit it.
+        expect(result.stdout).toMatch(
+          new RegExp(
+            `${bad}: FAILED: ${bad}: writing at byte (\\d+): I/O error \\(EIO\\): the key is faulty or was unplugged\n`,
+          ),
+        );
+        const at = Number(new RegExp(`${bad}: FAILED: ${bad}: writing at byte (\\d+)`).exec(result.stdout)?.[1]);
+        expect(at).toBeGreaterThanOrEqual(36 * MiB);
+        expect(at).toBeLessThan(41 * MiB);
+        expect(result.stderr).toContain('openkey: 1 of 2 key(s) failed');
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+        expect(execFileSync('cmp', ['-n', String(96 * MiB), big, good]).length).toBe(0);
+      } finally {
+        execFileSync('losetup', ['-d', bad]);
+      }
+    } finally {
+      execFileSync('umount', [mountpoint]);
+      server.kill();
+    }
   });
 
   it('refuses the whole run before a byte is written when one key is mounted, read-only or too small', () => {
