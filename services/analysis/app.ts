@@ -47,6 +47,8 @@ export interface AppOptions {
   columnCacheBytes?: number;
   /** An event stream whose client has not read for this long is dropped (default 15 s). */
   sseStallMs?: number;
+  /** The workers' nice value (default 10; benchmarks give 0 to compare at one priority, see PoolOptions.nice). */
+  workerNice?: number;
   /** The pool's worker entry (tests run stand-in workers, for fault injection among others). */
   workerUrl?: URL;
   /** Bounds of POST /api/columns (entries scanned, bytes answered). */
@@ -62,7 +64,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const store = new DatasetStore(resolve(options.datasets), options.exposeTruth ? { exposeTruth: true } : {});
   const workers = options.workers ?? availableParallelism();
-  const pool = new WorkerPool({ size: workers, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
+  const pool = new WorkerPool({
+    size: workers,
+    ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
+    ...(options.workerNice === undefined ? {} : { nice: options.workerNice }),
+  });
   const single = new AnalysisManager({
     store,
     pool,

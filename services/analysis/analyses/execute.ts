@@ -5,7 +5,7 @@
 import type { AnalysisResult, TH1DJson } from '../api.ts';
 import { HistogramSet } from '../histogram.ts';
 import { TaskError, type WorkerPool } from '../pool/pool.ts';
-import type { Task, TaskResult } from '../pool/protocol.ts';
+import type { PartSums, Task, TaskPart, TaskResult } from '../pool/protocol.ts';
 import { ColumnCache } from './columns-cache.ts';
 import { basketsIn, type Plan } from './plan.ts';
 import type { Analysis } from './publish.ts';
@@ -36,66 +36,86 @@ export class Executor {
     const perFile = new Map<string, HistogramSet>();
     let bytesRead = 0;
     const jobs: Promise<void>[] = [];
-    // Partial sums are added in the plan's order, whichever worker finishes first: floating-point addition is not
-    // associative, and the same request must give the same histograms to the last bit (with or without the cache).
-    const waiting: ({ set: HistogramSet; result: TaskResult } | undefined)[] = [];
-    let merged = 0;
-    const merge = (): void => {
-      for (let next = waiting[merged]; next !== undefined; next = waiting[merged]) {
-        total.add(next.result);
-        next.set.add(next.result);
-        waiting[merged++] = undefined;
-      }
-    };
+    const cache = this.options.columns?.enabled === true ? this.options.columns : undefined;
+
+    // Every entry range of every file, in the plan's order, with what it needs to be sent and merged.
+    interface Part {
+      part: TaskPart;
+      set: HistogramSet;
+      key: (branch: string, entryStart: number) => string;
+    }
+    const parts: Part[] = [];
     for (const { info, meta, ranges } of plan.files) {
       const set = new HistogramSet(plan.specs);
       perFile.set(info.name, set);
       const byName = new Map(meta.branches.map((b) => [b.name, b]));
       const branches = plan.branches.map((n) => byName.get(n)!);
-      const cache = this.options.columns?.enabled === true ? this.options.columns : undefined;
       const key = (branch: string, entryStart: number): string =>
         ColumnCache.key(info.path, info.size, info.mtimeMs, branch, entryStart);
       for (const [first, last] of ranges) {
         // Only the baskets of this range: a task is cloned to its worker, and big files have thousands.
-        const taskBranches = branches.map((b) => basketsIn(b, first, last));
-        const task: Task = {
-          path: info.path,
-          file: info.name,
-          first,
-          last,
-          branches: taskBranches,
-          branchInfo: plan.branchInfo,
-          draw: plan.draw,
-          histograms: plan.specs,
-          ...(cache === undefined
-            ? {}
-            : {
-                keep: true,
-                pieces: taskBranches.map((b) =>
-                  b.baskets.seek.map((_, j) => cache.get(key(b.name, b.baskets.entry[j]!)) ?? null),
-                ),
-              }),
-        };
-        const order = jobs.length;
-        jobs.push(
-          this.pool.run(task, a.id).then((result: TaskResult) => {
-            if (cache !== undefined && result.pieces !== undefined) {
-              for (const { branch, basket, piece } of result.pieces) {
-                const b = taskBranches[branch];
-                const entryStart = b?.baskets.entry[basket];
-                if (b !== undefined && entryStart !== undefined) cache.set(key(b.name, entryStart), piece);
-              }
-              delete result.pieces;
-            }
-            if (a.state !== 'running') return;
-            waiting[order] = { set, result };
-            merge();
-            bytesRead += result.diskBytes;
-            a.progress.entriesDone += result.entries;
-            a.notify(false);
-          }),
-        );
+        const partBranches = branches.map((b) => basketsIn(b, first, last));
+        const part: TaskPart = { path: info.path, file: info.name, first, last, branches: partBranches };
+        if (cache !== undefined)
+          part.pieces = partBranches.map((b) =>
+            b.baskets.seek.map((_, j) => cache.get(key(b.name, b.baskets.entry[j]!)) ?? null),
+          );
+        parts.push({ part, set, key });
       }
+    }
+
+    // Partial sums are added in the plan's order, whichever worker finishes first: floating-point addition is not
+    // associative, and the same request must give the same histograms to the last bit (with or without the cache).
+    const waiting: (PartSums | undefined)[] = [];
+    let merged = 0;
+    const merge = (): void => {
+      for (let next = waiting[merged]; next !== undefined; next = waiting[merged]) {
+        total.add(next);
+        parts[merged]!.set.add(next);
+        waiting[merged++] = undefined;
+      }
+    };
+
+    // Consecutive small ranges (small files) travel together up to the plan's range size.
+    for (let from = 0; from < parts.length;) {
+      let to = from + 1;
+      let entries = parts[from]!.part.last - parts[from]!.part.first;
+      while (to < parts.length && entries < plan.target) {
+        const next = parts[to]!.part;
+        if (entries + (next.last - next.first) > plan.target) break;
+        entries += next.last - next.first;
+        to++;
+      }
+      const group = parts.slice(from, to);
+      const [head, ...rest] = group.map((p) => p.part);
+      const task: Task = {
+        ...head!,
+        branchInfo: plan.branchInfo,
+        draw: plan.draw,
+        histograms: plan.specs,
+        ...(cache === undefined ? {} : { keep: true }),
+        ...(rest.length > 0 ? { more: rest } : {}),
+      };
+      const order = from;
+      jobs.push(
+        this.pool.run(task, a.id).then((result: TaskResult) => {
+          if (cache !== undefined && result.pieces !== undefined) {
+            for (const { part, branch, basket, piece } of result.pieces) {
+              const p = group[part];
+              const b = p?.part.branches[branch];
+              const entryStart = b?.baskets.entry[basket];
+              if (b !== undefined && entryStart !== undefined) cache.set(p!.key(b.name, entryStart), piece);
+            }
+          }
+          if (a.state !== 'running') return;
+          [result, ...(result.more ?? [])].forEach((sums, k) => (waiting[order + k] = sums));
+          merge();
+          bytesRead += result.diskBytes;
+          a.progress.entriesDone += entries;
+          a.notify(false);
+        }),
+      );
+      from = to;
     }
     try {
       await Promise.all(jobs);

@@ -21,6 +21,8 @@ export interface Plan {
   specs: HistSpec[];
   draw: DrawText;
   entriesTotal: number;
+  /** Entries per task: about entries / (4 × workers), 20 k to 500 k. */
+  target: number;
   cacheKey: string;
 }
 
@@ -248,5 +250,18 @@ export async function planAnalysis(store: DatasetStore, request: DatasetRequest,
     histograms: request.histograms,
     maxEntries: request.maxEntries ?? null,
   });
-  return { dataset, files: planned, branchInfo, branches, specs, draw, entriesTotal, cacheKey };
+  // Workers compile against the branches read only: names resolve exactly, so the kernel is the same, and each
+  // task carries a dozen names instead of the whole tree's.
+  const read = new Set(branches);
+  return {
+    dataset,
+    files: planned,
+    branchInfo: branchInfo.filter((b) => read.has(b.name)),
+    branches,
+    specs,
+    draw,
+    entriesTotal,
+    target,
+    cacheKey,
+  };
 }

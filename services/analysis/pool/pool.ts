@@ -7,6 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, Task, TaskResult, ToWorker } from './protocol.ts';
 
+/** The files a task reads, for messages: "a.root", or "a.root and 3 more files" when small files travel together. */
+export function filesOf(task: Task): string {
+  const others = new Set((task.more ?? []).map((p) => p.file));
+  others.delete(task.file);
+  return others.size === 0 ? task.file : `${task.file} and ${others.size} more file${others.size === 1 ? '' : 's'}`;
+}
+
 export class TaskError extends Error {
   readonly code: string;
   /** The error's facts for a translated message (common/errors.ts ErrorParams). */
@@ -60,12 +67,18 @@ export interface PoolOptions {
   workerUrl?: URL;
   /** A cancelled task still running after this long has its worker terminated (and replaced). */
   cancelGraceMs?: number;
+  /**
+   * The workers' nice value (default 10, so HTTP answers first). A benchmark that compares them with baselines run
+   * on the main thread gives 0, the same priority, or a busy shared machine would weigh the comparison.
+   */
+  nice?: number;
 }
 
 export class WorkerPool {
   readonly size: number;
   private readonly workerUrl: URL;
   private readonly grace: number;
+  private readonly nice: number | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
@@ -78,14 +91,15 @@ export class WorkerPool {
     this.size = Math.max(1, Math.floor(options.size));
     this.workerUrl = options.workerUrl ?? defaultWorkerUrl();
     this.grace = options.cancelGraceMs ?? 300;
+    this.nice = options.nice;
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
     const url = this.workerUrl;
     const worker = url.pathname.endsWith('.ts')
-      ? new Worker(new URL('./tsx-boot.mjs', import.meta.url), { workerData: { entry: url.href } })
-      : new Worker(url);
+      ? new Worker(new URL('./tsx-boot.mjs', import.meta.url), { workerData: { entry: url.href, nice: this.nice } })
+      : new Worker(url, { workerData: { nice: this.nice } });
     const slot: Slot = { worker, jobs: [], ready: false, killTimer: undefined, cancelled: new Set() };
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
     worker.on('error', (error) => this.onExit(slot, `worker crashed: ${error.message}`));
@@ -147,8 +161,8 @@ export class WorkerPool {
       if (slot.cancelled.has(running.group)) running.reject(new TaskError('E_CANCELLED', 'cancelled'));
       else
         running.reject(
-          new TaskError('E_WORKER_CRASHED', `${running.task.file}: ${reason}; the task was abandoned`, {
-            file: running.task.file,
+          new TaskError('E_WORKER_CRASHED', `${filesOf(running.task)}: ${reason}; the task was abandoned`, {
+            file: filesOf(running.task),
           }),
         );
     }

@@ -17,7 +17,7 @@ export interface DrawText {
 }
 
 /** One entry range of one file. */
-export interface Task {
+export interface TaskPart {
   path: string;
   /** The file's name as users know it, for error messages. */
   file: string;
@@ -25,40 +25,56 @@ export interface Task {
   last: number;
   /** Metadata of the branches the expressions read. */
   branches: BranchMeta[];
-  /** Every readable branch of the tree (name, isArray), what the expressions compile against. */
-  branchInfo: { name: string; isArray: boolean }[];
-  draw: DrawText;
-  histograms: HistSpec[];
   /**
-   * The column cache's pieces for this task, per branch of `branches` and basket of its table (null: not cached,
+   * The column cache's pieces for this range, per branch of `branches` and basket of its table (null: not cached,
    * the worker reads it). Their memory is shared (SharedArrayBuffer), so this costs no copy.
    */
   pieces?: (Piece | null)[][];
-  /** Decode baskets into shared memory and send the new pieces back, for the cache. */
-  keep?: boolean;
 }
 
-/** A piece the worker decoded for the cache: which branch of the task's `branches`, which basket of its table. */
+/**
+ * One entry range of one file, and maybe more ranges of other (small) files behind it: a task costs a message each
+ * way and some set-up, which over a hundred files of ten thousand events would cost more than the events.
+ */
+export interface Task extends TaskPart {
+  /** The branches the expressions read (name, isArray), what the worker compiles them against. */
+  branchInfo: { name: string; isArray: boolean }[];
+  draw: DrawText;
+  histograms: HistSpec[];
+  /** Decode baskets into shared memory and send the new pieces back, for the cache. */
+  keep?: boolean;
+  /** Further ranges run in the same task, each with sums of its own (TaskResult.more). */
+  more?: TaskPart[];
+}
+
+/** A piece the worker decoded for the cache: which part (0 the task, k its more[k - 1]), branch and basket. */
 export interface NewPiece {
+  part: number;
   branch: number;
   basket: number;
   piece: Piece;
 }
 
-/** Per histogram: fills, Σw, Σw², Σwx, Σwx² (ROOT's fEntries, fTsumw, fTsumw2, fTsumwx, fTsumwx2). */
-export const STATS = 5;
-
-export interface TaskResult {
+/** The sums of one part. */
+export interface PartSums {
   entries: number;
   /** Per histogram: bins + 2 sums of weights (underflow, bins, overflow). */
   sumw: Float64Array[];
   sumw2: Float64Array[];
   /** STATS values per histogram. */
   stats: Float64Array;
+}
+
+/** Per histogram: fills, Σw, Σw², Σwx, Σwx² (ROOT's fEntries, fTsumw, fTsumw2, fTsumwx, fTsumwx2). */
+export const STATS = 5;
+
+/** The task's own part's sums, and those of its `more` parts in order. */
+export interface TaskResult extends PartSums {
   diskBytes: number;
   dataBytes: number;
   /** Pieces decoded for the cache (when the task asked to `keep` them). */
   pieces?: NewPiece[];
+  more?: PartSums[];
 }
 
 /** `cancel` skips a task still waiting in the worker, which then answers it with an E_CANCELLED error. */

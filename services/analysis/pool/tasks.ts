@@ -5,12 +5,21 @@
  */
 import { closeSync, openSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import type { MessagePort } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { compileDraw, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
 import type { ReadStats } from '../../../rootio/read/columns.ts';
 import { readPiece, type Piece } from '../../../rootio/read/pieces.ts';
 import type { BranchMeta } from '../../../rootio/read/types.ts';
-import { STATS, type FromWorker, type NewPiece, type Task, type TaskResult, type ToWorker } from './protocol.ts';
+import {
+  STATS,
+  type FromWorker,
+  type NewPiece,
+  type PartSums,
+  type Task,
+  type TaskPart,
+  type TaskResult,
+  type ToWorker,
+} from './protocol.ts';
 
 const programs = new Map<string, DrawProgram>();
 
@@ -80,40 +89,48 @@ export function runOverPieces(
   }
 }
 
-export async function runTask(task: Task): Promise<TaskResult> {
-  const prog = program(task);
-  const events = task.last - task.first;
-  const nh = task.histograms.length;
-  const sumw = task.histograms.map((h) => new Float64Array(h.bins + 2));
-  const sumw2 = task.histograms.map((h) => new Float64Array(h.bins + 2));
-  const stats = new Float64Array(nh * STATS);
-  const mins = task.histograms.map((h) => h.min);
-  const ks = task.histograms.map((h) => h.bins / (h.max - h.min));
-  const nbins = task.histograms.map((h) => h.bins);
-  const read: ReadStats = { diskBytes: 0, dataBytes: 0 };
-  const keep = task.keep === true;
-  const fresh: NewPiece[] = [];
+/** A reader error in one part of a task, carrying that part's file for the message. */
+class PartError extends Error {
+  readonly file: string;
+  readonly code: string | undefined;
+  readonly params: unknown;
+  constructor(file: string, error: unknown) {
+    const e = error as { code?: unknown; message?: unknown; params?: unknown };
+    super(typeof e?.message === 'string' ? e.message : String(error), { cause: error });
+    this.file = file;
+    this.code = typeof e?.code === 'string' ? e.code : undefined;
+    this.params = e?.params;
+  }
+}
 
-  // The baskets the expressions read: from the cache when it has them, else read and decoded here.
+/** Reads (or takes from the cache's pieces) the baskets one part needs; new pieces go to `fresh`. */
+async function partPieces(
+  prog: DrawProgram,
+  part: TaskPart,
+  index: number,
+  keep: boolean,
+  read: ReadStats,
+  fresh: NewPiece[],
+): Promise<{ branches: BranchMeta[]; pieces: Piece[][] }> {
   const branches: BranchMeta[] = [];
   const pieces: Piece[][] = [];
   let fd: number | undefined;
   try {
     for (const name of prog.branches) {
-      const index = task.branches.findIndex((b) => b.name === name);
-      const meta = task.branches[index];
+      const b = part.branches.findIndex((m) => m.name === name);
+      const meta = part.branches[b];
       if (meta === undefined) throw new Error(`branch ${name} is not in the task`);
       const { entry } = meta.baskets;
-      if (entry.length < 2 || entry[0]! > task.first || entry.at(-1)! < task.last)
-        throw new Error(`branch ${name} has no basket for some entries in ${task.first}..${task.last}`);
+      if (entry.length < 2 || entry[0]! > part.first || entry.at(-1)! < part.last)
+        throw new Error(`branch ${name} has no basket for some entries in ${part.first}..${part.last}`);
       const list: Piece[] = [];
       for (let j = 0; j + 1 < entry.length; j++) {
-        let piece = task.pieces?.[index]?.[j] ?? null;
+        let piece = part.pieces?.[b]?.[j] ?? null;
         if (piece === null) {
-          fd ??= openSync(task.path, 'r');
+          fd ??= openSync(part.path, 'r');
           piece = await readPiece(fd, meta, j, keep);
           read.diskBytes += piece.diskBytes;
-          if (keep) fresh.push({ branch: index, basket: j, piece });
+          if (keep) fresh.push({ part: index, branch: b, basket: j, piece });
         }
         read.dataBytes += piece.dataBytes;
         list.push(piece);
@@ -124,36 +141,60 @@ export async function runTask(task: Task): Promise<TaskResult> {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+  return { branches, pieces };
+}
 
-  // Same binning arithmetic as jsroot's TDrawSelector (floor((x - min) * k), NaN to overflow) so bins agree
-  // exactly; statistics follow ROOT's TH1::Fill (fEntries counts every fill, the sums only in-range values).
-  const fill = (h: number, x: number, w: number): void => {
-    if (w === 0) return;
-    const n = nbins[h]!;
-    let bin = Number.isFinite(x) ? Math.floor((x - mins[h]!) * ks[h]!) : n + 1;
-    bin = bin < 0 ? 0 : bin >= n ? n + 1 : bin + 1;
-    const sw = sumw[h]!;
-    sw[bin] = sw[bin]! + w;
-    const sw2 = sumw2[h]!;
-    sw2[bin] = sw2[bin]! + w * w;
-    const s = h * STATS;
-    stats[s] = stats[s]! + 1;
-    if (bin > 0 && bin <= n) {
-      stats[s + 1] = stats[s + 1]! + w;
-      stats[s + 2] = stats[s + 2]! + w * w;
-      stats[s + 3] = stats[s + 3]! + w * x;
-      stats[s + 4] = stats[s + 4]! + w * x * x;
+export async function runTask(task: Task): Promise<TaskResult> {
+  const prog = program(task);
+  const nh = task.histograms.length;
+  const mins = task.histograms.map((h) => h.min);
+  const ks = task.histograms.map((h) => h.bins / (h.max - h.min));
+  const nbins = task.histograms.map((h) => h.bins);
+  const read: ReadStats = { diskBytes: 0, dataBytes: 0 };
+  const keep = task.keep === true;
+  const fresh: NewPiece[] = [];
+  const parts: TaskPart[] = [task, ...(task.more ?? [])];
+  const sums: PartSums[] = [];
+  for (const [index, part] of parts.entries()) {
+    let data;
+    try {
+      data = await partPieces(prog, part, index, keep, read, fresh);
+    } catch (error) {
+      throw new PartError(part.file, error);
     }
-  };
-  runOverPieces(prog, branches, pieces, task.first, task.last, fill);
+    const sumw = task.histograms.map((h) => new Float64Array(h.bins + 2));
+    const sumw2 = task.histograms.map((h) => new Float64Array(h.bins + 2));
+    const stats = new Float64Array(nh * STATS);
+    // Same binning arithmetic as jsroot's TDrawSelector (floor((x - min) * k), NaN to overflow) so bins agree
+    // exactly; statistics follow ROOT's TH1::Fill (fEntries counts every fill, the sums only in-range values).
+    const fill = (h: number, x: number, w: number): void => {
+      if (w === 0) return;
+      const n = nbins[h]!;
+      let bin = Number.isFinite(x) ? Math.floor((x - mins[h]!) * ks[h]!) : n + 1;
+      bin = bin < 0 ? 0 : bin >= n ? n + 1 : bin + 1;
+      const sw = sumw[h]!;
+      sw[bin] = sw[bin]! + w;
+      const sw2 = sumw2[h]!;
+      sw2[bin] = sw2[bin]! + w * w;
+      const s = h * STATS;
+      stats[s] = stats[s]! + 1;
+      if (bin > 0 && bin <= n) {
+        stats[s + 1] = stats[s + 1]! + w;
+        stats[s + 2] = stats[s + 2]! + w * w;
+        stats[s + 3] = stats[s + 3]! + w * x;
+        stats[s + 4] = stats[s + 4]! + w * x * x;
+      }
+    };
+    runOverPieces(prog, data.branches, data.pieces, part.first, part.last, fill);
+    sums.push({ entries: part.last - part.first, sumw, sumw2, stats });
+  }
+  const [own, ...more] = sums;
   return {
-    entries: events,
-    sumw,
-    sumw2,
-    stats,
+    ...own!,
     diskBytes: read.diskBytes,
     dataBytes: read.dataBytes,
     ...(fresh.length > 0 ? { pieces: fresh } : {}),
+    ...(more.length > 0 ? { more } : {}),
   };
 }
 
@@ -168,21 +209,34 @@ function errorOf(
     typeof e?.params === 'object' && e.params !== null ? (e.params as Record<string, string | number>) : {};
   // Reader errors get the file named here; expression errors already say which field is wrong.
   const named = code === 'E_ROOT_READ' || code === 'E_ROOT_CORRUPT';
+  const file = error instanceof PartError ? error.file : task.file;
   return named
-    ? { code, message: `${task.file}: ${message}`, params: { ...params, file: task.file } }
+    ? { code, message: `${file}: ${message}`, params: { ...params, file } }
     : Object.keys(params).length > 0
       ? { code, message, params }
       : { code, message };
 }
 
+/** Every buffer a result can hand over without a copy (the sums; pieces are shared memory, not transferred). */
+function transferList(result: TaskResult): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const p of [result, ...(result.more ?? [])])
+    for (const a of [...p.sumw, ...p.sumw2, p.stats]) out.push(a.buffer as ArrayBuffer);
+  return out;
+}
+
+/** The workers' nice value unless the pool says otherwise (PoolOptions.nice). */
+export const WORKER_NICE = 10;
+
 /**
  * Linux nice values are per thread: lowering this worker's priority keeps the main thread (HTTP, health checks)
  * responsive when the workers fill every core. Best effort; elsewhere it is a no-op.
  */
-function lowerPriority(): void {
+function lowerPriority(nice: number): void {
+  if (nice === 0) return;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
   } catch {
     // not Linux, or not allowed
   }
@@ -193,7 +247,8 @@ function lowerPriority(): void {
  * a time in arrival order, the next one sent ahead by the pool.
  */
 export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskResult> = runTask): void {
-  lowerPriority();
+  const nice = (workerData as { nice?: unknown } | null)?.nice;
+  lowerPriority(typeof nice === 'number' ? nice : WORKER_NICE);
   const queue: Extract<ToWorker, { type: 'task' }>[] = [];
   let running = false;
   const drain = async (): Promise<void> => {
@@ -202,8 +257,7 @@ export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskR
       const { id, task } = message;
       try {
         const result = await run(task);
-        const transfer = [...result.sumw, ...result.sumw2, result.stats].map((a) => a.buffer as ArrayBuffer);
-        port.postMessage({ type: 'done', id, result } satisfies FromWorker, transfer);
+        port.postMessage({ type: 'done', id, result } satisfies FromWorker, transferList(result));
       } catch (error) {
         port.postMessage({ type: 'error', id, ...errorOf(error, task) } satisfies FromWorker);
       }
