@@ -10,6 +10,12 @@ import { ColumnCache } from './columns-cache.ts';
 import { basketsIn, type Plan } from './plan.ts';
 import type { Analysis } from './publish.ts';
 
+/**
+ * Entries of small files' ranges sent as one task: enough that a task's message and set-up (a fraction of a
+ * millisecond) stay small beside its events, few enough that progress comes often.
+ */
+export const GROUP_ENTRIES = 100_000;
+
 export interface ExecuteOptions {
   /** Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)). */
   maxByFileCells: number;
@@ -76,13 +82,15 @@ export class Executor {
       }
     };
 
-    // Consecutive small ranges (small files) travel together up to the plan's range size.
+    // Consecutive small ranges (small files) travel together up to the plan's range size, at most GROUP_ENTRIES:
+    // progress still comes often, and a cancelled task is a short one.
+    const bound = Math.min(plan.target, GROUP_ENTRIES);
     for (let from = 0; from < parts.length;) {
       let to = from + 1;
       let entries = parts[from]!.part.last - parts[from]!.part.first;
-      while (to < parts.length && entries < plan.target) {
+      while (to < parts.length && entries < bound) {
         const next = parts[to]!.part;
-        if (entries + (next.last - next.first) > plan.target) break;
+        if (entries + (next.last - next.first) > bound) break;
         entries += next.last - next.first;
         to++;
       }
