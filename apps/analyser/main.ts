@@ -18,7 +18,7 @@ import { describeError, type RequestText } from '../shared/errors.ts';
 import { formatNumber, language, type MessageKey, setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex } from '../shared/key-index.ts';
 import { fitPeak, type FitResult } from './fit.ts';
-import { drawLinked, linkedVariables } from './linked.ts';
+import { drawLinked, linkedVariables, withRange } from './linked.ts';
 import {
   type Sample,
   fromSampleResults,
@@ -735,12 +735,15 @@ async function runLinked(): Promise<void> {
       lookup,
       isCurrent: () => token === runToken,
       onBrush: (variable, lo, hi) => {
-        const existing = state.cuts.find((c) => c.kind === 'range' && c.variable === variable);
-        if (existing !== undefined && existing.kind === 'range') Object.assign(existing, { lo, hi });
-        else state.cuts.push({ kind: 'range', variable, lo, hi });
+        state.cuts = withRange(state, variable, lo, hi).cuts;
         renderCuts();
         saveHash();
         void run();
+      },
+      // What the live preview of a drag shows (the range, and how many redraws so far), for tests and scripts.
+      onPreview: (variable, lo, hi) => {
+        document.body.dataset.linkedPreview = `${variable} ${lo} ${hi}`;
+        document.body.dataset.linkedPreviews = String(Number(document.body.dataset.linkedPreviews ?? '0') + 1);
       },
       onClear: (variable) => {
         state.cuts = state.cuts.filter((c) => !((c.kind === 'range' || c.kind === 'var') && c.variable === variable));

@@ -33,6 +33,8 @@ export interface PlotOptions {
   brush?: [number, number] | undefined;
   /** Called with the range the pointer dragged, snapped to bin edges. */
   onBrush?: (lo: number, hi: number) => void;
+  /** Called while the pointer drags, with the range so far (snapped like onBrush's), each time it changes. */
+  onBrushMove?: (lo: number, hi: number) => void;
   /** Called with the bin under the pointer or the keyboard's bin (0 when none). */
   onReadout?: (text: string) => void;
   width?: number;
@@ -442,8 +444,17 @@ export function drawPlot(container: HTMLElement, options: PlotOptions): DrawnPlo
       svg.setPointerCapture?.(event.pointerId);
       showBrush(start, start);
     });
+    let moved = '';
     svg.addEventListener('pointermove', (event) => {
-      if (start !== undefined) showBrush(start, valueAt(event.clientX));
+      if (start === undefined) return;
+      const end = valueAt(event.clientX);
+      showBrush(start, end);
+      const lo = snap(Math.min(start, end));
+      const hi = snap(Math.max(start, end));
+      if (hi > lo && `${lo} ${hi}` !== moved) {
+        moved = `${lo} ${hi}`;
+        options.onBrushMove?.(lo, hi);
+      }
     });
     svg.addEventListener('pointerup', (event) => {
       if (start === undefined) return;
@@ -451,6 +462,7 @@ export function drawPlot(container: HTMLElement, options: PlotOptions): DrawnPlo
       const lo = snap(Math.min(start, end));
       const hi = snap(Math.max(start, end));
       start = undefined;
+      moved = '';
       if (hi > lo) onBrush(lo, hi);
       else brushRect.setAttribute('visibility', 'hidden');
     });

@@ -202,6 +202,107 @@ describe('the teaching workflow', () => {
     await page.context().close();
   }, 180_000);
 
+  it('while a range is dragged the other linked histograms follow live, one request at a time, cached', async () => {
+    const { page, problems } = await guardedPage(browser);
+    await page.goto(new URL('analyser/#mode=linked&dataset=data-mix&run=1', service.url).href);
+    await page.waitForSelector('body[data-linked="1"]', { timeout: 60_000 });
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let sent = 0;
+    const isAnalysis = (r: { method(): string; url(): string }) =>
+      r.method() === 'POST' && new URL(r.url()).pathname === '/api/analyses';
+    page.on('request', (r) => {
+      if (!isAnalysis(r)) return;
+      sent++;
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+    });
+    const done = (r: { method(): string; url(): string }) => {
+      if (isAnalysis(r)) inFlight--;
+    };
+    page.on('requestfinished', done);
+    page.on('requestfailed', done);
+    const shown = () =>
+      page.evaluate(() => ({
+        preview: document.body.dataset.linkedPreview ?? '',
+        previews: Number(document.body.dataset.linkedPreviews ?? '0'),
+        totals: Object.fromEntries(
+          [...document.querySelectorAll<HTMLElement>('.linked-cell')].map((c) => [
+            c.dataset.variable ?? '',
+            Number(c.dataset.total),
+          ]),
+        ),
+      }));
+    const before = await shown();
+    const state = decodeState(new URL(page.url()).hash);
+    const presets = await api<Preset[]>('api/presets');
+    const vars = variablesFor(presets.find((p) => p.id === 'atlas13-zll')!.id);
+    const lookup = (id: string) => vars.find((v) => v.id === id);
+    /** What the API says each histogram holds with the range `lo`–`hi` on m_ℓℓ, as the page's preview shows it. */
+    const apiTotals = async (preview: string) => {
+      const [variable, lo, hi] = preview.split(' ');
+      const cut = { kind: 'range' as const, variable: variable!, lo: Number(lo), hi: Number(hi) };
+      const withCut = { ...state, cuts: [...state.cuts, cut] };
+      const out: Record<string, number> = {};
+      for (const v of vars.filter((w) => w.id in before.totals && w.id !== 'mll')) {
+        const a = await runApi({
+          datasets: withCut.datasets,
+          tree: withCut.tree,
+          selection: linkedSelection(withCut, v, lookup),
+          weight: withCut.weight,
+          histograms: [{ name: v.id, expr: v.expr, bins: v.bins, min: v.min, max: v.max }],
+        });
+        out[v.id] = sum(a.result!.histograms[v.id]!.fArray);
+      }
+      return out;
+    };
+    const others = (totals: Record<string, number>) =>
+      Object.fromEntries(Object.entries(totals).filter(([id]) => id !== 'mll'));
+
+    const box = (await page.locator('.linked-cell[data-variable="mll"] svg').boundingBox())!;
+    const y = box.y + box.height * 0.45;
+    await page.mouse.move(box.x + box.width * 0.3, y);
+    await page.mouse.down();
+    sent = 0;
+    await page.mouse.move(box.x + box.width * 0.5, y, { steps: 12 });
+    // Still held down: the others have changed, to exactly what the API gives for the range the page shows.
+    await page.waitForFunction(() => Number(document.body.dataset.linkedPreviews ?? '0') > 0, undefined, {
+      timeout: 30_000,
+    });
+    await page.waitForFunction(() => document.body.dataset.running !== '1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const first = await shown();
+    expect(decodeState(new URL(page.url()).hash).cuts.filter((c) => c.kind === 'range')).toEqual([]);
+    expect(first.preview).toMatch(/^mll [\d.]+ [\d.]+$/);
+    expect(others(first.totals)).toEqual(await apiTotals(first.preview));
+    for (const [id, n] of Object.entries(others(first.totals))) expect(n, id).toBeLessThan(before.totals[id]!);
+    // The dragged histogram keeps its own plot (it does not cut itself).
+    expect(first.totals.mll).toBe(before.totals.mll);
+    // Widen the range, still held: the others follow again.
+    await page.mouse.move(box.x + box.width * 0.7, y, { steps: 12 });
+    await page.waitForFunction((n) => Number(document.body.dataset.linkedPreviews) > n, first.previews, {
+      timeout: 30_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const second = await shown();
+    expect(second.preview).not.toBe(first.preview);
+    expect(others(second.totals)).toEqual(await apiTotals(second.preview));
+    // 24 moves, but never two requests at once and fewer requests than moves.
+    expect(maxInFlight).toBe(1);
+    expect(sent).toBeLessThan(24);
+    console.log(`linked drag: ${sent} requests for 24 moves, ${second.previews} live redraws`);
+    // The release draws the same range from the cache: no request at all.
+    const sentBeforeRelease = sent;
+    await page.mouse.up();
+    await page.waitForSelector('body[data-linked="2"]', { timeout: 60_000 });
+    const released = await shown();
+    const cut = decodeState(new URL(page.url()).hash).cuts.find((c) => c.kind === 'range');
+    expect(cut?.kind === 'range' ? `mll ${cut.lo} ${cut.hi}` : '').toBe(second.preview);
+    expect(sent).toBe(sentBeforeRelease);
+    expect(others(released.totals)).toEqual(others(second.totals));
+    expect(problems.join('\n')).toBe('');
+    await page.context().close();
+  }, 180_000);
+
   it('on a 360 × 740 phone: the plot comes first, the form folds, nothing scrolls sideways', async () => {
     const { page, problems } = await guardedPage(browser, { viewport: { width: 360, height: 740 } });
     for (const path of ['', 'browser/', 'docs/?path=docs-content%2Fstart.md']) {
