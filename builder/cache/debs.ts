@@ -21,6 +21,11 @@ export interface IndexEntry {
   size: number;
 }
 
+/** apt's file name for a package: name_version_arch.deb, with an epoch's colon written %3a (the pool's has none). */
+export function debFileName(name: string, version: string, architecture: string): string {
+  return `${name}_${version.replace(/:/g, '%3a')}_${architecture}.deb`;
+}
+
 /**
  * SHA256 and Size of every package in apt's Packages files (the lists apt downloaded and verified against the signed
  * InRelease), by the file name apt stores it under in /var/cache/apt/archives.
@@ -31,9 +36,8 @@ export async function readPackagesIndex(files: readonly string[]): Promise<Map<s
     let fields: Record<string, string> = {};
     const flush = () => {
       const { Package: name, Version: version, Architecture: arch, SHA256: sha256, Size: size } = fields;
-      // apt names the file name_version_arch.deb, with an epoch's colon written %3a (the pool's Filename has no epoch).
       if (name && version && arch && sha256 && size)
-        index.set(`${name}_${version.replace(/:/g, '%3a')}_${arch}.deb`, { sha256, size: Number(size) });
+        index.set(debFileName(name, version, arch), { sha256, size: Number(size) });
       fields = {};
     };
     for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
@@ -144,6 +148,22 @@ export class DebArchive {
       outcome.added.push(name);
     }
     return outcome;
+  }
+
+  /** The SHA-256 of a package the archive holds (apt's file name), from its name: the index's hash, checked on entry. */
+  async sha256Of(fileName: string): Promise<string | undefined> {
+    const target = await readlink(path.join(this.names, fileName)).catch(() => undefined);
+    const hex = target === undefined ? undefined : /^([0-9a-f]{64})\.deb$/.exec(path.basename(target))?.[1];
+    return hex;
+  }
+
+  /** apt's Packages files of the last build (for the hashes of packages the archive does not hold). */
+  async packagesLists(): Promise<string[]> {
+    const names = await readdir(this.lists).catch(() => [] as string[]);
+    return names
+      .filter((name) => name.endsWith('_Packages'))
+      .sort()
+      .map((name) => path.join(this.lists, name));
   }
 
   /** Keeps apt's lists of this build (replacing the last ones) for the next build's `apt-get update`. */

@@ -1,98 +1,98 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { unsquashfsPaths } from '../tools/unsquashfs.ts';
+import { debFileName, DebArchive, readPackagesIndex } from '../cache/debs.ts';
+import { isSpdxExpression, parseCopyright } from './licences.ts';
 import type { DebianPackage, KeyFile, NpmPackage } from './spdx.ts';
 
-/** Debian's short licence names (copyright-format 1.0) → SPDX identifiers; anything else is NOASSERTION. */
-const DEBIAN_TO_SPDX: Record<string, string> = {
-  'GPL-1': 'GPL-1.0-only',
-  'GPL-1+': 'GPL-1.0-or-later',
-  'GPL-2': 'GPL-2.0-only',
-  'GPL-2+': 'GPL-2.0-or-later',
-  'GPL-3': 'GPL-3.0-only',
-  'GPL-3+': 'GPL-3.0-or-later',
-  'LGPL-2': 'LGPL-2.0-only',
-  'LGPL-2+': 'LGPL-2.0-or-later',
-  'LGPL-2.1': 'LGPL-2.1-only',
-  'LGPL-2.1+': 'LGPL-2.1-or-later',
-  'LGPL-3': 'LGPL-3.0-only',
-  'LGPL-3+': 'LGPL-3.0-or-later',
-  'AGPL-3': 'AGPL-3.0-only',
-  'AGPL-3+': 'AGPL-3.0-or-later',
-  'BSD-2-clause': 'BSD-2-Clause',
-  'BSD-3-clause': 'BSD-3-Clause',
-  'BSD-4-clause': 'BSD-4-Clause',
-  Expat: 'MIT',
-  MIT: 'MIT',
-  ISC: 'ISC',
-  Zlib: 'Zlib',
-  'Apache-2.0': 'Apache-2.0',
-  'MPL-1.1': 'MPL-1.1',
-  'MPL-2.0': 'MPL-2.0',
-  'Artistic-1.0': 'Artistic-1.0',
-  'Artistic-2.0': 'Artistic-2.0',
-  'CC0-1.0': 'CC0-1.0',
-  OpenSSL: 'OpenSSL',
-  'Python-2.0': 'Python-2.0',
-  X11: 'X11',
-  curl: 'curl',
-};
+export { licenceFromCopyright } from './licences.ts';
 
-function spdxTerm(term: string): string | undefined {
-  const clean = term.trim().replace(/^\(|\)$/g, '');
-  return DEBIAN_TO_SPDX[clean] ?? DEBIAN_TO_SPDX[clean.replace(/-or-later$/, '+')];
+/**
+ * A file of an extracted tree, following symlinks inside the tree (an absolute target is taken relative to the tree's
+ * root, as it would be on the key), never out of it; undefined when there is none.
+ */
+async function readInTree(root: string, relative: string): Promise<string | undefined> {
+  let current = path.join(root, relative);
+  for (let hops = 0; hops < 16; hops++) {
+    if (!current.startsWith(`${root}${path.sep}`)) return undefined;
+    const info = await lstat(current).catch(() => undefined);
+    if (info === undefined) return undefined;
+    if (!info.isSymbolicLink()) return info.isFile() ? readFile(current, 'utf8') : undefined;
+    const target = await readlink(current);
+    current = path.isAbsolute(target) ? path.join(root, target) : path.resolve(path.dirname(current), target);
+  }
+  return undefined;
+}
+
+/** The SHA-256 of each package's .deb: from the cache's .deb archive, else apt's Packages index of the last build. */
+async function debHashes(cacheDir: string | undefined): Promise<(file: string) => Promise<string | undefined>> {
+  if (cacheDir === undefined) return async () => undefined;
+  const archive = DebArchive.inCache(cacheDir);
+  const index = await readPackagesIndex(await archive.packagesLists());
+  return async (file) => (await archive.sha256Of(file)) ?? index.get(file)?.sha256;
 }
 
 /**
- * The licence a machine-readable debian/copyright declares: the `License:` short names of its paragraphs, mapped to
- * SPDX and joined with AND. A copyright file without the copyright-format header, or with a name outside the table,
- * gives NOASSERTION: an SBOM must not guess.
+ * The OS layer's packages (packages.tsv) with the licence each one's copyright file declares and, when the build's
+ * cache is given, the SHA-256 of its .deb.
  */
-export function licenceFromCopyright(text: string): string {
-  if (!/^Format:\s*\S*copyright-format/m.test(text)) return 'NOASSERTION';
-  const expressions = new Set<string>();
-  for (const match of text.matchAll(/^License:[ \t]*(.+)$/gm)) {
-    const value = match[1]!.trim();
-    if (value === '') continue;
-    const parts = value.split(/\s+(or|and)\s+/i);
-    const mapped: string[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      if (i % 2 === 1) {
-        mapped.push(parts[i]!.toUpperCase());
-        continue;
-      }
-      const id = spdxTerm(parts[i]!.replace(/,$/, ''));
-      if (id === undefined) return 'NOASSERTION';
-      mapped.push(id);
-    }
-    expressions.add(mapped.length > 1 ? `(${mapped.join(' ')})` : mapped[0]!);
-  }
-  if (expressions.size === 0) return 'NOASSERTION';
-  const list = [...expressions].sort();
-  return list.length === 1 ? list[0]!.replace(/^\((.*)\)$/, '$1') : list.join(' AND ');
-}
-
-/** The OS layer's packages (packages.tsv) with the licence each one's copyright file declares. */
-export async function debianPackages(osLayerDir: string, signal?: AbortSignal): Promise<DebianPackage[]> {
+export async function debianPackages(
+  osLayerDir: string,
+  signal?: AbortSignal,
+  cacheDir?: string,
+): Promise<DebianPackage[]> {
   const rows = (await readFile(path.join(osLayerDir, 'packages.tsv'), 'utf8'))
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => line.split('\t'));
+  const hashOf = await debHashes(cacheDir);
   // Only the copyright files (a few MB) are extracted, into the system's temporary folder, never into the cache.
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'openkey-sbom-'));
   try {
     const docs = path.join(scratch, 'docs');
-    await unsquashfsPaths(path.join(osLayerDir, '00-os.squashfs'), docs, ['usr/share/doc/*/copyright'], signal);
+    const image = path.join(osLayerDir, '00-os.squashfs');
+    await unsquashfsPaths(image, docs, ['usr/share/doc/*/copyright'], signal);
+    const docName = (name: string) => name.split(':')[0]!;
+    const docDir = new Map(rows.map(([name = '']) => [name, docName(name)]));
+    // A package whose doc folder is a symlink to another package's (kmod → libkmod2): those links, extracted apart.
+    const missing: string[] = [];
+    for (const [name, dir] of docDir)
+      if ((await readInTree(docs, path.join('usr', 'share', 'doc', dir, 'copyright'))) === undefined)
+        missing.push(name);
+    if (missing.length > 0) {
+      const links = path.join(scratch, 'links');
+      await unsquashfsPaths(
+        image,
+        links,
+        missing.map((name) => `usr/share/doc/${docDir.get(name)}`),
+        signal,
+      );
+      for (const name of missing) {
+        const target = await readlink(path.join(links, 'usr', 'share', 'doc', docDir.get(name)!)).catch(
+          () => undefined,
+        );
+        if (target !== undefined)
+          docDir.set(name, path.posix.relative('/usr/share/doc', path.posix.resolve('/usr/share/doc', target)));
+      }
+    }
+    const copyrightOf = (name: string) =>
+      readInTree(docs, path.join('usr', 'share', 'doc', docDir.get(name) ?? docName(name), 'copyright'));
     const packages: DebianPackage[] = [];
     for (const [name = '', version = '', architecture = 'amd64'] of rows) {
-      const copyright = await readFile(
-        path.join(docs, 'usr', 'share', 'doc', name.split(':')[0]!, 'copyright'),
-        'utf8',
-      ).catch(() => '');
-      packages.push({ name, version, architecture, licence: licenceFromCopyright(copyright) });
+      const parsed = parseCopyright((await copyrightOf(name)) ?? '');
+      const sha256 = await hashOf(debFileName(docName(name), version, architecture));
+      packages.push({
+        name,
+        version,
+        architecture,
+        licence: parsed.licence,
+        ...(parsed.refs.size > 0 ? { licenceRefs: Object.fromEntries(parsed.refs) } : {}),
+        ...(parsed.comment === undefined ? {} : { licenceComment: parsed.comment }),
+        ...(sha256 === undefined ? {} : { sha256 }),
+      });
     }
     return packages;
   } finally {
@@ -149,7 +149,8 @@ export async function npmPackages(
     .map(([key, entry]) => ({
       name: key.replace(/^.*node_modules\//, ''),
       version: entry.version ?? 'NOASSERTION',
-      licence: entry.license && /^[A-Za-z0-9.+ ()-]+$/.test(entry.license) ? entry.license : 'NOASSERTION',
+      // "SEE LICENSE IN LICENSE" and the like are not SPDX: no assertion rather than a wrong one
+      licence: entry.license && isSpdxExpression(entry.license) ? entry.license : 'NOASSERTION',
       ...(entry.integrity ? { integrity: entry.integrity } : {}),
     }))
     .sort((a, b) => (a.name === b.name ? a.version.localeCompare(b.version) : a.name < b.name ? -1 : 1));

@@ -18,6 +18,8 @@ export interface KeySbomInput {
   /** The content stage's key tree (the folder holding openkey/). */
   contentRoot: string;
   projectRoot: string;
+  /** The build's cache, whose .deb archive gives each Debian package's SHA-256. */
+  cacheDir?: string;
   signal?: AbortSignal;
 }
 
@@ -27,7 +29,7 @@ export async function keySbom(input: KeySbomInput): Promise<string> {
     name: input.name,
     version: input.version,
     sourceDateEpoch: input.sourceDateEpoch,
-    debian: await debianPackages(input.osLayerDir, input.signal),
+    debian: await debianPackages(input.osLayerDir, input.signal, input.cacheDir),
     npm: await npmPackages(input.projectRoot),
     files: await keyFiles(input.contentRoot),
   });
@@ -68,6 +70,7 @@ export async function regenerateSbom(outDir: string, cacheDir: string, projectRo
     osLayerDir: await dirOf('os-layer'),
     contentRoot: path.join(await dirOf('content'), 'root'),
     projectRoot,
+    cacheDir,
   });
   const file = path.join(outDir, sbomFileName(report));
   await writeFile(file, text);

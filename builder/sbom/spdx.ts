@@ -14,6 +14,10 @@ export interface DebianPackage {
   licence: string;
   /** SHA-256 of the .deb, when the build's package archive knows it. */
   sha256?: string;
+  /** LicenseRef id → the Debian licence name it stands for (names the SPDX list lacks). */
+  licenceRefs?: Record<string, string>;
+  /** Why the licence is NOASSERTION, or what a copyright file that is not machine-readable cites. */
+  licenceComment?: string;
 }
 
 export interface NpmPackage {
@@ -100,6 +104,7 @@ export function spdxDocument(input: SbomInput): Record<string, unknown> {
       ...(deb.sha256 ? { checksums: [{ algorithm: 'SHA256', checksumValue: deb.sha256 }] } : {}),
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: deb.licence,
+      ...(deb.licenceComment === undefined ? {} : { licenseComments: deb.licenceComment }),
       copyrightText: 'NOASSERTION',
       externalRefs: [
         {
@@ -150,6 +155,21 @@ export function spdxDocument(input: SbomInput): Record<string, unknown> {
       comment: `source: ${file.source}`,
     };
   });
+  // Every LicenseRef a package uses is defined once: the Debian name, and where each package's own text is.
+  const refs = new Map<string, { name: string; packages: string[] }>();
+  for (const deb of input.debian)
+    for (const [id, name] of Object.entries(deb.licenceRefs ?? {})) {
+      const entry = refs.get(id) ?? { name, packages: [] };
+      entry.packages.push(deb.name);
+      refs.set(id, entry);
+    }
+  const extracted = [...refs.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([licenseId, { name, packages }]) => ({
+      licenseId,
+      name,
+      extractedText: `The licence Debian copyright files name "${name}" (not on the SPDX licence list). Its text is in /usr/share/doc/<package>/copyright of: ${packages.join(', ')}.`,
+    }));
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
@@ -157,6 +177,7 @@ export function spdxDocument(input: SbomInput): Record<string, unknown> {
     name: `${input.name}-${input.version}`,
     documentNamespace: `https://openkey.invalid/spdx/${input.name}-${input.version}-${digest.slice(0, 16)}`,
     creationInfo: { created, creators: ['Tool: openkey'] },
+    ...(extracted.length > 0 ? { hasExtractedLicensingInfos: extracted } : {}),
     packages,
     files,
     relationships,

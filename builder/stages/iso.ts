@@ -149,6 +149,7 @@ export const isoStage: StageDefinition = {
       osLayerDir: osLayer,
       contentRoot: path.join(content, 'root'),
       projectRoot: context.projectRoot,
+      ...(context.cacheDir === undefined ? {} : { cacheDir: context.cacheDir }),
       signal: context.signal,
     });
     await writeFile(path.join(root, 'openkey', 'sbom.spdx.json'), sbom);
