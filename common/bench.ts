@@ -46,6 +46,22 @@ export function wholeNumber(text: string, option: string, min = 0): number {
   return value;
 }
 
+/** Parses 250000, 250k, 10M, 1e6 … into an integer (event counts: `openkey synth`, scripts/bench-synth.ts). */
+export function parseCount(text: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?)(?:e(\d+))?([kKmM])?$/.exec(text.trim().replaceAll('_', ''));
+  if (!match)
+    throw new UsageError(
+      `${option} expects a whole number, got "${text}"`,
+      'for example --events 250000 or --events 10M',
+    );
+  let value = Number(match[1]) * (match[2] === undefined ? 1 : 10 ** Number(match[2]));
+  const suffix = match[3]?.toLowerCase();
+  if (suffix === 'k') value *= 1e3;
+  if (suffix === 'm') value *= 1e6;
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${option} expects a whole number, got "${text}"`);
+  return value;
+}
+
 /** a / b rounded to two decimals; undefined when a figure is missing (a step that did not run) or b is 0. */
 export function ratio(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined || b === undefined || b === 0) return undefined;

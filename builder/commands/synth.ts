@@ -1,4 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
+import { parseCount } from '../../common/bench.ts';
 import { UsageError } from '../../common/errors.ts';
 import type { Command, CommandIo, ParsedArgs } from './types.ts';
 
@@ -27,22 +28,6 @@ Timestamps inside the file come from SOURCE_DATE_EPOCH when set.
 
 Exit codes: 0 written, 1 failed or interrupted (nothing left behind), 2 bad arguments.
 `;
-
-/** Parses 250000, 250k, 10M, 1e6 … into an integer. */
-export function parseCount(text: string, option: string): number {
-  const match = /^(\d+(?:\.\d+)?)(?:e(\d+))?([kKmM])?$/.exec(text.trim().replaceAll('_', ''));
-  if (!match)
-    throw new UsageError(
-      `${option} expects a whole number, got "${text}"`,
-      'for example --events 250000 or --events 10M',
-    );
-  let value = Number(match[1]) * (match[2] === undefined ? 1 : 10 ** Number(match[2]));
-  const suffix = match[3]?.toLowerCase();
-  if (suffix === 'k') value *= 1e3;
-  if (suffix === 'm') value *= 1e6;
-  if (!Number.isSafeInteger(value)) throw new UsageError(`${option} expects a whole number, got "${text}"`);
-  return value;
-}
 
 function stringOption(args: ParsedArgs, name: string): string | undefined {
   const value = args.values[name];

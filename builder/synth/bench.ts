@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseBenchArgs, parseCount } from '../../common/bench.ts';
+import { UsageError } from '../../common/errors.ts';
 import { writeSyntheticFile } from './index.ts';
 
 /**
@@ -32,6 +34,33 @@ export interface SynthBenchReport {
   peakRssMB: number;
   rssMBAtHalf: number | null;
   rssMBAtEnd: number | null;
+}
+
+export const USAGE =
+  'npx tsx scripts/bench-synth.ts [--events 10M] [--process zll] [--compress 1] [--seed 1] [--keep DIR]';
+
+/** The command line of scripts/bench-synth.ts (without onSample); a bad one is a UsageError with the exact complaint. */
+export function parseSynthBenchArgs(argv: string[]): Omit<SynthBenchOptions, 'onSample'> {
+  const { values } = parseBenchArgs(
+    argv,
+    {
+      events: { type: 'string', default: '10M' },
+      process: { type: 'string', default: 'zll' },
+      compress: { type: 'string', default: '1' },
+      seed: { type: 'string', default: '1' },
+      keep: { type: 'string' },
+    },
+    USAGE,
+  );
+  const level = parseCount(values.compress, '--compress');
+  if (level > 9) throw new UsageError(`--compress expects 0 to 9, got ${level}`);
+  return {
+    process: values.process,
+    events: parseCount(values.events, '--events'),
+    level,
+    seed: parseCount(values.seed, '--seed'),
+    ...(values.keep === undefined ? {} : { keep: values.keep }),
+  };
 }
 
 export async function benchSynth(options: SynthBenchOptions): Promise<SynthBenchReport> {

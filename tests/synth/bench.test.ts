@@ -2,7 +2,8 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { benchSynth } from '../../builder/synth/bench.ts';
+import { benchSynth, parseSynthBenchArgs, USAGE } from '../../builder/synth/bench.ts';
+import { UsageError } from '../../common/errors.ts';
 
 it('the synth benchmark writes the file it measures and reports figures consistent with it', async () => {
   const keep = await mkdtemp(join(tmpdir(), 'openkey-bench-synth-test-'));
@@ -32,4 +33,22 @@ it('the synth benchmark writes the file it measures and reports figures consiste
   await benchSynth({ process: 'hyy', events: 500, level: 0, seed: 1 });
   const after = (await readdir(tmpdir())).filter((n) => n.startsWith('openkey-bench-synth-') && !n.includes('test'));
   expect(after).toEqual(before);
+});
+
+it('the synth benchmark command line: defaults, counts with suffixes, and exact refusals', () => {
+  expect(parseSynthBenchArgs([])).toEqual({ process: 'zll', events: 10_000_000, level: 1, seed: 1 });
+  expect(parseSynthBenchArgs(['--events', '250k', '--process', 'hyy', '--compress', '0', '--keep', 'd'])).toEqual({
+    process: 'hyy',
+    events: 250_000,
+    level: 0,
+    seed: 1,
+    keep: 'd',
+  });
+  expect(() => parseSynthBenchArgs(['--events', '2x'])).toThrow(
+    new UsageError('--events expects a whole number, got "2x"', 'for example --events 250000 or --events 10M'),
+  );
+  expect(() => parseSynthBenchArgs(['--compress', '12'])).toThrow(new UsageError('--compress expects 0 to 9, got 12'));
+  expect(() => parseSynthBenchArgs(['--proces', 'zll'])).toThrow(
+    new UsageError('unknown option --proces', `did you mean --process? usage: ${USAGE}`),
+  );
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { bestOfRounds, markdownTable, parseBenchArgs, ratio, runBench, wholeNumber } from '../../common/bench.ts';
+import {
+  bestOfRounds,
+  markdownTable,
+  parseBenchArgs,
+  parseCount,
+  ratio,
+  runBench,
+  wholeNumber,
+} from '../../common/bench.ts';
 import { UsageError } from '../../common/errors.ts';
 
 const OPTIONS = { events: { type: 'string', default: '10' }, 'skip-jsroot': { type: 'boolean' } } as const;
@@ -54,6 +62,25 @@ describe('common/bench: arguments', () => {
     ['99999999999999999999', 0, '--repeat expects a whole number of at least 0, got "99999999999999999999"'],
   ])('wholeNumber(%j, min %d) refuses: %s', (text, min, message) => {
     expect(usageError(() => wholeNumber(text, '--repeat', min)).message).toBe(message);
+  });
+});
+
+describe('common/bench: counts', () => {
+  it.each([
+    ['250000', 250_000],
+    ['250k', 250_000],
+    ['10M', 10_000_000],
+    ['1e6', 1_000_000],
+    ['1_000', 1000],
+    ['1.5k', 1500],
+  ])('parseCount(%j) is %d', (text, value) => {
+    expect(parseCount(text, '--events')).toBe(value);
+  });
+
+  it.each(['ten', '1.5', '-3', '1e400'])('parseCount(%j) refuses', (text) => {
+    expect(usageError(() => parseCount(text, '--events')).message).toBe(
+      `--events expects a whole number, got "${text}"`,
+    );
   });
 });
 
