@@ -12,9 +12,13 @@
  *   red_eff, sumw, xsec), HZZAnalysis.py / HyyAnalysis.py (file naming `mc_<DSID>.<name>.<skim>.root`,
  *   `data_<period>.<skim>.root`, 10 fb⁻¹ for periods A–D, 0.5 fb⁻¹ for A alone, the scaling rule).
  * - 13 TeV 2025: atlas-outreach-data-tools/notebooks-collection-opendata, 13-TeV-examples/uproot_python/
- *   HZZAnalysis.ipynb, HyyAnalysis.ipynb, Find_the_Z.ipynb (file names, 36.6 fb⁻¹ for the release, 0.105 fb⁻¹ for
- *   data15 period D, and the per-event branches xsec, kfac, filteff, sum_of_weights that carry the normalisation in
- *   the files themselves); record 93910 (atlasopenmagic's RELEASES_DESC for 2025e-13tev-beta).
+ *   HZZAnalysis.ipynb, HyyAnalysis.ipynb, Find_the_Z.ipynb (samples per skim, 36.6 fb⁻¹ for the release, 0.105 fb⁻¹
+ *   for data15 period D, and the per-event branches xsec, kfac, filteff, sum_of_weights that carry the normalisation
+ *   in the files themselves), the C++ H → γγ notebook (the 16 data periods); atlasopenmagic's data/urls_mc.py at
+ *   9411ad2 (each sample's physics short name, the file naming per skim); record 93910 (atlasopenmagic's
+ *   RELEASES_DESC for 2025e-13tev-beta). The 2025 cross-sections, k-factors and sums of weights live in the
+ *   atlasopenmagic API and in each file's branches, not in a public repository: the catalogue does not copy them.
+ * Sizes and checksums are the record API's: none is written here (openkey fetch reads them and the lock pins them).
  * Record ids of the 13 TeV 2020 skims (2lep 15003, 4lep 15005, GamGam 15006) are those the public analyses link to.
  */
 
@@ -254,6 +258,71 @@ const release2020: Release = {
 };
 
 const WEIGHT_BRANCHES_2025 = ['xsec', 'kfac', 'filteff', 'sum_of_weights'];
+// 13 TeV 2025: the physics short name of each sample (atlasopenmagic atlasopenmagic/data/urls_mc.py, commit 9411ad2,
+// 2025-06-26, its 2025e-13tev-beta noskim list), for the samples the release's own examples use per skim.
+const SAMPLES_2025: Record<number, string> = {
+  343981: 'PowhegPythia8EvtGen_NNLOPS_nnlo_30_ggH125_gamgam',
+  345060: 'PowhegPythia8EvtGen_NNLOPS_nnlo_30_ggH125_ZZ4l',
+  345318: 'PowhegPythia8EvtGen_NNPDF30_AZNLO_WpH125J_Hyy_Wincl_MINLO',
+  345319: 'PowhegPythia8EvtGen_NNPDF30_AZNLO_ZH125J_Hyy_Zincl_MINLO',
+  346214: 'PowhegPy8EG_NNPDF30_AZNLOCTEQ6L1_VBFH125_gamgam',
+  346228: 'PowhegPy8EG_NNPDF30_AZNLOCTEQ6L1_VBFH125_ZZ4lep_notau',
+  346310: 'PowhegPythia8EvtGen_NNPDF30_AZNLO_ZH125J_Zincl_H_incl_MINLO',
+  346311: 'PowhegPythia8EvtGen_NNPDF30_AZNLO_WpH125J_Wincl_H_incl_MINLO',
+  346312: 'PowhegPythia8EvtGen_NNPDF30_AZNLO_WmH125J_Wincl_H_incl_MINLO',
+  346340: 'PowhegPy8EG_A14NNPDF23_NNPDF30ME_ttH125_ZZ4l_allhad',
+  346341: 'PowhegPy8EG_A14NNPDF23_NNPDF30ME_ttH125_ZZ4l_semilep',
+  346342: 'PowhegPy8EG_A14NNPDF23_NNPDF30ME_ttH125_ZZ4l_dilep',
+  364242: 'Sherpa_222_NNPDF30NNLO_WWW_3l3v_EW6',
+  364243: 'Sherpa_222_NNPDF30NNLO_WWZ_4l2v_EW6',
+  364246: 'Sherpa_222_NNPDF30NNLO_WZZ_3l3v_EW6',
+  364248: 'Sherpa_222_NNPDF30NNLO_ZZZ_4l2v_EW6',
+  410155: 'aMcAtNloPythia8EvtGen_MEN30NLO_A14N23LO_ttW',
+  410218: 'aMcAtNloPythia8EvtGen_MEN30NLO_A14N23LO_ttee',
+  410219: 'aMcAtNloPythia8EvtGen_MEN30NLO_A14N23LO_ttmumu',
+  410470: 'PhPy8EG_A14_ttbar_hdamp258p75_nonallhad',
+  412043: 'aMcAtNloPythia8EvtGen_A14NNPDF31_SM4topsNLO',
+  700320: 'Sh_2211_Zee_maxHTpTV2_BFilter',
+  700321: 'Sh_2211_Zee_maxHTpTV2_CFilterBVeto',
+  700322: 'Sh_2211_Zee_maxHTpTV2_CVetoBVeto',
+  700323: 'Sh_2211_Zmumu_maxHTpTV2_BFilter',
+  700324: 'Sh_2211_Zmumu_maxHTpTV2_CFilterBVeto',
+  700325: 'Sh_2211_Zmumu_maxHTpTV2_CVetoBVeto',
+  700600: 'Sh_2212_llll',
+};
+const SKIM_SAMPLES_2025: Record<string, number[]> = {
+  // HZZAnalysis.ipynb: Z, tt̄, tt̄+V, VVV background; ZZ*; the H → ZZ* → 4ℓ signal of every production mode
+  exactly4lep: [
+    410470, 410155, 410218, 410219, 412043, 364243, 364242, 364246, 364248, 700320, 700321, 700322, 700323, 700324,
+    700325, 700600, 345060, 346228, 346310, 346311, 346312, 346340, 346341, 346342,
+  ],
+  // the H → γγ samples of the noskim list (HyyAnalysis.ipynb itself fits the data alone)
+  GamGam: [343981, 346214, 345318, 345319],
+  // Find_the_Z.ipynb and systematics_notebook.ipynb (Z → μμ), the Z mass notebook (Z → ee, 2to4lep)
+  '2muons': [700323, 700324, 700325],
+  '2to4lep': [700320, 700321, 700322, 700323, 700324, 700325],
+};
+// The 16 data periods of 2015-2016 (the C++ H → γγ notebook's list); only period D of 2015 has a stated luminosity.
+const PERIODS_2025 = [
+  'data15_periodD',
+  'data15_periodE',
+  'data15_periodF',
+  'data15_periodG',
+  'data15_periodH',
+  'data15_periodJ',
+  'data16_periodA',
+  'data16_periodB',
+  'data16_periodC',
+  'data16_periodD',
+  'data16_periodE',
+  'data16_periodF',
+  'data16_periodG',
+  'data16_periodI',
+  'data16_periodK',
+  'data16_periodL',
+];
+/** The release's file naming (urls_mc.py): ODEO_FEB2025_v0_<skim>_<sample>.<skim>.root under …/atlas/rucio/opendata/. */
+const name2025 = (skim: string, sample: string) => `ODEO_FEB2025_v0_${skim}_${sample}.${skim}.root`;
 const release2025: Release = {
   id: '13tev-2025',
   title: 'ATLAS Open Data 13 TeV, 2025 education release (beta)',
@@ -263,28 +332,30 @@ const release2025: Release = {
   normalisation:
     'weight = mcWeight·scaleFactors × luminosityFb·1000·xsec·kfac·filteff / sum_of_weights (per-event branches)',
   sources: [
-    'atlas-outreach-data-tools/notebooks-collection-opendata: 13-TeV-examples/uproot_python/HZZAnalysis.ipynb, HyyAnalysis.ipynb, Find_the_Z.ipynb',
+    'atlas-outreach-data-tools/notebooks-collection-opendata: 13-TeV-examples/uproot_python/HZZAnalysis.ipynb, HyyAnalysis.ipynb, Find_the_Z.ipynb, systematics_notebook.ipynb; 13-TeV-examples/cpp/ATLAS_OpenData_13-TeV__analysis_example-cpp_Hyy_channel.ipynb (data periods)',
+    'atlas-outreach-data-tools/atlasopenmagic: atlasopenmagic/data/urls_mc.py at 9411ad2 (sample names, file naming per skim); RELEASES_DESC (record 93910)',
   ],
-  records: { exactly4lep: 93910, GamGam: 93910, '2muons': 93910 },
-  files: [
-    ...['exactly4lep', 'GamGam', '2muons'].map((skim): CatalogueFile => ({
-      name: `ODEO_FEB2025_v0_${skim}_data15_periodD.${skim}.root`,
+  // 93910 is the release's record; which of its records holds each file is the record API's to say (not verified here)
+  records: { exactly4lep: 93910, GamGam: 93910, '2muons': 93910, '2to4lep': 93910 },
+  files: Object.entries(SKIM_SAMPLES_2025).flatMap(([skim, dsids]) => [
+    ...PERIODS_2025.map((period): CatalogueFile => ({
+      name: name2025(skim, period),
       skim,
       release: '13tev-2025',
       role: 'data',
-      process: 'data15_periodD',
-      luminosityFb: 0.105,
+      process: period,
+      ...(period === 'data15_periodD' ? { luminosityFb: 0.105 } : {}),
     })),
-    {
-      name: 'ODEO_FEB2025_v0_exactly4lep_mc_410470.PhPy8EG_A14_ttbar_hdamp258p75_nonallhad.exactly4lep.root',
-      skim: 'exactly4lep',
+    ...dsids.map((dsid): CatalogueFile => ({
+      name: name2025(skim, `mc_${dsid}.${SAMPLES_2025[dsid]!}`),
+      skim,
       release: '13tev-2025',
       role: 'simulation',
-      process: 'ttbar_nonallhad',
-      dsid: 410470,
+      process: SAMPLES_2025[dsid]!,
+      dsid,
       weightBranches: WEIGHT_BRANCHES_2025,
-    },
-  ],
+    })),
+  ]),
 };
 
 export const RELEASES: readonly Release[] = [release8, release2020, release2025];
