@@ -68,15 +68,35 @@ describe('the Z→ℓℓ benchmark (scripts/bench-analysis)', () => {
     expect(lines[1]).toMatch(/^cores this process gets right now: \d+\.\d\d of \d+\n$/);
     expect(result.rows.map((r) => r.name)).toEqual([
       'JSROOT 1 thread (baseline)',
-      'service, 1 worker',
+      'service, 1 worker, cached columns',
+      'service, 1 worker, no column cache',
       'floor: node:zlib inflate, 1 thread',
     ]);
-    const [jsroot, service] = result.rows;
+    const [jsroot, service, uncached] = result.rows;
     expect(jsroot!.hist!.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     for (const [i, v] of service!.hist!.entries()) expect(v).toBeCloseTo(jsroot!.hist![i]!, 6);
-    expect(result.ratios['service, 1 worker']).toBeCloseTo(jsroot!.seconds / service!.seconds, 2);
-    expect(lines.slice(2, 5)).toEqual(result.rows.map((r) => formatRow(r, result)));
-    expect(lines.at(-1)).toMatch(/^service, 1 worker: histogram max relative difference from JSROOT \d\.\d\de-?\d+$/);
+    // The cached and the inflating paths give the same histogram to the last bit.
+    expect(uncached!.hist).toEqual(service!.hist);
+    expect(result.ratios['service, 1 worker, cached columns']).toBeCloseTo(jsroot!.seconds / service!.seconds, 2);
+    expect(lines.slice(2, 6)).toEqual(result.rows.map((r) => formatRow(r, result)));
+    expect(
+      lines.some((l) =>
+        /^service, 1 worker, cached columns: histogram max relative difference from JSROOT \d\.\d\de-?\d+$/.test(l),
+      ),
+    ).toBe(true);
+    // The first answer and the cache's memory, measured: the cache holds about the decompressed baskets read.
+    const cold = result.cold!;
+    expect(cold.firstSeconds).toBeGreaterThan(0);
+    expect(cold.warmSeconds).toBeGreaterThan(0);
+    expect(cold.cacheBytes).toBeGreaterThan(0.5 * cold.decompressedBytes);
+    expect(cold.cacheBytes).toBeLessThanOrEqual(1.1 * cold.decompressedBytes);
+    expect(lines.at(-1)).toMatch(
+      /^column cache \d+\.\d MB = \d\.\d{3}× the \d+\.\d MB of decompressed baskets read \(goal ≤ 1\.1×; budget \d+\.\d MB\)$/,
+    );
+    expect(lines).toContain(
+      `service, 1 worker, cached columns: ${(result.events / service!.seconds / 1e6).toFixed(1)} M events/s = ` +
+        `${(result.rows[3]!.seconds / service!.seconds).toFixed(2)}× the zlib floor (goal ≥ 20 M events/s, ≥ 4× the floor)`,
+    );
     expect(temps()).toEqual(before);
   }, 120_000);
 

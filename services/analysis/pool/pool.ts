@@ -107,10 +107,19 @@ export class WorkerPool {
     return slot;
   }
 
+  private readonly readyWaiters: (() => void)[] = [];
+
+  /** Resolves once every worker has started (loaded its code and said so); at once when they all have. */
+  ready(): Promise<void> {
+    if (this.closed || this.slots.every((s) => s.ready)) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
   private onMessage(slot: Slot, message: FromWorker): void {
     if (message.type === 'ready') {
       slot.ready = true;
       this.startupFailures = 0;
+      if (this.slots.every((s) => s.ready)) for (const resolve of this.readyWaiters.splice(0)) resolve();
       this.dispatch();
       return;
     }
@@ -146,6 +155,7 @@ export class WorkerPool {
       // The worker cannot even start (a broken install): fail everything rather than respawn forever.
       this.closed = true;
       this.slots.splice(index, 1);
+      for (const resolve of this.readyWaiters.splice(0)) resolve();
       const failure = new TaskError('E_POOL_BROKEN', `analysis workers cannot start: ${reason}`);
       for (const job of [...jobs, ...this.queue.splice(0)]) job.reject(failure);
       return;
@@ -223,6 +233,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
     for (const slot of this.slots) if (slot.killTimer !== undefined) clearTimeout(slot.killTimer);
     for (const job of this.queue.splice(0)) job.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));

@@ -20,4 +20,9 @@ export interface ServiceParts {
   };
   /** Event streams open and dropped. */
   streams: StreamStats;
+  /**
+   * Start-up work done before the first request needs it: every worker started and every dataset file's tree
+   * metadata read (and kept). Resolves when both are done; a file that cannot be read is reported when asked for.
+   */
+  ready: Promise<void>;
 }
