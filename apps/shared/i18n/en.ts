@@ -50,6 +50,13 @@ export const en = {
   'docs.noDocument': 'No document given: open one from the portal.',
   'docs.cannotRead': 'Cannot read {path}: {status}',
   'docs.failed': 'The viewer failed: {message}',
+  'docs.toc': 'Contents',
+  'docs.search': 'Search the docs',
+  'docs.searchPlaceholder': 'a word, e.g. Higgs',
+  'docs.searching': 'Reading the docs on this key…',
+  'docs.results': '{count} places found for “{query}”',
+  'docs.noResults': 'Nothing found for “{query}”.',
+  'docs.print': 'Print (worksheet)',
 
   'browser.pageTitle': 'Open Key · ROOT browser',
   'browser.skip': 'Skip to the files',

@@ -53,6 +53,13 @@ export const es: Record<MessageKey, string> = {
   'docs.noDocument': 'No se indicó ningún documento: abre uno desde el portal.',
   'docs.cannotRead': 'No se puede leer {path}: {status}',
   'docs.failed': 'El visor falló: {message}',
+  'docs.toc': 'Contenido',
+  'docs.search': 'Buscar en la documentación',
+  'docs.searchPlaceholder': 'una palabra, p. ej. Higgs',
+  'docs.searching': 'Leyendo la documentación de esta llave…',
+  'docs.results': '{count} lugares encontrados para “{query}”',
+  'docs.noResults': 'No se encontró nada para “{query}”.',
+  'docs.print': 'Imprimir (hoja de trabajo)',
 
   'browser.pageTitle': 'Open Key · Explorador ROOT',
   'browser.skip': 'Ir a los archivos',

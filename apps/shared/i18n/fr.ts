@@ -53,6 +53,13 @@ export const fr: Record<MessageKey, string> = {
   'docs.noDocument': 'Aucun document indiqué : ouvrez-en un depuis le portail.',
   'docs.cannotRead': 'Impossible de lire {path} : {status}',
   'docs.failed': 'La visionneuse a échoué : {message}',
+  'docs.toc': 'Sommaire',
+  'docs.search': 'Chercher dans la documentation',
+  'docs.searchPlaceholder': 'un mot, p. ex. Higgs',
+  'docs.searching': 'Lecture de la documentation de cette clé…',
+  'docs.results': '{count} endroits trouvés pour « {query} »',
+  'docs.noResults': 'Rien trouvé pour « {query} ».',
+  'docs.print': 'Imprimer (fiche)',
 
   'browser.pageTitle': 'Open Key · Explorateur ROOT',
   'browser.skip': 'Aller aux fichiers',

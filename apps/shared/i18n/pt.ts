@@ -53,6 +53,13 @@ export const pt: Record<MessageKey, string> = {
   'docs.noDocument': 'Nenhum documento indicado: abra um pelo portal.',
   'docs.cannotRead': 'Não foi possível ler {path}: {status}',
   'docs.failed': 'O visualizador falhou: {message}',
+  'docs.toc': 'Sumário',
+  'docs.search': 'Pesquisar na documentação',
+  'docs.searchPlaceholder': 'uma palavra, p. ex. Higgs',
+  'docs.searching': 'Lendo a documentação desta chave…',
+  'docs.results': '{count} lugares encontrados para “{query}”',
+  'docs.noResults': 'Nada encontrado para “{query}”.',
+  'docs.print': 'Imprimir (folha de exercícios)',
 
   'browser.pageTitle': 'Open Key · Navegador ROOT',
   'browser.skip': 'Ir para os arquivos',
