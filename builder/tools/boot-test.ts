@@ -69,7 +69,8 @@ export interface PersistenceBoot {
 export function parseProbe(
   line: string | undefined,
 ): { verb: 'wrote' | 'read'; word: string; device: string; bytes: number } | undefined {
-  const match = /^(wrote|read) (\S+) persistence=(\S+) bytes=(\d+)$/.exec(line ?? '');
+  // The line may end with " home=MOUNT" (which mount holds /home), kept for the log.
+  const match = /^(wrote|read) (\S+) persistence=(\S+) bytes=(\d+)(?: home=\S+)?$/.exec(line ?? '');
   if (match === null) return undefined;
   return { verb: match[1] as 'wrote' | 'read', word: match[2]!, device: match[3]!, bytes: Number(match[4]) };
 }

@@ -69,6 +69,8 @@ describe('the persistence verdict', () => {
   it('parses the probe lines', () => {
     expect(parseProbe(wrote)).toEqual({ verb: 'wrote', word: 'n1', device: '/dev/sda4', bytes: 1616556032 });
     expect(parseProbe('read MISSING persistence=none bytes=0')).toMatchObject({ word: 'MISSING', device: 'none' });
+    expect(parseProbe(`${wrote} home=/home`)).toMatchObject({ word: 'n1', bytes: 1616556032 });
+    expect(parseProbe('wrote FAILED persistence=/dev/sda4 bytes=1 home=/')).toMatchObject({ word: 'FAILED' });
     expect(parseProbe('garbage')).toBeUndefined();
   });
 
