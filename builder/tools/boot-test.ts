@@ -11,7 +11,7 @@
  * disk VirtualBox attaches.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, truncate } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -142,12 +142,19 @@ async function persistenceOffset(disk: string, format: DiskFormat, scratch: stri
   await run('qemu-img', ['dd', '-f', format, '-O', 'raw', 'bs=1M', 'count=1', `if=${disk}`, `of=${head}`], {
     aptPackage: 'qemu-utils',
   });
-  // Only the primary table is in the copy; sfdisk reads it and warns about the backup, which is fine here.
+  // Only the primary table is in the copy: at the disk's full (sparse) size sfdisk trusts it and warns about the
+  // missing backup, which is fine here; at 1 MiB it would see the protective MBR only.
+  await truncate(head, await virtualBytes(disk));
   const { stdout } = await run('sfdisk', ['--json', head]);
   const table = JSON.parse(stdout) as { partitiontable: { partitions: { node: string; start: number }[] } };
   const entry = table.partitiontable.partitions.find((p) => p.node.endsWith(String(PARTITION_NUMBER.persistence)));
   if (entry === undefined) throw new Error(`${disk} has no partition ${PARTITION_NUMBER.persistence} (persistence)`);
   return entry.start * 512;
+}
+
+async function virtualBytes(disk: string): Promise<number> {
+  if ((await stat(disk)).isBlockDevice()) return blockDeviceBytes(disk);
+  return Number((await qemuImgInfo(disk))['virtual-size']);
 }
 
 /** stat() says 0 bytes for a block device. */
