@@ -9,7 +9,7 @@ import type { ResolvedManifest } from './manifest/types.ts';
 import { planBuild, type Plan, type PlannedStage } from './plan/index.ts';
 import { portableManifest } from './plan/portable.ts';
 import { surveyHost } from './plan/survey.ts';
-import { readDatasetSummaries } from './stages/content.ts';
+import { readDatasetSummaries } from './stages/datasets.ts';
 import { finalize, type BuildReport, type StageReport } from './stages/finalize.ts';
 import { stageRecord, type StageName } from './stages/registry.ts';
 import { releaseUrls } from './stages/rootfs.ts';

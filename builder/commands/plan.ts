@@ -55,7 +55,7 @@ ${ALLOW_PATH_HELP}
     const { manifest, unlocked } = await pinOpendata(loaded.manifest, manifestFile, command, io.cwd);
     if (unlocked.length > 0)
       io.err(
-        `note: no lock file pins the real data of ${unlocked.join(', ')}: the content stage's key and the keys after it are not those a build will use (run: ${command})\n`,
+        `note: no lock file pins the real data of ${unlocked.join(', ')}: the datasets stage's key and the keys after it are not those a build will use (run: ${command})\n`,
       );
     const facts = await surveyHost(manifest);
     const plan = planBuild(manifest, facts);

@@ -1,116 +1,11 @@
-import { copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeSyntheticDataset } from '../synth/index.ts';
-import { placeOpendataDataset } from '../opendata/place.ts';
-import { sha256File } from '../cache/fsutil.ts';
 import { treeBytes } from '../cache/index.ts';
-import { OpenKeyError } from '../../common/errors.ts';
-import { urlFileName } from '../manifest/confine.ts';
-import type { Dataset, ResolvedManifest } from '../manifest/types.ts';
+import type { ResolvedManifest } from '../manifest/types.ts';
+import { readDatasetSummaries, type DatasetSummary } from './datasets.ts';
+import { linkTree } from './iso.ts';
 import { carriesOva, keyOvaPath, ovaFileName } from './ova.ts';
-import type { StageContext, StageDefinition } from './types.ts';
-
-export interface DatasetSummary {
-  id: string;
-  title: string;
-  description: string;
-  licence: string;
-  size: number;
-  events?: number;
-  files: number;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function rootFilesOf(source: string): Promise<string[]> {
-  const info = await stat(source);
-  if (info.isFile()) return [source];
-  return (await readdir(source))
-    .filter((name) => name.endsWith('.root'))
-    .sort()
-    .map((name) => path.join(source, name));
-}
-
-async function fetchDataset(
-  dataset: Extract<Dataset, { source: 'url' }>,
-  dest: string,
-  context: StageContext,
-): Promise<void> {
-  if (context.offline) {
-    throw new OpenKeyError(
-      'E_OFFLINE',
-      `dataset ${dataset.id} must be downloaded from ${dataset.url}, but --offline is set`,
-      {
-        hint: 'build once without --offline (the content is then cached), or use a local source',
-      },
-    );
-  }
-  context.log(`downloading ${dataset.url}`);
-  let response: Response;
-  try {
-    response = await fetch(dataset.url, { signal: context.signal });
-  } catch (error) {
-    throw new OpenKeyError('E_DOWNLOAD', `cannot reach ${dataset.url}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!response.ok || response.body === null) {
-    throw new OpenKeyError('E_DOWNLOAD', `${dataset.url} answered ${response.status} ${response.statusText}`);
-  }
-  const partial = `${dest}.part`;
-  await writeFile(partial, response.body);
-  const digest = await sha256File(partial);
-  if (digest !== dataset.sha256) {
-    throw new OpenKeyError('E_CHECKSUM', `${dataset.url}: sha256 is ${digest}, the manifest says ${dataset.sha256}`, {
-      hint: 'the file changed upstream or the manifest is wrong',
-    });
-  }
-  await rename(partial, dest);
-}
-
-async function placeDataset(dataset: Dataset, dir: string, context: StageContext): Promise<{ events?: number }> {
-  await mkdir(dir, { recursive: true });
-  if (dataset.source === 'local') {
-    const files = await rootFilesOf(dataset.path);
-    if (files.length === 0)
-      throw new OpenKeyError('E_DATASET', `dataset ${dataset.id}: no .root files in ${dataset.path}`);
-    for (const file of files) await copyFile(file, path.join(dir, path.basename(file)));
-    if (dataset.sha256 !== undefined && files.length === 1 && files[0] !== undefined) {
-      const digest = await sha256File(files[0]);
-      if (digest !== dataset.sha256) {
-        throw new OpenKeyError(
-          'E_CHECKSUM',
-          `dataset ${dataset.id}: ${files[0]} has sha256 ${digest}, the manifest says ${dataset.sha256}`,
-        );
-      }
-    }
-    return {};
-  }
-  if (dataset.source === 'url') {
-    // The name is checked after decoding (the manifest check did too): no separator, no "..", no control character.
-    const named = urlFileName(dataset.url, dataset.id);
-    if ('message' in named) throw new OpenKeyError('E_DATASET', `dataset ${dataset.id}: ${named.message}`);
-    await fetchDataset(dataset, path.join(dir, named.name), context);
-    return {};
-  }
-  if (dataset.source === 'opendata') {
-    await placeOpendataDataset(dataset, dir, context.cacheDir ?? '', `<manifest of ${context.manifest.name}>`);
-    return {};
-  }
-  context.log(`generating ${dataset.id} (${dataset.synthetic.process}, ${dataset.synthetic.events} events)`);
-  // The files' TDatime comes from the manifest's epoch (part of this stage's inputs), never from the host's clock or
-  // environment, and Ctrl-C stops a long generation.
-  const result = await writeSyntheticDataset({ ...dataset.synthetic }, dir, {
-    env: { SOURCE_DATE_EPOCH: String(context.sourceDateEpoch) },
-    signal: context.signal,
-  });
-  return { events: result.events };
-}
+import { dependency, type StageDefinition } from './types.ts';
 
 async function placeDoc(source: string, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
@@ -161,8 +56,8 @@ export function startHereHtml(manifest: ResolvedManifest): string {
 }
 
 /**
- * Datasets, docs and notebooks on the ISO's own file system under /openkey/, with key-index.js for the portal and a
- * START-HERE.html at the root, so the key shows them when plugged into any computer. The apps join them in the iso
+ * Datasets (linked from the datasets stage), docs and notebooks on the medium under /openkey/, with key-index.js for
+ * the portal and a START-HERE.html at the root, so the key shows them when plugged into any computer. The apps join them in the iso
  * stage (they are built with the service).
  */
 export const contentStage: StageDefinition = {
@@ -173,21 +68,11 @@ export const contentStage: StageDefinition = {
     const openkey = path.join(root, 'openkey');
     // The service is started with --datasets on this folder, so it exists even on a key without datasets.
     await mkdir(path.join(openkey, 'datasets'), { recursive: true });
-    const datasets: DatasetSummary[] = [];
-    for (const dataset of manifest.datasets) {
-      const dir = path.join(openkey, 'datasets', dataset.id);
-      const { events } = await placeDataset(dataset, dir, context);
-      const rootFiles = (await readdir(dir)).filter((name) => name.endsWith('.root'));
-      datasets.push({
-        id: dataset.id,
-        title: dataset.title,
-        description: dataset.description,
-        licence: dataset.licence,
-        size: await treeBytes(dir),
-        ...(events === undefined ? {} : { events }),
-        files: rootFiles.length,
-      });
-    }
+    // The datasets stage placed them (a changed doc never generates or downloads a dataset again).
+    const placed = dependency(context, 'datasets');
+    const datasets = await readDatasetSummaries(placed);
+    for (const dataset of datasets)
+      await linkTree(path.join(placed, 'datasets', dataset.id), path.join(openkey, 'datasets', dataset.id));
     const docs = [];
     for (const doc of manifest.docs) {
       const entry = await placeDoc(doc.path, path.join(openkey, 'docs', doc.id));
@@ -220,12 +105,9 @@ export const contentStage: StageDefinition = {
     await writeFile(path.join(context.outDir, 'datasets.json'), JSON.stringify(datasets, null, 2) + '\n');
     const outputs: Record<string, number> = {};
     for (const dataset of datasets) outputs[`datasets/${dataset.id}`] = dataset.size;
-    outputs['docs'] = (await exists(path.join(openkey, 'docs'))) ? await treeBytes(path.join(openkey, 'docs')) : 0;
+    outputs['docs'] = await treeBytes(path.join(openkey, 'docs')).catch(() => 0);
     return { outputs, details: { datasets, docs: docs.length, notebooks: notebooks.length } };
   },
 };
 
-/** Reads the dataset summaries a content stage wrote (for the report). */
-export async function readDatasetSummaries(contentDir: string): Promise<DatasetSummary[]> {
-  return JSON.parse(await readFile(path.join(contentDir, 'datasets.json'), 'utf8')) as DatasetSummary[];
-}
+export { readDatasetSummaries, type DatasetSummary };

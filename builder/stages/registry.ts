@@ -1,6 +1,7 @@
 import { SYNTHETIC_BYTES_PER_EVENT } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { contentStage } from './content.ts';
+import { datasetsStage } from './datasets.ts';
 import { diskStage } from './disk.ts';
 import { isoFileName, isoStage } from './iso.ts';
 import { sbomFileName } from '../sbom/index.ts';
@@ -38,6 +39,7 @@ export type StageName =
   | 'os-layer'
   | 'service'
   | 'service-layer'
+  | 'datasets'
   | 'content'
   | 'iso'
   | 'disk'
@@ -182,29 +184,47 @@ export const STAGES: readonly StageRecord[] = [
     definition: serviceLayerStage,
   },
   {
-    name: 'content',
-    summary: 'datasets, docs, notebooks and START-HERE.html on the medium under /openkey/',
+    name: 'datasets',
+    summary: 'the datasets: generated, downloaded and checked, or placed from the real-data store',
     dependsOn: [],
     inputs: (manifest, { relative, digest }) => ({
-      carriesOva: carriesOva(manifest),
-      name: manifest.name,
-      version: manifest.version,
-      variant: manifest.variant,
       datasets: manifest.datasets.map((dataset) =>
         dataset.source === 'local'
           ? { ...dataset, path: relative(dataset.path), sha256: digest(dataset.path).sha256 }
           : dataset,
       ),
+      sourceDateEpoch: manifest.sourceDateEpoch,
+    }),
+    // the generator and the ROOT writer decide the bytes of every synthetic dataset, opendata/ places real ones
+    code: [stage('datasets'), 'builder/synth', 'rootio', 'builder/opendata'],
+    tools: [],
+    diskBytes: contentBytes,
+    artefacts: none,
+    cached: true,
+    definition: datasetsStage,
+  },
+  {
+    name: 'content',
+    summary: 'datasets, docs, notebooks and START-HERE.html on the medium under /openkey/',
+    dependsOn: ['datasets'],
+    inputs: (manifest, { digest }) => ({
+      carriesOva: carriesOva(manifest),
+      name: manifest.name,
+      version: manifest.version,
+      variant: manifest.variant,
+      description: manifest.description,
+      locale: manifest.system.locale,
       docs: manifest.docs.map((doc) => ({ ...doc, ...digest(doc.path) })),
       notebooks: manifest.notebooks.map((notebook) => ({ ...notebook, ...digest(notebook.path) })),
       apps: manifest.apps,
       service: { port: manifest.services.analysis.port, lan: manifest.services.analysis.lan },
+      jupyter: manifest.services.jupyter,
       sourceDateEpoch: manifest.sourceDateEpoch,
     }),
-    // the generator and the ROOT writer decide the bytes of every synthetic dataset, opendata/ places real ones
-    code: [stage('content'), 'builder/synth', 'rootio', 'builder/opendata'],
+    code: [stage('content'), stage('datasets')],
     tools: [],
-    diskBytes: contentBytes,
+    // hard links to the datasets stage's files, and the docs
+    diskBytes: () => 0.1 * GiB,
     artefacts: none,
     cached: true,
     definition: contentStage,

@@ -34,7 +34,7 @@ describe('openkey plan prints the keys the build uses', () => {
       dryRun: true,
     });
     expect(outcome.stages.map((s) => [s.stage.name, s.key])).toEqual(printed);
-    expect(printed.length).toBe(9); // rootfs … content, iso, disk, usb
+    expect(printed.length).toBe(10); // rootfs … datasets, content, iso, disk, usb
   }, 120_000);
 
   it('a build finds every stage in the cache under the plan keys, runs none, and publishes the artefacts', async () => {
@@ -54,7 +54,7 @@ describe('openkey plan prints the keys the build uses', () => {
       const dir = await cache.tempDir(stage.name);
       for (const file of stageRecord(stage.name).artefacts(manifest)) await writeFile(path.join(dir, file), stage.name);
       if (stage.name === 'os-layer') await writeFile(path.join(dir, 'packages.tsv'), 'bash\t5.2\tamd64\n');
-      if (stage.name === 'content') await writeFile(path.join(dir, 'datasets.json'), '[]');
+      if (stage.name === 'content' || stage.name === 'datasets') await writeFile(path.join(dir, 'datasets.json'), '[]');
       await cache.publish(stage.name, stage.key, dir, { result: { outputs: { [`${stage.name}.out`]: 1 } } });
     }
     const outDir = path.join(scratch, 'out');

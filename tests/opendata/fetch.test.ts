@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../builder/cli.ts';
 import type { CommandIo } from '../../builder/commands/types.ts';
 import { loadManifest } from '../../builder/manifest/index.ts';
+import type { ResolvedManifest } from '../../builder/manifest/types.ts';
 import { downloadToStore } from '../../builder/opendata/download.ts';
 import { fetchOpendata, type FetchOptions } from '../../builder/opendata/fetch.ts';
 import { lockPathFor, readLock } from '../../builder/opendata/lock.ts';
@@ -16,8 +17,9 @@ import { httpUrl, isPortalErrorPage, recordFiles } from '../../builder/opendata/
 import { OpendataStore } from '../../builder/opendata/store.ts';
 import { lockedInputDifferences, seedOpendata, withLockedOpendata } from '../../builder/opendata/resolve.ts';
 import { stageRecord } from '../../builder/stages/registry.ts';
-import { planBuild } from '../../builder/plan/index.ts';
+import { planBuild, type Plan } from '../../builder/plan/index.ts';
 import { contentStage } from '../../builder/stages/content.ts';
+import { datasetsStage } from '../../builder/stages/datasets.ts';
 import { FakePortal } from './portal.ts';
 import { formatBytes } from '../../common/format.ts';
 
@@ -339,25 +341,11 @@ describe('lock file and build', () => {
       projectRoot: process.cwd(),
       codeDigests: {},
     });
-    const stage = plan.stages.find((s) => s.name === 'content')!;
+    const stage = plan.stages.find((s) => s.name === 'datasets')!;
     expect(JSON.stringify(stage.inputs)).toContain(sha256(portal.file(ZZ).path));
     const outDir = path.join(work, 'content');
-    await mkdir(outDir);
     const requestsBefore = portal.requests.length;
-    await contentStage.run({
-      manifest: locked,
-      stage,
-      projectRoot: process.cwd(),
-      deps: {},
-      outDir,
-      workDir: path.join(work, 'scratch'),
-      sourceDateEpoch: locked.sourceDateEpoch,
-      offline: true,
-      cacheDir: cache,
-      signal: new AbortController().signal,
-      log: () => undefined,
-      progress: () => undefined,
-    });
+    await runContentStages(locked, plan, outDir, cache, path.join(work, 'scratch'));
     expect(portal.requests.length).toBe(requestsBefore);
     const dir = path.join(outDir, 'root', 'openkey', 'datasets', 'mc8');
     expect(sha256(path.join(dir, ZZ))).toBe(sha256(portal.file(ZZ).path));
@@ -404,14 +392,14 @@ describe('lock file and build', () => {
 });
 
 describe('plan, verify-repro and check read the lock file', () => {
-  const contentKey = (text: string) => /^\s*\d*\.? *content\s+([0-9a-f]{32})/m.exec(text)?.[1];
+  const contentKey = (text: string) => /^\s*\d*\.? *datasets\s+([0-9a-f]{32})/m.exec(text)?.[1];
 
-  it('plan keys the content stage on the locked files, exactly as the build does', async () => {
+  it('plan keys the datasets stage on the locked files, exactly as the build does', async () => {
     const { manifest, cache } = await fresh();
     let io = captureIo();
     expect(await main(['plan', manifest, '--cache', cache], io)).toBe(0);
     expect(io.stderr.join('')).toContain(
-      `note: no lock file pins the real data of mc8: the content stage's key and the keys after it are not those a build will use (run: openkey fetch ${path.relative(process.cwd(), manifest)} --cache ${cache})`,
+      `note: no lock file pins the real data of mc8: the datasets stage's key and the keys after it are not those a build will use (run: openkey fetch ${path.relative(process.cwd(), manifest)} --cache ${cache})`,
     );
     const unlockedKey = contentKey(io.stdout.join(''));
     expect(unlockedKey).toMatch(/^[0-9a-f]{32}$/);
@@ -423,7 +411,7 @@ describe('plan, verify-repro and check read the lock file', () => {
     const json = JSON.parse(io.stdout.join('')) as {
       plan: { stages: { name: string; key: string; inputs: unknown }[] };
     };
-    const content = json.plan.stages.find((s) => s.name === 'content')!;
+    const content = json.plan.stages.find((s) => s.name === 'datasets')!;
     expect(JSON.stringify(content.inputs)).toContain(sha256(portal.file(ZZ).path));
     expect(content.key).not.toBe(unlockedKey);
 
@@ -439,7 +427,7 @@ describe('plan, verify-repro and check read the lock file', () => {
     const locked = await withLockedOpendata((await loadManifest(manifest)).manifest, manifest, cache, process.cwd());
     const synthetic = locked.datasets.filter((d) => d.source !== 'opendata').length;
     expect(synthetic).toBe(0);
-    expect(stageRecord('content').diskBytes(locked)).toBe(portal.file(ZZ).size + portal.file(DY).size);
+    expect(stageRecord('datasets').diskBytes(locked)).toBe(portal.file(ZZ).size + portal.file(DY).size);
 
     // A lock that no longer matches the manifest stops the plan as it stops the build.
     await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(`, ${DY}`, ''));
@@ -471,21 +459,7 @@ describe('plan, verify-repro and check read the lock file', () => {
     expect(await blobs(fresh1)).toEqual(await blobs(cache));
     const plan = planBuild(locked, { toolVersions: {}, fileDigests: {}, projectRoot: process.cwd(), codeDigests: {} });
     const outDir = path.join(work, 'content');
-    await mkdir(outDir);
-    await contentStage.run({
-      manifest: locked,
-      stage: plan.stages.find((s) => s.name === 'content')!,
-      projectRoot: process.cwd(),
-      deps: {},
-      outDir,
-      workDir: path.join(work, 'scratch'),
-      sourceDateEpoch: locked.sourceDateEpoch,
-      offline: true,
-      cacheDir: fresh1,
-      signal: new AbortController().signal,
-      log: () => undefined,
-      progress: () => undefined,
-    });
+    await runContentStages(locked, plan, outDir, fresh1, path.join(work, 'scratch'));
     const root = path.join(outDir, 'root');
     expect(await lockedInputDifferences(locked, root)).toEqual([]);
     const placed = path.join(root, 'openkey', 'datasets', 'mc8', DY);
@@ -539,22 +513,39 @@ describe('plan, verify-repro and check read the lock file', () => {
 async function placeContent(manifestFile: string, cacheDir: string, outDir: string): Promise<string> {
   const locked = await withLockedOpendata((await loadManifest(manifestFile)).manifest, manifestFile, cacheDir, '/');
   const plan = planBuild(locked, { toolVersions: {}, fileDigests: {}, projectRoot: process.cwd(), codeDigests: {} });
-  await mkdir(outDir, { recursive: true });
-  await contentStage.run({
-    manifest: locked,
-    stage: plan.stages.find((s) => s.name === 'content')!,
-    projectRoot: process.cwd(),
-    deps: {},
-    outDir,
-    workDir: path.join(outDir, '..', 'scratch'),
-    sourceDateEpoch: locked.sourceDateEpoch,
-    offline: true,
-    cacheDir,
-    signal: new AbortController().signal,
-    log: () => undefined,
-    progress: () => undefined,
-  });
+  await runContentStages(locked, plan, outDir, cacheDir, path.join(outDir, '..', 'scratch'));
   return path.join(outDir, 'root');
+}
+
+/** The datasets stage, then the content stage over its output, run for real (content's root/ is the key's). */
+async function runContentStages(
+  manifest: ResolvedManifest,
+  plan: Plan,
+  outDir: string,
+  cacheDir: string,
+  workDir: string,
+): Promise<void> {
+  const placed = `${outDir}-datasets`;
+  for (const [definition, dir, deps] of [
+    [datasetsStage, placed, {}],
+    [contentStage, outDir, { datasets: placed }],
+  ] as const) {
+    await mkdir(dir, { recursive: true });
+    await definition.run({
+      manifest,
+      stage: plan.stages.find((s) => s.name === definition.name)!,
+      projectRoot: process.cwd(),
+      deps,
+      outDir: dir,
+      workDir,
+      sourceDateEpoch: manifest.sourceDateEpoch,
+      offline: true,
+      cacheDir,
+      signal: new AbortController().signal,
+      log: () => undefined,
+      progress: () => undefined,
+    });
+  }
 }
 
 /** The address of a port on 127.0.0.1 where nothing listens (bound, then closed): every request to it is refused. */

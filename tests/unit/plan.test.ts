@@ -42,6 +42,7 @@ describe('planner', () => {
       'os-layer',
       'service',
       'service-layer',
+      'datasets',
       'content',
       'iso',
       'disk',
@@ -63,7 +64,22 @@ describe('planner', () => {
     const before = facts(manifest);
     const doc = manifest.docs[0]!.path;
     const after = facts(manifest, { fileDigests: { ...before.fileDigests, [doc]: 'c'.repeat(64) } });
+    // The datasets stage keeps its key: a changed doc never generates or downloads a dataset again.
     expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual(['content', 'iso', 'disk', 'usb']);
+  });
+
+  it('regenerates the datasets when a synthetic dataset changes, not the OS layer', async () => {
+    const manifest = await shipped('mu.yaml');
+    const first = manifest.datasets[0]!;
+    if (first.source !== 'synthetic') throw new Error('mu.yaml starts with a synthetic dataset');
+    const more = { ...manifest, datasets: [{ ...first, synthetic: { ...first.synthetic, events: 1234 } }] };
+    expect(changed(hashes(manifest, facts(manifest)), hashes(more, facts(more)))).toEqual([
+      'datasets',
+      'content',
+      'iso',
+      'disk',
+      'usb',
+    ]);
   });
 
   it('rebuilds from the rootfs when the mmdebstrap version changes', async () => {
@@ -111,8 +127,8 @@ describe('planner', () => {
       'disk',
       'usb',
     ]);
-    expect(edit('builder/synth')).toEqual(['content', 'iso', 'disk', 'usb']);
-    expect(edit('rootio')).toEqual(['service', 'service-layer', 'content', 'iso', 'disk', 'usb']);
+    expect(edit('builder/synth')).toEqual(['datasets', 'content', 'iso', 'disk', 'usb']);
+    expect(edit('rootio')).toEqual(['service', 'service-layer', 'datasets', 'content', 'iso', 'disk', 'usb']);
     expect(edit('builder/tools/sfdisk.ts')).toEqual(['disk', 'usb']);
   });
 
