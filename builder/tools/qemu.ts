@@ -122,7 +122,10 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
   const monitorSocket = path.join(scratch, 'monitor.sock');
   const deadlineMs = options.deadlineMs ?? 240_000;
   const args = [
-    ...(options.kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
+    // One TCG thread for both vCPUs: with a thread per vCPU (QEMU's default MTTCG), a vCPU can run a stale
+    // translation while the other patches kernel text (jump labels, text_poke_bp's int3), and the guest dies early in
+    // boot with "Oops: int3" in sched_clock_cpu (seen here under SeaBIOS and OVMF alike). Round-robin keeps two vCPUs.
+    ...(options.kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=single']),
     '-m',
     String(options.memoryMiB ?? 2048),
     '-smp',
