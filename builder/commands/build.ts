@@ -53,7 +53,8 @@ export const command: Command = {
   help: `Usage: openkey build <manifest.yaml> [--out DIR] [--cache DIR] [--offline] [--dry-run]
 
 Builds the key image the manifest describes: rootfs (mmdebstrap) → overlay → OS layer → service and apps → service
-layer → content → hybrid ISO (BIOS + UEFI) → usb/qcow2/ova when enabled → SHA256SUMS, report, package list.
+layer → datasets → content → hybrid ISO (BIOS + UEFI) → the key's disk → qcow2/ova/usb when enabled → SHA256SUMS,
+report, package list.
 Each stage's output is cached under the hash of its inputs; an unchanged stage is taken from the cache.
 
 Options:
