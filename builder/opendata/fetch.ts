@@ -126,13 +126,13 @@ function mirrorMetadataMissing(
     requested === undefined
       ? `no dataset.json can stand for every file of the record (the manifest names no files)`
       : described === undefined
-        ? `no dataset.json in it describes a file of record ${record}`
-        : `its dataset.json files do not describe ${lacking.join(', ')}`;
+        ? `no dataset.json or lock file in it describes a file of record ${record}`
+        : `its dataset.json and lock files do not describe ${lacking.join(', ')}`;
   return new OpenKeyError(
     'E_MIRROR_METADATA',
     `dataset ${datasetId}: cannot tell which files record ${record} has: there is no lock file ${path.basename(lockFile)}, the mirror ${mirror.dir} holds no record-${record}.json and ${whatDatasetJson}, and the portal cannot be reached (${cause.message})`,
     {
-      hint: `copy ${path.basename(lockFile)} from whoever fetched this manifest, or give --mirror the openkey/datasets folder of a key built from it, or save ${options.base}/api/records/${record} as record-${record}.json in the mirror`,
+      hint: `copy ${path.basename(lockFile)} beside the manifest or into the mirror, or give --mirror the openkey/datasets folder of a key built from it, or save ${options.base}/api/records/${record} as record-${record}.json in the mirror`,
       cause,
     },
   );
@@ -173,7 +173,7 @@ async function resolveWanted(
         await store.saveRecord(record, fromMirror.listed);
       }
       if (fromMirror?.described !== undefined) {
-        options.log(`dataset ${dataset.id}: its files as another key's dataset.json in the mirror describes them`);
+        options.log(`dataset ${dataset.id}: its files as a dataset.json or lock file in the mirror describes them`);
         for (const file of fromMirror.described) if (file.sha256 !== undefined) described.set(file.uri, file);
       }
       if (!records.has(record) && fromMirror?.described === undefined) {

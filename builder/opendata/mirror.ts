@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenKeyError } from '../../common/errors.ts';
+import { readLock } from './lock.ts';
 import { recordFiles, uriOf, type RecordFile } from './record.ts';
 
 /** A file a mirror describes: what a lock needs, from another key's dataset.json (SHA-256 included). */
@@ -13,14 +14,15 @@ export interface MirrorFile extends RecordFile {
  * What a `--mirror` folder holds, read once: its files by name, and the real-data metadata that lets a fetch run
  * with no network at all. A key's `openkey/datasets/<id>/dataset.json` lists, per file, its record, URL, size,
  * adler32 and SHA-256 (what a lock file holds); a record's JSON saved from the portal
- * (`curl https://opendata.cern.ch/api/records/N > record-N.json`, or `N.json`) lists all the record's files.
+ * (`curl https://opendata.cern.ch/api/records/N > record-N.json`, or `N.json`) lists all the record's files; a lock
+ * file (`*.lock.json`, its integrity checked) copied beside the files pins each file as the fetch that wrote it did.
  */
 export interface MirrorIndex {
   dir: string;
   files: Map<string, string[]>;
   /** Record id → its whole file list, from a saved record JSON. */
   records: Map<number, RecordFile[]>;
-  /** Record id → the files some dataset.json describes (a selection of the record, never known to be all of it). */
+  /** Record id → the files a dataset.json or a lock file describes (a selection, never known to be all of the record). */
   described: Map<number, Map<string, MirrorFile>>;
 }
 
@@ -89,6 +91,17 @@ export async function indexMirror(dir: string): Promise<MirrorIndex> {
           const map = index.described.get(found.record) ?? new Map<string, MirrorFile>();
           map.set(name, found.file);
           index.described.set(found.record, map);
+        }
+        continue;
+      }
+      if (entry.name.endsWith('.lock.json')) {
+        // A lock edited by hand (or not a lock) describes nothing: its integrity check is readLock's.
+        const lock = await readLock(full).catch(() => undefined);
+        for (const locked of Object.values(lock?.datasets ?? {})) {
+          const map = index.described.get(locked.record) ?? new Map<string, MirrorFile>();
+          for (const { name, uri, url, size, adler32, sha256 } of locked.files)
+            map.set(name, { name, uri, url, size, adler32, sha256 });
+          index.described.set(locked.record, map);
         }
         continue;
       }

@@ -39,13 +39,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await portal.stop();
 });
+/** Every work folder a test made (some call fresh() twice): all removed after it. */
+const works: string[] = [];
 afterEach(async () => {
   portal.reset();
-  if (work) await rm(work, { recursive: true, force: true });
+  for (const dir of works.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
 async function fresh(files: string[] = [ZZ, DY], extra = ''): Promise<{ manifest: string; cache: string }> {
   work = await mkdtemp(path.join(os.tmpdir(), 'openkey-opendata-'));
+  works.push(work);
   const manifest = path.join(work, 'key.yaml');
   await writeFile(
     manifest,
@@ -585,7 +588,7 @@ describe('--mirror with no lock file and no network', () => {
     const { summary, lines } = await run(copy, cacheB, { mirror: datasets, base, retries: 0 });
     expect(summary).toMatchObject({ files: 2, fromMirror: 2, downloaded: 0, bytesDownloaded: 0 });
     expect(portal.requests).toEqual([]);
-    expect(lines).toContain("dataset mc8: its files as another key's dataset.json in the mirror describes them");
+    expect(lines).toContain('dataset mc8: its files as a dataset.json or lock file in the mirror describes them');
     const lockA = (await readLock(lockPathFor(manifest)))!;
     const lockB = (await readLock(lockPathFor(copy)))!;
     expect(lockB.datasets).toEqual(lockA.datasets);
@@ -622,8 +625,8 @@ describe('--mirror with no lock file and no network', () => {
     const error = await run(manifest, cache, { mirror: folder, base, retries: 0 }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'E_MIRROR_METADATA',
-      message: `dataset mc8: cannot tell which files record 3860 has: there is no lock file key.lock.json, the mirror ${folder} holds no record-3860.json and no dataset.json in it describes a file of record 3860, and the portal cannot be reached (cannot read record 3860 from ${base}/api/records/3860 (ECONNREFUSED))`,
-      hint: `copy key.lock.json from whoever fetched this manifest, or give --mirror the openkey/datasets folder of a key built from it, or save ${base}/api/records/3860 as record-3860.json in the mirror`,
+      message: `dataset mc8: cannot tell which files record 3860 has: there is no lock file key.lock.json, the mirror ${folder} holds no record-3860.json and no dataset.json or lock file in it describes a file of record 3860, and the portal cannot be reached (cannot read record 3860 from ${base}/api/records/3860 (ECONNREFUSED))`,
+      hint: `copy key.lock.json beside the manifest or into the mirror, or give --mirror the openkey/datasets folder of a key built from it, or save ${base}/api/records/3860 as record-3860.json in the mirror`,
     });
     expect(await blobs(cache)).toEqual([]);
     expect(await readLock(lockPathFor(manifest))).toBeUndefined();
@@ -638,7 +641,37 @@ describe('--mirror with no lock file and no network', () => {
       JSON.stringify({ files: { [ZZ]: { record: 3860, url, size: zz.size, adler32: zz.adler32 } } }),
     );
     await expect(run(manifest, cache, { mirror: folder, base, retries: 0 })).rejects.toThrow(
-      `its dataset.json files do not describe ${DY}`,
+      `its dataset.json and lock files do not describe ${DY}`,
+    );
+
+    // A lock file copied beside the ROOT files pins them all: no network, and the SHA-256s it pins are checked.
+    await rm(partial, { recursive: true });
+    const fetched = { manifest: path.join(work, 'fetched', 'key.yaml'), cache: path.join(work, 'cache-f') };
+    await mkdir(path.dirname(fetched.manifest));
+    await copyFile(manifest, fetched.manifest);
+    await run(fetched.manifest, fetched.cache);
+    await copyFile(lockPathFor(fetched.manifest), path.join(folder, 'colleague.lock.json'));
+    await copyFile(portal.file(DY).path, path.join(folder, DY));
+    const cacheC = path.join(work, 'cache-c');
+    portal.requests.length = 0;
+    const { summary, lines } = await run(manifest, cacheC, { mirror: folder, base, retries: 0 });
+    expect(summary).toMatchObject({ fromMirror: 2, downloaded: 0 });
+    expect(portal.requests).toEqual([]);
+    expect(lines).toContain('dataset mc8: its files as a dataset.json or lock file in the mirror describes them');
+    expect((await readLock(lockPathFor(manifest)))!.datasets).toEqual(
+      (await readLock(lockPathFor(fetched.manifest)))!.datasets,
+    );
+    // A hand-edited lock in the mirror describes nothing.
+    const edited = (await readFile(path.join(folder, 'colleague.lock.json'), 'utf8')).replace(
+      /"size": \d+/,
+      '"size": 7',
+    );
+    await writeFile(path.join(folder, 'colleague.lock.json'), edited);
+    await rm(lockPathFor(manifest));
+    await expect(run(manifest, path.join(work, 'cache-d'), { mirror: folder, base, retries: 0 })).rejects.toMatchObject(
+      {
+        code: 'E_MIRROR_METADATA',
+      },
     );
   });
 });
