@@ -192,6 +192,62 @@ async function runOrReuse(
   return { output, report };
 }
 
+/** Stages that may run at once: two cores' worth (the ISO beside the key's disk, the service beside the rootfs). */
+export const STAGES_AT_ONCE = 2;
+
+/**
+ * Runs every planned stage through `runOne`, each as soon as the stages it reads are done, at most `atOnce` at a
+ * time: a changed doc then writes the ISO and the key's disk side by side, and a cold build bundles the service and
+ * generates the datasets while mmdebstrap runs. The first failure (or the caller's abort) stops the others through
+ * the signal `runOne` gets, and is thrown once they have all stopped, so no stage is left writing into the cache.
+ */
+export async function runStages<T>(
+  stages: readonly { stage: { name: StageName; dependsOn: readonly StageName[] } }[],
+  runOne: (name: StageName, signal: AbortSignal) => Promise<T>,
+  options: { signal?: AbortSignal; atOnce?: number } = {},
+): Promise<Map<StageName, T>> {
+  const atOnce = options.atOnce ?? STAGES_AT_ONCE;
+  const done = new Map<StageName, T>();
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const waiting = stages.map(({ stage }) => stage);
+  const running = new Map<StageName, Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    while (waiting.length > 0 || running.size > 0) {
+      if (failure === undefined && !stop.signal.aborted) {
+        for (const stage of [...waiting]) {
+          if (running.size >= atOnce) break;
+          if (!stage.dependsOn.every((dependency) => done.has(dependency))) continue;
+          waiting.splice(waiting.indexOf(stage), 1);
+          const task = runOne(stage.name, stop.signal).then(
+            (result) => void done.set(stage.name, result),
+            (error: unknown) => {
+              failure ??= { error };
+              stop.abort(error);
+            },
+          );
+          running.set(
+            stage.name,
+            task.finally(() => running.delete(stage.name)),
+          );
+        }
+      }
+      if (running.size === 0) {
+        if (failure !== undefined || stop.signal.aborted || waiting.length === 0) break;
+        throw new Error(`stages ${waiting.map((stage) => stage.name).join(', ')} wait for stages that never run`);
+      }
+      await Promise.race(running.values());
+    }
+    if (failure !== undefined) throw failure.error;
+    options.signal?.throwIfAborted();
+    return done;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 /** Replaces `target` with the finished `staging` folder by rename; refuses to replace a folder that is not ours. */
 async function publishOutput(staging: string, target: string): Promise<void> {
   const existing = await readdir(target).catch(() => undefined);
@@ -229,14 +285,20 @@ export async function buildImage(options: BuildOptions): Promise<BuildOutcome> {
   await preflight(plan, stages, options);
   await mkdir(options.cacheDir, { recursive: true });
   const done = new Map<StageName, StageOutput>();
-  const reports: StageReport[] = [];
+  const byName = new Map<StageName, StageReport>();
   try {
-    for (const planned of stages) {
-      options.signal?.throwIfAborted();
-      const { output, report } = await runOrReuse(planned, done, cache, options);
-      done.set(planned.stage.name, output);
-      reports.push(report);
-    }
+    await runStages(
+      stages,
+      async (name, signal) => {
+        const planned = stages.find(({ stage }) => stage.name === name)!;
+        const { output, report } = await runOrReuse(planned, done, cache, { ...options, signal });
+        done.set(name, output);
+        byName.set(name, report);
+      },
+      options.signal === undefined ? {} : { signal: options.signal },
+    );
+    // The report lists the stages in plan order, whatever order they finished in.
+    const reports = stages.flatMap(({ stage }) => byName.get(stage.name) ?? []);
     const published = await finalizeAndPublish(plan, done, reports, started, options);
     return { plan, stages, report: published.report, outDir: published.dir };
   } finally {
