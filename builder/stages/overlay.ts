@@ -45,6 +45,11 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
     ].join('\n');
   }
   if (autologin !== undefined) files['etc/openkey/session-user'] = `${autologin.name}\n`;
+  const sessionUser = autologin ?? users[0];
+  if (manifest.session === 'kiosk' && sessionUser !== undefined)
+    // The kiosk unit may write only its user's home (ProtectHome=read-only elsewhere).
+    files['etc/systemd/system/openkey-kiosk.service.d/user.conf'] =
+      `[Service]\nUser=${sessionUser.name}\nReadWritePaths=/home/${sessionUser.name}\n`;
   const jupyter = manifest.services.jupyter;
   if (jupyter.enabled) {
     // image/overlay/jupyter's unit reads these; the notebooks reach the analysis service on the key itself.
@@ -56,9 +61,8 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
       `OPENKEY_URL=${localPortalUrl(manifest)}`,
       '',
     ].join('\n');
-    const user = autologin ?? users[0];
-    if (user !== undefined)
-      files['etc/systemd/system/openkey-jupyter.service.d/user.conf'] = `[Service]\nUser=${user.name}\n`;
+    if (sessionUser !== undefined)
+      files['etc/systemd/system/openkey-jupyter.service.d/user.conf'] = `[Service]\nUser=${sessionUser.name}\n`;
   }
   return files;
 }
