@@ -47,9 +47,8 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
   if (autologin !== undefined) files['etc/openkey/session-user'] = `${autologin.name}\n`;
   const sessionUser = autologin ?? users[0];
   if (manifest.session === 'kiosk' && sessionUser !== undefined)
-    // The kiosk unit may write only its user's home (ProtectHome=read-only elsewhere).
-    files['etc/systemd/system/openkey-kiosk.service.d/user.conf'] =
-      `[Service]\nUser=${sessionUser.name}\nReadWritePaths=/home/${sessionUser.name}\n`;
+    // The kiosk runs as the manifest's session user, not a name fixed in the unit.
+    files['etc/systemd/system/openkey-kiosk.service.d/user.conf'] = `[Service]\nUser=${sessionUser.name}\n`;
   const jupyter = manifest.services.jupyter;
   if (jupyter.enabled) {
     // image/overlay/jupyter's unit reads these; the notebooks reach the analysis service on the key itself.

@@ -42,8 +42,6 @@ it.each([
   [ANALYSIS, 2.0],
   ['image/overlay/common/etc/systemd/system/openkey-boot-report.service', 2.0],
   ['image/overlay/jupyter/etc/systemd/system/openkey-jupyter.service', 2.0],
-  // The kiosk keeps what chromium's own sandbox and V8's JIT need (user, pid and net namespaces, W+X memory).
-  ['image/overlay/kiosk/etc/systemd/system/openkey-kiosk.service', 3.0],
 ])('%s scores an exposure of at most %d', (unit, limit) => {
   expect(exposure(unit)).toBeLessThanOrEqual(limit);
 });
