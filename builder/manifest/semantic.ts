@@ -74,6 +74,11 @@ export const BUILD_WRITTEN: readonly string[] = [
   'etc/systemd',
   'etc/systemd/system',
   'etc/systemd/system/multi-user.target.wants',
+  'etc/systemd/system/openkey-kiosk.service.d',
+  'etc/systemd/system/openkey-kiosk.service.d/user.conf',
+  'etc/openkey/jupyter.env',
+  'etc/systemd/system/openkey-jupyter.service.d',
+  'etc/systemd/system/openkey-jupyter.service.d/user.conf',
 ];
 const BASE_SYSTEM_BYTES = 200 * MiB;
 const TYPICAL_PACKAGE_BYTES = 4 * MiB;
