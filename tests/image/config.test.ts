@@ -76,9 +76,7 @@ describe('overlay files', () => {
     expect(files['etc/openkey/analysis.env']).toContain('OPENKEY_HOST=127.0.0.1\n');
     expect(files['etc/openkey/kiosk.env']).toBe('OPENKEY_URL=http://127.0.0.1:8080/\n');
     expect(files['etc/openkey/session-user']).toBe('student\n');
-    expect(files['etc/systemd/system/openkey-kiosk.service.d/user.conf']).toBe(
-      '[Service]\nUser=student\n',
-    );
+    expect(files['etc/systemd/system/openkey-kiosk.service.d/user.conf']).toBe('[Service]\nUser=student\n');
   });
 
   it("runs the kiosk as the manifest's own user", async () => {
@@ -87,9 +85,7 @@ describe('overlay files', () => {
       ...s,
       system: { ...s.system, users: [{ ...s.system.users[0]!, name: 'eleve', autologin: true }] },
     });
-    expect(files['etc/systemd/system/openkey-kiosk.service.d/user.conf']).toBe(
-      '[Service]\nUser=eleve\n',
-    );
+    expect(files['etc/systemd/system/openkey-kiosk.service.d/user.conf']).toBe('[Service]\nUser=eleve\n');
     expect(
       generatedFiles(await manifestOf('manifests/mu.yaml'))['etc/systemd/system/openkey-kiosk.service.d/user.conf'],
     ).toBeUndefined();
