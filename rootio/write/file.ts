@@ -59,7 +59,7 @@ export class RootFileWriter {
   private readonly dirKeyLength: number;
   private readonly nbytesName: number;
   private closed = false;
-  private staging = new Uint8Array(8 << 20);
+  private staging = new Uint8Array(4 << 20);
   private stagingStart = 0;
   private stagingLength = 0;
 
@@ -116,7 +116,7 @@ export class RootFileWriter {
     this.stagingLength = 0;
   }
 
-  /** Appends a record made of `parts` at fEND and returns its offset. Writes are staged in 8 MiB blocks. */
+  /** Appends a record made of `parts` at fEND and returns its offset. Writes are staged in 4 MiB blocks. */
   append(parts: readonly Uint8Array[]): number {
     const position = this.end;
     if (this.stagingLength === 0) this.stagingStart = position;

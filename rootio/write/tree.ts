@@ -18,7 +18,8 @@ import {
  * to the file as soon as it is full (ROOT's rule in TBranch::FillImpl), and at every cluster boundary all open
  * baskets are flushed (TTree::Fill's auto-flush, first by compressed bytes, then every fAutoFlush entries). The
  * tree record, with every basket's offset, is written when the tree is closed. Memory is therefore bounded by
- * the branches' basket sizes plus a short queue of baskets being compressed, whatever the number of entries.
+ * the branches' basket sizes (at most `basketMemory` together) plus a short queue of baskets being compressed,
+ * whatever the number of entries.
  */
 
 export type ScalarType = 'Int_t' | 'UInt_t' | 'Float_t' | 'Double_t' | 'Bool_t' | 'Long64_t' | 'ULong64_t';
@@ -47,7 +48,15 @@ export interface TreeOptions {
   autoFlush?: number;
   /** Uncompressed bytes allowed in flight to the compression thread pool before `fill` asks the caller to wait. */
   maxPendingBytes?: number;
+  /**
+   * The most the open baskets may hold together once OptimizeBaskets has sized them (default 8 MiB; see
+   * optimizeBaskets). ROOT gives them the whole first cluster's uncompressed size, ~150 MB for the ATLAS mini tree.
+   */
+  basketMemory?: number;
 }
+
+/** TreeOptions.basketMemory's default. */
+export const BASKET_MEMORY = 8 << 20;
 
 /** The shared leaf kind (class, letter, size) and how the writer puts values of it. */
 interface LeafType extends LeafKind {
@@ -559,6 +568,7 @@ export class TreeWriter {
   private readonly pending: PendingBasket[] = [];
   private readonly pool: BufferPool;
   private readonly maxPendingBytes: number;
+  private readonly basketMemory: number;
   private pendingBytes = 0;
   private closed = false;
 
@@ -569,8 +579,9 @@ export class TreeWriter {
     this.compression = file.compression;
     this.autoFlush = options.autoFlush ?? -30_000_000;
     if (this.autoFlush === 0) throw new Error('autoFlush must not be 0');
-    this.maxPendingBytes = options.maxPendingBytes ?? 24 << 20;
-    this.pool = new BufferPool(16 << 20);
+    this.maxPendingBytes = options.maxPendingBytes ?? 4 << 20;
+    this.basketMemory = options.basketMemory ?? BASKET_MEMORY;
+    this.pool = new BufferPool(4 << 20);
     const basketSize = options.basketSize ?? 32000;
     const seen = new Map<string, Branch>();
     this.branches = specs.map((spec, column) => {
@@ -750,6 +761,27 @@ export class TreeWriter {
       const bmaxNew = bmax * memFactor;
       bmin = bminNew > hardmax ? hardmax : bminNew < 8 ? 8 : Math.floor(bminNew);
       bmax = bmaxNew > hardmax ? bmin : Math.floor(bmaxNew);
+    }
+    this.boundBasketMemory();
+  }
+
+  /**
+   * Where we leave ROOT on purpose (issue 13): its sizes let every branch hold a whole cluster in one basket, so the
+   * open baskets hold the first cluster's uncompressed size (and as much again while they are compressed). Beyond
+   * `basketMemory` all sizes shrink by one factor (multiples of 512, never below what an entry needs): the heavy
+   * branches then write several baskets per cluster, as ROOT does when a basket fills before the cluster ends, and
+   * every cluster still starts a basket of every branch.
+   */
+  private boundBasketMemory(): void {
+    const total = this.branches.reduce((n, b) => n + b.basketSize, 0);
+    if (total <= this.basketMemory) return;
+    const factor = this.basketMemory / total;
+    for (const branch of this.branches) {
+      const sizeOfOneEntry = branch.entries === 0 ? 512 : 1 + Math.floor(branch.totBytes / branch.entries);
+      const minimum = Math.max(512, sizeOfOneEntry, 100 + branch.name.length + branch.entryOffsetLen);
+      const scaled = Math.floor((branch.basketSize * factor) / 512) * 512;
+      branch.basketSize = Math.max(scaled, minimum);
+      branch.bufferSize = branch.basketSize;
     }
   }
 

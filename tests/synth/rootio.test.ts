@@ -193,6 +193,35 @@ describe('ROOT TTree writer, read back by jsroot', () => {
     expect(tree.fZipBytes).toBeGreaterThanOrEqual(tree.fFlushedBytes);
   });
 
+  it('bounds the open baskets by basketMemory once OptimizeBaskets has sized them, every cluster starting a basket', async () => {
+    const entries = 3000;
+    const options = { basketSize: 2000, autoFlush: -3000 };
+    const free = await writeTree('unbounded.root', entries, ZLIB, options);
+    const bounded = await writeTree('bounded.root', entries, ZLIB, { ...options, basketMemory: 8192 });
+    await expectRoundTrip(bounded, entries);
+    const sizes = async (path: string) =>
+      ((await openTree(path)).tree.fBranches.arr as Any[]).map((b) => b.fBasketSize as number);
+    const before = await sizes(free);
+    const after = await sizes(bounded);
+    // ROOT's sizes exceed the bound here; bounded, each is scaled down (never below 512 or one entry's bytes).
+    expect(before.reduce((a, b) => a + b, 0)).toBeGreaterThan(8192);
+    expect(after.every((size, i) => size <= Math.max(before[i]!, 512) && size >= 512)).toBe(true);
+    expect(after.reduce((a, b) => a + b, 0)).toBeLessThan(before.reduce((a, b) => a + b, 0));
+    const { tree } = await openTree(bounded);
+    const cluster = tree.fAutoFlush as number;
+    expect(cluster).toBeGreaterThan(0);
+    let more = 0;
+    for (const branch of tree.fBranches.arr as Any[]) {
+      const nb = branch.fWriteBasket as number;
+      const starts = Array.from(branch.fBasketEntry as ArrayLike<number>).slice(0, nb + 1);
+      for (let boundary = 0; boundary < entries; boundary += cluster)
+        expect(starts, `${branch.fName} cluster at ${boundary}`).toContain(boundary);
+      more = Math.max(more, nb - Math.ceil(entries / cluster));
+    }
+    // The heavy branches now write baskets inside clusters too.
+    expect(more).toBeGreaterThan(0);
+  });
+
   it('reads back the 64-bit forms (keys, header, directory, free list) used past 2 GB', async () => {
     const path = await writeTree('big-forms.root', 200, ZLIB, { basketSize: 800, autoFlush: 50 }, 0);
     await expectRoundTrip(path, 200);
