@@ -103,6 +103,18 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * What a result must say beside the plot (not failures): each with its facts as params, like the errors, so the
+ * apps can say it in the user's language (`notice.<CODE>` in apps/shared/i18n).
+ */
+export const NOTICES = {
+  W_UNNORMALISED:
+    'a simulation sample drawn unnormalised: its dataset.json lacks labels (params dataset, file, missing)',
+  W_NO_LUMINOSITY: 'no luminosity given or stated by a data file: simulation unscaled',
+} as const satisfies Record<string, string>;
+
+export type NoticeCode = keyof typeof NOTICES;
+
 /** The registry's entry of a code, undefined for a code it does not list. */
 export function errorEntry(code: string): ErrorEntry | undefined {
   return Object.hasOwn(ERRORS, code) ? ERRORS[code as ErrorCode] : undefined;

@@ -14,7 +14,7 @@ import {
   type Preset,
 } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
-import { describeError, type RequestText } from '../shared/errors.ts';
+import { describeError, noticeText, type RequestText } from '../shared/errors.ts';
 import { formatNumber, language, type MessageKey, setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex } from '../shared/key-index.ts';
 import { fitPeak, type FitResult } from './fit.ts';
@@ -845,8 +845,12 @@ function renderSummary(r: AnalysisResult): void {
       );
     }),
   );
-  const warnings = [...(r.warnings ?? [])];
-  for (const s of samples) if (s.unnormalised) warnings.unshift(t('analyser.unnormalised', { name: s.name }));
+  // The service's warnings in the page's language (its notices: code and params); its English text only from a
+  // service that sends no notices.
+  const warnings =
+    r.notices !== undefined ? r.notices.map((n) => noticeText(n.code, n.params ?? {})) : [...(r.warnings ?? [])];
+  if (r.notices === undefined)
+    for (const s of samples) if (s.unnormalised) warnings.unshift(t('analyser.unnormalised', { name: s.name }));
   byId('warnings').replaceChildren(...[...new Set(warnings)].map((w) => el('li', {}, w)));
   byId('warnings').hidden = warnings.length === 0;
   const win = state.window;

@@ -129,6 +129,12 @@ function sentence(code: string, params: Params, request: RequestText | undefined
   return parts.join(' ');
 }
 
+/** A result's notice (common/errors.ts NOTICES: a sample drawn unnormalised …) in the page's language. */
+export function noticeText(code: string, params: Record<string, string | number>): string {
+  const key = `notice.${code}`;
+  return has(key) ? t(key, displayParams(params)) : code;
+}
+
 /**
  * What went wrong, in the page's language, with every detail the service gave (position, suggestion, limit);
  * for a code the apps do not know, the service's own English message.

@@ -238,6 +238,15 @@ export const th1dSchema = {
  */
 const th1dPassThrough = { type: 'object', additionalProperties: true } as const;
 
+/**
+ * An error's facts as data (field, column, closest names, limits …: common/errors.ts ErrorParams), so a client can
+ * say it in its user's language; `message` says the same in English.
+ */
+const errorParamsSchema = {
+  type: 'object',
+  additionalProperties: { type: ['string', 'number'] },
+} as const;
+
 function resultSchemaWith<H extends object>(histogram: H) {
   const map = { type: 'object', additionalProperties: histogram } as const;
   return {
@@ -258,6 +267,16 @@ function resultSchemaWith<H extends object>(histogram: H) {
       /** For a request over `datasets`: the luminosity simulation was scaled to, the samples, what the plot must say. */
       luminosityFb: { type: 'number' },
       warnings: { type: 'array', items: { type: 'string' } },
+      /** The warnings as codes with params (common/errors.ts NOTICES), for a client that translates them. */
+      notices: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { code: { type: 'string' }, params: errorParamsSchema },
+          required: ['code', 'params'],
+          additionalProperties: false,
+        },
+      },
       samples: {
         type: 'array',
         items: {
@@ -290,15 +309,6 @@ const progressSchema = {
   properties: { entriesDone: { type: 'integer' }, entriesTotal: { type: 'integer' } },
   required: ['entriesDone', 'entriesTotal'],
   additionalProperties: false,
-} as const;
-
-/**
- * An error's facts as data (field, column, closest names, limits …: common/errors.ts ErrorParams), so a client can
- * say it in its user's language; `message` says the same in English.
- */
-const errorParamsSchema = {
-  type: 'object',
-  additionalProperties: { type: ['string', 'number'] },
 } as const;
 
 const analysisErrorSchema = {

@@ -8,7 +8,7 @@
  * planning, the pool, the cache and the limits stay in one place; this module only splits, scales and adds.
  */
 import { randomUUID } from 'node:crypto';
-import { OpenKeyError, type ErrorParams } from '../../common/errors.ts';
+import { OpenKeyError, type ErrorParams, type NoticeCode } from '../../common/errors.ts';
 import type { AnalysisManager } from './analyses/manager.ts';
 import type { AnalysisResult, AnalysisState, AnalysisView, DatasetRequest as AnalysisRequest } from './api.ts';
 import type { Dataset, DatasetStore, FileInfo, FileLabels } from './datasets.ts';
@@ -44,6 +44,8 @@ export interface SamplesResult extends AnalysisResult {
   samples: SampleResult[];
   /** Things the plot must say: a simulation sample drawn unnormalised, no luminosity known. */
   warnings: string[];
+  /** The same as codes with params (common/errors.ts NOTICES), for a client that says them in its language. */
+  notices: { code: NoticeCode; params: ErrorParams }[];
 }
 
 /** A part of the work: the files of one dataset, with the extra selection of a subsample (or none). */
@@ -296,13 +298,21 @@ export class SampleAnalyses {
     const luminosityFb = request.luminosity ?? dataLuminosity(allFiles);
     const parts = datasets.flatMap((d) => partsOf(d.id, d.files));
     const warnings: string[] = [];
+    const notices: SamplesResult['notices'] = [];
     const unnormalised = parts.filter((p) => p.role === 'simulation' && p.perLuminosity === undefined);
-    for (const p of unnormalised)
+    for (const p of unnormalised) {
       warnings.push(
         `${p.dataset}/${p.file}${p.selection ? ` (${p.sample})` : ''}: no ${p.missing?.join(', ')} in dataset.json, drawn unnormalised`,
       );
-    if (luminosityFb === undefined && parts.some((p) => p.role === 'simulation'))
+      notices.push({
+        code: 'W_UNNORMALISED',
+        params: { dataset: p.dataset, file: p.file, sample: p.sample, missing: p.missing?.join(', ') ?? '' },
+      });
+    }
+    if (luminosityFb === undefined && parts.some((p) => p.role === 'simulation')) {
       warnings.push('no luminosity: give "luminosity" in fb⁻¹ or a data file with luminosityFb; simulation unscaled');
+      notices.push({ code: 'W_NO_LUMINOSITY', params: {} });
+    }
 
     // One analysis of the manager per (dataset, subsample selection), over the files that share it.
     const groups = new Map<string, SamplePart[]>();
@@ -402,7 +412,7 @@ export class SampleAnalyses {
           message: `dataset "${bad.part[0]!.dataset}": ${bad.analysis.error?.message ?? 'failed'}`,
         };
       } else {
-        combined.result = combine(request, submitted, luminosityFb, warnings);
+        combined.result = combine(request, submitted, luminosityFb, warnings, notices);
         combined.state = 'done';
       }
       progress();
@@ -420,6 +430,7 @@ function combine(
   submitted: { part: SamplePart[]; analysis: Inner }[],
   luminosityFb: number | undefined,
   warnings: string[],
+  notices: SamplesResult['notices'],
 ): SamplesResult {
   const samples: SampleResult[] = [];
   let entries = 0;
@@ -476,6 +487,7 @@ function combine(
     byFile: {},
     samples,
     warnings,
+    notices,
   };
   if (luminosityFb !== undefined) result.luminosityFb = luminosityFb;
   return result;

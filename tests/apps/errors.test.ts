@@ -6,9 +6,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERRORS } from '../../common/errors.ts';
+import { ERRORS, NOTICES } from '../../common/errors.ts';
 import { Api, ApiError, type AnalysisRequest } from '../../apps/shared/api.ts';
-import { CLIENT_ERROR_CODES, describeError, type RequestText } from '../../apps/shared/errors.ts';
+import { CLIENT_ERROR_CODES, describeError, noticeText, type RequestText } from '../../apps/shared/errors.ts';
 import { LANGUAGES, MESSAGES, setLanguage, type Language } from '../../apps/shared/i18n.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 import { makeDatasets, type Fixture } from '../service/fixtures.ts';
@@ -20,6 +20,13 @@ describe('a sentence for every error code', () => {
       const text = (MESSAGES[lang] as Record<string, string | undefined>)[`error.${code}`];
       return text === undefined || text.trim() === '';
     });
+    expect(missing).toEqual([]);
+  });
+
+  it.each(LANGUAGES)('%s translates every notice of NOTICES', (lang) => {
+    const missing = Object.keys(NOTICES).filter(
+      (code) => ((MESSAGES[lang] as Record<string, string | undefined>)[`notice.${code}`] ?? '').trim() === '',
+    );
     expect(missing).toEqual([]);
   });
 });
@@ -161,6 +168,29 @@ describe('errors a student meets, in their language with their details', () => {
     const large = inEvery(await errorOf(huge));
     checkTranslated(large);
     expect(large.fr).toBe('La réponse serait trop grande : la limite est 1,05 MB.');
+  });
+
+  it('a result’s notices (a sample drawn unnormalised, no luminosity) read in every language', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/analyses?wait=1',
+      payload: { datasets: ['atlas'], histograms: [mll] },
+    });
+    const result = response.json<{ result: { notices: { code: string; params: Record<string, string | number> }[] } }>()
+      .result;
+    expect(result.notices.map((n) => n.code)).toContain('W_UNNORMALISED');
+    expect(result.notices.map((n) => n.code)).toContain('W_NO_LUMINOSITY');
+    const w = result.notices.find((n) => n.params.file === 'mc_167746.WtaunuWithB.root')!;
+    const texts = {} as Record<Language, string>;
+    for (const lang of LANGUAGES) {
+      setLanguage(lang);
+      texts[lang] = noticeText(w.code, w.params);
+    }
+    setLanguage('en');
+    checkTranslated(texts);
+    expect(texts.es).toBe(
+      'W (atlas/mc_167746.WtaunuWithB.root) se dibuja sin normalizar: a sus etiquetas les falta crossSectionPb, sumOfWeights.',
+    );
   });
 
   it('a field the contract does not know is named', async () => {

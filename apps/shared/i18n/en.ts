@@ -219,6 +219,9 @@ export const en = {
   'var.photon_n': 'Number of photons',
   'var.m4l': 'Four-lepton mass',
 
+  'notice.W_UNNORMALISED': '{sample} ({dataset}/{file}) is drawn unnormalised: its labels lack {missing}.',
+  'notice.W_NO_LUMINOSITY':
+    'No luminosity is known (no data sample states one): the simulation is not scaled. Give a luminosity.',
   'error.quote': '“{text}”',
   'error.at': '{field}, character {column}:',
   'error.inField': '(field “{field}”)',

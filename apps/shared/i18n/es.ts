@@ -223,6 +223,9 @@ export const es: Record<MessageKey, string> = {
   'var.photon_n': 'Número de fotones',
   'var.m4l': 'Masa de los cuatro leptones',
 
+  'notice.W_UNNORMALISED': '{sample} ({dataset}/{file}) se dibuja sin normalizar: a sus etiquetas les falta {missing}.',
+  'notice.W_NO_LUMINOSITY':
+    'No se conoce la luminosidad (ninguna muestra de datos la indica): la simulación no se escala. Indique una luminosidad.',
   'error.quote': '“{text}”',
   'error.at': '{field}, carácter {column}:',
   'error.inField': '(campo “{field}”)',

@@ -223,6 +223,10 @@ export const fr: Record<MessageKey, string> = {
   'var.photon_n': 'Nombre de photons',
   'var.m4l': 'Masse des quatre leptons',
 
+  'notice.W_UNNORMALISED':
+    '{sample} ({dataset}/{file}) est tracé sans normalisation : il manque {missing} à ses étiquettes.',
+  'notice.W_NO_LUMINOSITY':
+    'Aucune luminosité connue (aucun échantillon de données n’en indique) : la simulation n’est pas mise à l’échelle. Donnez une luminosité.',
   'error.quote': '« {text} »',
   'error.at': '{field}, caractère {column} :',
   'error.inField': '(champ « {field} »)',

@@ -223,6 +223,10 @@ export const pt: Record<MessageKey, string> = {
   'var.photon_n': 'Número de fótons',
   'var.m4l': 'Massa dos quatro léptons',
 
+  'notice.W_UNNORMALISED':
+    '{sample} ({dataset}/{file}) é desenhado sem normalização: faltam {missing} nos seus rótulos.',
+  'notice.W_NO_LUMINOSITY':
+    'Nenhuma luminosidade é conhecida (nenhuma amostra de dados a indica): a simulação não é escalada. Indique uma luminosidade.',
   'error.quote': '“{text}”',
   'error.at': '{field}, caractere {column}:',
   'error.inField': '(campo “{field}”)',
