@@ -234,7 +234,16 @@ export const STAGES: readonly StageRecord[] = [
     summary: 'the hybrid ISO, GRUB for BIOS and UEFI',
     dependsOn: ['os-layer', 'service-layer', 'service', 'content'],
     inputs: (manifest) => ({ label: manifest.label, boot: manifest.boot, sourceDateEpoch: manifest.sourceDateEpoch }),
-    code: [stage('iso'), tool('grub'), tool('mtools'), tool('xorriso'), tool('unsquashfs'), 'builder/sbom'],
+    // the SBOM reads the .deb archive's hashes through builder/cache/debs.ts
+    code: [
+      stage('iso'),
+      tool('grub'),
+      tool('mtools'),
+      tool('xorriso'),
+      tool('unsquashfs'),
+      'builder/sbom',
+      'builder/cache/debs.ts',
+    ],
     tools: [
       'xorriso',
       'unsquashfs',

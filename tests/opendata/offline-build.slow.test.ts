@@ -103,6 +103,17 @@ it(
     const sbom = JSON.parse(await readFile(path.join(out, 'openkey-offline-0.1.0.spdx.json'), 'utf8'));
     expect(sbom.files.map((f: { fileName: string }) => f.fileName)).toContain(`./openkey/datasets/mc8/${ZZ}`);
     expect(sbom.packages.length).toBeGreaterThan(100);
+    // Every Debian package carries its .deb's SHA-256 (the rootfs stage's archive in this cache) and a licence from
+    // its copyright file wherever that is machine-readable; every LicenseRef used is defined.
+    const debs = sbom.packages.filter((p: { SPDXID: string }) => p.SPDXID.startsWith('SPDXRef-deb-'));
+    expect(debs.length).toBeGreaterThan(100);
+    for (const deb of debs) expect(deb.checksums?.[0]?.checksumValue, deb.name).toMatch(/^[0-9a-f]{64}$/);
+    const unknown = debs.filter((p: { licenseDeclared: string }) => p.licenseDeclared === 'NOASSERTION');
+    for (const deb of unknown) expect(deb.licenseComments, deb.name).toMatch(/not machine-readable|no copyright file/);
+    expect(unknown.length).toBeLessThan(debs.length / 4);
+    const defined = new Set(sbom.hasExtractedLicensingInfos.map((i: { licenseId: string }) => i.licenseId));
+    for (const deb of debs)
+      for (const ref of deb.licenseDeclared.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) expect(defined).toContain(ref);
     expect((await readdir(out)).sort()).toContain('SHA256SUMS');
     expect(await readFile(path.join(out, 'SHA256SUMS'), 'utf8')).toContain('openkey-offline-0.1.0.spdx.json');
   },
