@@ -28,6 +28,8 @@ import { usbFileName, usbStage } from './usb.ts';
  *     sections it reads (`inputs`), its code files and folders (`code`: editing one rebuilds it), the host programs
  *     it runs (`tools`, names from builder/doctor/host-tools.ts; add the program there if it is new), a generous disk
  *     estimate, the files it contributes to out/ (`artefacts`), and `enabled` if a manifest can switch it off.
+ *     A stage that reads another only for some manifests names it in `alsoDependsOn` (the usb stage reads the ova
+ *     for M and L); the build runs each stage as soon as all of them are done, two stages at a time.
  *  3. `npm test`: tests/unit/registry.test.ts checks the records against each other (order, dependencies, tools,
  *     code paths), tests/unit/plan.test.ts what changes rebuild what. `openkey plan manifests/s.yaml` shows it.
  * Anything a stage's bytes depend on must reach its key through `inputs`, `code` or `tools`; otherwise a changed
