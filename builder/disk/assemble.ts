@@ -1,7 +1,7 @@
 import { mkdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { treeBytes } from '../cache/index.ts';
-import { grubMkimage } from '../tools/grub.ts';
+import { earlyConfig, grubMkimage } from '../tools/grub.ts';
 import { mkfsExt4, mkfsFat32 } from '../tools/mkfs.ts';
 import { mcopy, mcopyTree, mmd } from '../tools/mtools.ts';
 import { sfdiskWrite } from '../tools/sfdisk.ts';
@@ -72,15 +72,6 @@ export interface AssembleOptions {
   signal: AbortSignal;
   log: (message: string) => void;
   progress: (percent: number) => void;
-}
-
-function earlyConfig(marker: string): string {
-  return [
-    `search --no-floppy --set=root --file /.disk/${marker}`,
-    'set prefix=($root)/boot/grub',
-    'configfile ($root)/boot/grub/grub.cfg',
-    '',
-  ].join('\n');
 }
 
 /** Writes the key image: partition table, GRUB for BIOS and UEFI, the ESP, the content and persistence partitions. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { keySbom, sbomFileName } from '../sbom/index.ts';
 import { linkOrCopy, setTreeTimes, sha256File, sha256Text } from '../cache/fsutil.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
-import { GRUB_LIB, grubMkimage } from '../tools/grub.ts';
+import { GRUB_LIB, earlyConfig, grubMkimage } from '../tools/grub.ts';
 import { grubArg, grubQuote } from '../util/grub-quote.ts';
 import { mcopy, mformat, mmd } from '../tools/mtools.ts';
 import { xorrisoHybridIso } from '../tools/xorriso.ts';
@@ -83,16 +83,6 @@ export function grubConfig(manifest: ResolvedManifest, options: { extraArgs?: st
     '',
   );
   return lines.join('\n');
-}
-
-/** Config built into both core images: find this build's medium by a marker file, then read its grub.cfg. */
-export function earlyConfig(marker: string): string {
-  return [
-    `search --no-floppy --set=root --file /.disk/${marker}`,
-    'set prefix=($root)/boot/grub',
-    'configfile ($root)/boot/grub/grub.cfg',
-    '',
-  ].join('\n');
 }
 
 /** sha256 over the digests of the kernel, the initrd and every layer. */

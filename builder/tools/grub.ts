@@ -42,3 +42,13 @@ export async function grubMkimage(options: GrubMkimageOptions): Promise<void> {
     { aptPackage: GRUB_APT[options.format], ...(options.signal === undefined ? {} : { signal: options.signal }) },
   );
 }
+
+/** Config built into both core images: find this build's medium by a marker file, then read its grub.cfg. */
+export function earlyConfig(marker: string): string {
+  return [
+    `search --no-floppy --set=root --file /.disk/${marker}`,
+    'set prefix=($root)/boot/grub',
+    'configfile ($root)/boot/grub/grub.cfg',
+    '',
+  ].join('\n');
+}
