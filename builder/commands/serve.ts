@@ -10,11 +10,13 @@ import type { Command } from './types.ts';
 
 export const command: Command = {
   name: 'serve',
-  help: `Usage: openkey serve --datasets DIR [--host 127.0.0.1] [--port 8080] [--workers N] [--apps DIR]
+  help: `Usage: openkey serve --datasets DIR [--host 127.0.0.1] [--port 8080] [--workers N] [--apps DIR] [--cache-mib MiB]
 
 Runs the analysis service (the same code as the key's systemd unit): the HTTP API under /api, the ROOT files under
 /data with HTTP Range, and the web apps from --apps at /. Each subfolder of --datasets is a dataset; a new folder
-is seen without a restart. --workers defaults to one worker thread per core. Stops on Ctrl-C.
+is seen without a restart. --workers defaults to one worker thread per core. --cache-mib is the budget of decoded
+baskets kept between analyses (default a quarter of the memory, 0 off; more than the memory is refused). Stops on
+Ctrl-C.
 
 Exit codes: 0 stopped cleanly, 1 the service failed, 2 bad arguments.
 `,

@@ -173,6 +173,13 @@ export const manifestSchema: Schema = {
             port: { type: 'integer', minimum: 1, maximum: 65535 },
             lan: { type: 'boolean', description: 'true: other devices on the LAN may reach the service' },
             workers: { type: 'integer', minimum: 0, maximum: 64, description: '0: one worker per core' },
+            cacheMiB: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 262144,
+              description:
+                'column cache budget in MiB; 0 off; absent: a quarter of the memory of the machine it runs on',
+            },
           },
         },
         jupyter: {

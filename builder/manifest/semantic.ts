@@ -315,6 +315,19 @@ export async function checkSemantics(
       );
     }
   }
+  // The VM twins are the one machine whose memory the build knows: a column cache budget above it is refused
+  // (the service would refuse to start there).
+  const { cacheMiB } = manifest.services.analysis;
+  for (const output of ['qcow2', 'ova'] as const) {
+    const vm = manifest.outputs[output];
+    if (!manifest.services.analysis.enabled || cacheMiB === undefined || !vm.enabled) continue;
+    if (cacheMiB > vm.vm.memoryMiB)
+      at(
+        ['services', 'analysis', 'cacheMiB'],
+        `a column cache of ${cacheMiB} MiB is more than the ${vm.vm.memoryMiB} MiB of memory of the ${output} VM`,
+        `use cacheMiB: ${Math.floor(vm.vm.memoryMiB / 4)} or less, or leave it out (a quarter of the memory of the machine it runs on)`,
+      );
+  }
   return problems;
 }
 

@@ -54,6 +54,8 @@ export interface AnalysisService {
   lan: boolean;
   /** 0 means one worker per core. */
   workers: number;
+  /** The column cache's budget in MiB (0 off); absent, the service takes a quarter of the machine's memory. */
+  cacheMiB?: number;
 }
 
 export interface JupyterService {

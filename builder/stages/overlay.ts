@@ -13,7 +13,11 @@ export function localPortalUrl(manifest: ResolvedManifest): string {
 /** Files generated from the manifest, on top of the overlay folders. */
 export function generatedFiles(manifest: ResolvedManifest): Record<string, string> {
   const { hostname, locale, keyboard, timezone, users } = manifest.system;
-  const { port, lan, workers } = manifest.services.analysis;
+  const { port, lan, workers, cacheMiB } = manifest.services.analysis;
+  const serviceArgs = [
+    ...(workers > 0 ? [`--workers ${workers}`] : []),
+    ...(cacheMiB === undefined ? [] : [`--cache-mib ${cacheMiB}`]),
+  ].join(' ');
   const portal = lan ? `http://\\4:${port}/  (or http://${hostname}.local:${port}/)` : `http://127.0.0.1:${port}/`;
   const files: Record<string, string> = {
     'etc/hostname': `${hostname}\n`,
@@ -22,8 +26,9 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
     'etc/default/keyboard': `XKBMODEL="pc105"\nXKBLAYOUT="${keyboard}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`,
     'etc/timezone': `${timezone}\n`,
     // OPENKEY_ARGS reaches the unit's command line (unbraced, so systemd splits it into words, and an empty one
-    // adds none): --workers N, or nothing for one worker per core (workers: 0), which the service decides itself.
-    'etc/openkey/analysis.env': `OPENKEY_HOST=${lan ? '0.0.0.0' : '127.0.0.1'}\nOPENKEY_PORT=${port}\nOPENKEY_WORKERS=${workers}\nOPENKEY_ARGS=${workers > 0 ? `--workers ${workers}` : ''}\n`,
+    // adds none): --workers N, or nothing for one worker per core (workers: 0), which the service decides itself;
+    // --cache-mib M when the manifest sets a column cache budget.
+    'etc/openkey/analysis.env': `OPENKEY_HOST=${lan ? '0.0.0.0' : '127.0.0.1'}\nOPENKEY_PORT=${port}\nOPENKEY_WORKERS=${workers}\nOPENKEY_ARGS=${serviceArgs}\n`,
     'etc/openkey/kiosk.env': `OPENKEY_URL=${localPortalUrl(manifest)}\n`,
     'etc/issue': [
       `${manifest.name} ${manifest.version} (${manifest.variant}) \\n \\l`,

@@ -2,6 +2,7 @@
  * The service's command-line settings, shared by `openkey serve` and the key's entry (main.ts) so both accept and
  * refuse the same arguments with the same messages.
  */
+import { totalmem } from 'node:os';
 
 /** parseArgs options: every value is a string, checked by serveSettings. */
 export const SERVE_OPTIONS = {
@@ -10,6 +11,7 @@ export const SERVE_OPTIONS = {
   port: { type: 'string', default: '8080' },
   workers: { type: 'string' },
   apps: { type: 'string' },
+  'cache-mib': { type: 'string' },
 } as const;
 
 export interface ServeSettings {
@@ -18,6 +20,8 @@ export interface ServeSettings {
   port: number;
   workers?: number;
   apps?: string;
+  /** The column cache's budget (--cache-mib, in MiB); absent, the service takes a quarter of the memory. */
+  columnCacheBytes?: number;
 }
 
 export type ServeArgs = { [K in keyof typeof SERVE_OPTIONS]?: string | undefined };
@@ -32,9 +36,14 @@ export class ServeArgsError extends Error {
   }
 }
 
-/** Checks parsed values; throws ServeArgsError for the first bad one. */
-export function serveSettings(values: ServeArgs): ServeSettings {
-  const { datasets, host, port, workers, apps } = values;
+const MiB = 1024 ** 2;
+
+/**
+ * Checks parsed values; throws ServeArgsError for the first bad one. `memoryBytes` is the machine's memory (tests
+ * give their own): a column cache budget above it could only end in the kernel's OOM killer, so it is refused.
+ */
+export function serveSettings(values: ServeArgs, memoryBytes = totalmem()): ServeSettings {
+  const { datasets, host, port, workers, apps, 'cache-mib': cacheMiB } = values;
   if (datasets === undefined) throw new ServeArgsError('--datasets DIR is required', '--datasets ../shared/data');
   const portText = port ?? '8080';
   const portNumber = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
@@ -45,11 +54,25 @@ export function serveSettings(values: ServeArgs): ServeSettings {
     if (!(workerCount >= 1 && workerCount <= 256))
       throw new ServeArgsError(`--workers ${workers}: give a whole number from 1 to 256`);
   }
+  let columnCacheBytes: number | undefined;
+  if (cacheMiB !== undefined) {
+    const mib = /^\d{1,7}$/.test(cacheMiB) ? Number(cacheMiB) : NaN;
+    if (Number.isNaN(mib))
+      throw new ServeArgsError(`--cache-mib ${cacheMiB}: give a whole number of MiB (0 turns the cache off)`);
+    const memoryMiB = Math.floor(memoryBytes / MiB);
+    if (mib > memoryMiB)
+      throw new ServeArgsError(
+        `--cache-mib ${mib}: more than this machine's memory (${memoryMiB} MiB)`,
+        `--cache-mib ${Math.floor(memoryMiB / 4)} (a quarter of it), or leave it out for that default`,
+      );
+    columnCacheBytes = mib * MiB;
+  }
   return {
     datasets,
     host: host ?? '127.0.0.1',
     port: portNumber,
     ...(workerCount === undefined ? {} : { workers: workerCount }),
     ...(apps === undefined ? {} : { apps }),
+    ...(columnCacheBytes === undefined ? {} : { columnCacheBytes }),
   };
 }

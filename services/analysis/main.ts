@@ -1,12 +1,13 @@
 /**
- * Service entry for the key: `node main.js --datasets DIR --apps DIR --host H --port P --workers N`. Bundled by
+ * Service entry for the key: `node main.js --datasets DIR --apps DIR --host H --port P --workers N --cache-mib M`. Bundled by
  * esbuild into one file with the worker beside it as analysis-worker.js (see bundle.ts).
  */
 import { parseArgs } from 'node:util';
-import { SERVE_OPTIONS, serveSettings } from './args.ts';
+import { SERVE_OPTIONS, ServeArgsError, serveSettings } from './args.ts';
 import { startServer } from './server.ts';
 
-const USAGE = 'usage: main.js --datasets DIR [--apps DIR] [--host 127.0.0.1] [--port 8080] [--workers N]';
+const USAGE =
+  'usage: main.js --datasets DIR [--apps DIR] [--host 127.0.0.1] [--port 8080] [--workers N] [--cache-mib MiB]';
 
 async function main(): Promise<void> {
   let settings;
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
     const { values } = parseArgs({ options: SERVE_OPTIONS, strict: true });
     settings = serveSettings(values);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    const hint = error instanceof ServeArgsError && error.hint !== undefined ? ` (${error.hint})` : '';
+    process.stderr.write(`${(error as Error).message}${hint}\n${USAGE}\n`);
     process.exit(2);
   }
   const { app } = await startServer({ ...settings, logger: { level: 'info' } });

@@ -16,8 +16,20 @@ describe('serveSettings', () => {
       { datasets: 'd', port: '65535' },
       { datasets: 'd', host: '127.0.0.1', port: 65535 },
     ],
+    [
+      { datasets: 'd', 'cache-mib': '512' },
+      { datasets: 'd', host: '127.0.0.1', port: 8080, columnCacheBytes: 512 * 1024 ** 2 },
+    ],
+    [
+      { datasets: 'd', 'cache-mib': '0' },
+      { datasets: 'd', host: '127.0.0.1', port: 8080, columnCacheBytes: 0 },
+    ],
+    [
+      { datasets: 'd', 'cache-mib': '4096' },
+      { datasets: 'd', host: '127.0.0.1', port: 8080, columnCacheBytes: 4096 * 1024 ** 2 },
+    ],
   ] as [ServeArgs, unknown][])('%j', (args, expected) => {
-    expect(serveSettings(args)).toEqual(expected);
+    expect(serveSettings(args, 4096 * 1024 ** 2)).toEqual(expected);
   });
 
   it.each([
@@ -29,8 +41,11 @@ describe('serveSettings', () => {
     [{ datasets: 'd', workers: '1.5' }, '--workers 1.5: give a whole number from 1 to 256'],
     [{ datasets: 'd', workers: '0' }, '--workers 0: give a whole number from 1 to 256'],
     [{ datasets: 'd', workers: '1e2' }, '--workers 1e2: give a whole number from 1 to 256'],
+    [{ datasets: 'd', 'cache-mib': '4097' }, "--cache-mib 4097: more than this machine's memory (4096 MiB)"],
+    [{ datasets: 'd', 'cache-mib': '-1' }, '--cache-mib -1: give a whole number of MiB (0 turns the cache off)'],
+    [{ datasets: 'd', 'cache-mib': '1.5' }, '--cache-mib 1.5: give a whole number of MiB (0 turns the cache off)'],
   ] as [ServeArgs, string][])('%j is refused: %s', (args, message) => {
-    expect(() => serveSettings(args)).toThrow(message);
+    expect(() => serveSettings(args, 4096 * 1024 ** 2)).toThrow(message);
   });
 });
 
@@ -38,6 +53,8 @@ describe("the key's entry (main.ts) refuses what `openkey serve` refuses", () =>
   it.each([
     [['--port=-1'], '--port -1: not a port number'],
     [['--workers', '1.5'], '--workers 1.5: give a whole number from 1 to 256'],
+    // 9.5 TiB: more than this machine (and the 7-digit limit) allows.
+    [['--cache-mib', '9999999'], "--cache-mib 9999999: more than this machine's memory ("],
   ])('%j: exit 2', (args, message) => {
     const main = fileURLToPath(new URL('../../services/analysis/main.ts', import.meta.url));
     const run = spawnSync(process.execPath, ['--import', 'tsx', main, '--datasets', tmpdir(), ...args], {

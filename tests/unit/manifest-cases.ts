@@ -289,6 +289,22 @@ export const INVALID_CASES: InvalidCase[] = [
     ],
   },
   {
+    name: 'a column cache budget above the memory of the VM twin',
+    files: {
+      'main.yaml':
+        HEAD +
+        'outputs:\n  qcow2:\n    enabled: true\n    vm: { memoryMiB: 2048 }\nservices:\n  analysis:\n    cacheMiB: 4096\n',
+    },
+    expected: [
+      'main.yaml:9:15 services.analysis.cacheMiB: a column cache of 4096 MiB is more than the 2048 MiB of memory of the qcow2 VM (use cacheMiB: 512 or less, or leave it out (a quarter of the memory of the machine it runs on))',
+    ],
+  },
+  {
+    name: 'a column cache budget that is not a whole number of MiB',
+    files: { 'main.yaml': HEAD + 'services:\n  analysis:\n    cacheMiB: 1.5\n' },
+    expected: ['main.yaml:5:15 services.analysis.cacheMiB: expected an integer, got a number'],
+  },
+  {
     name: 'two services on one port',
     files: {
       'main.yaml': HEAD + JUPYTER + 'services:\n  jupyter:\n    enabled: true\n    port: 8080\n',

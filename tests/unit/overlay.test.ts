@@ -141,4 +141,22 @@ describe('overlay stage', () => {
     expect(settings.workers).toBe(expected);
     expect(settings.port).toBe(mu.services.analysis.port);
   });
+
+  it.each([
+    [2, 512, 512 * 1024 ** 2],
+    [0, 0, 0],
+    [0, undefined, undefined],
+  ])(
+    'workers %i with services.analysis.cacheMiB %s reach the service as a column cache of %s bytes',
+    async (workers, cacheMiB, expected) => {
+      const mu = withChanges(await manifestOf('manifests/mu.yaml'), (m) => {
+        m.services.analysis.workers = workers;
+        if (cacheMiB === undefined) delete m.services.analysis.cacheMiB;
+        else m.services.analysis.cacheMiB = cacheMiB;
+      });
+      const settings = serviceSettingsOf(generatedFiles(mu)['etc/openkey/analysis.env']!);
+      expect(settings.columnCacheBytes).toBe(expected);
+      expect(settings.workers).toBe(workers === 0 ? undefined : workers);
+    },
+  );
 });
