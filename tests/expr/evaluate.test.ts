@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   compileDraw,
   kernelSource,
+  STATS,
+  type Accumulators,
   type Batch,
   type BranchInfo,
   type Column,
@@ -32,11 +34,53 @@ function batchOf(data: Data): { batch: Batch; branches: Map<string, BranchInfo> 
   return { batch: { events, columns }, branches };
 }
 
-/** Every fill as [histogram, value, weight]. */
+/** Histograms of 2000 bins over [-1000, 1000), each fill binned as the worker's former fill function did. */
+function accumulators(histograms: number): Accumulators {
+  return {
+    min: Array.from({ length: histograms }, () => -1000),
+    scale: Array.from({ length: histograms }, () => 1),
+    bins: Array.from({ length: histograms }, () => 2000),
+    sumw: Array.from({ length: histograms }, () => new Float64Array(2002)),
+    sumw2: Array.from({ length: histograms }, () => new Float64Array(2002)),
+    stats: new Float64Array(histograms * STATS),
+  };
+}
+
+function binFill(into: Accumulators, h: number, x: number, w: number): void {
+  if (w === 0) return;
+  const n = into.bins[h]!;
+  let bin = Number.isFinite(x) ? Math.floor((x - into.min[h]!) * into.scale[h]!) : n + 1;
+  bin = bin < 0 ? 0 : bin >= n ? n + 1 : bin + 1;
+  into.sumw[h]![bin]! += w;
+  into.sumw2[h]![bin]! += w * w;
+  into.stats[h * STATS]! += 1;
+  if (bin > 0 && bin <= n) {
+    into.stats[h * STATS + 1]! += w;
+    into.stats[h * STATS + 2]! += w * w;
+    into.stats[h * STATS + 3]! += w * x;
+    into.stats[h * STATS + 4]! += w * x * x;
+  }
+}
+
+const bytesOf = (into: Accumulators): Buffer =>
+  Buffer.concat([...into.sumw, ...into.sumw2, into.stats].map((a) => Buffer.from(a.buffer)));
+
+/**
+ * Every fill as [histogram, value, weight]. Each case also checks that the kernel with inline fills (fillBatch,
+ * what the workers run) gives the same histograms, bit for bit, as binning these calls.
+ */
 function fills(spec: DrawSpec, data: Data): [number, number, number][] {
   const { batch, branches } = batchOf(data);
   const out: [number, number, number][] = [];
-  compileDraw(spec, branches).processBatch(batch, (h, v, w) => out.push([h, v, w]));
+  const program = compileDraw(spec, branches);
+  const called = accumulators(spec.expressions.length);
+  program.processBatch(batch, (h, v, w) => {
+    out.push([h, v, w]);
+    binFill(called, h, v, w);
+  });
+  const inline = accumulators(spec.expressions.length);
+  program.fillBatch(batch, inline);
+  expect(bytesOf(inline).equals(bytesOf(called))).toBe(true);
   return out;
 }
 
@@ -179,6 +223,33 @@ describe('branches and TTree::Draw array semantics', () => {
     expect(valuesOf('pt[2] + met', events)).toEqual([40]);
     expect(valuesOf('met', events, 'pt[1] > 0')).toEqual([10, 30]);
     expect(valuesOf('met', events, '!(pt[1] > 1000)')).toEqual([10, 30]);
+  });
+
+  it('tests the length once for the indices a cut or a value always reads, and keeps the rest lazy', () => {
+    // NaN != 5 would pass: the out-of-range read must reject the event, tested up front or not
+    expect(valuesOf('met', events, 'pt[1] != 5')).toEqual([10, 30]);
+    expect(valuesOf('met', events, 'pt[0] > 0 || pt[3] > 0')).toEqual([10, 30, 40]);
+    expect(valuesOf('met', events, 'pt[0] > 25 && pt[1] != 5')).toEqual([10, 30]);
+    expect(fills({ selection: 'pt[0] > 0', weight: 'pt[1]', expressions: ['met'] }, events)).toEqual([
+      [0, 10, 20],
+      [0, 30, 60],
+    ]);
+    expect(fills({ selection: 'pt[1] - 20', expressions: ['met'] }, events)).toEqual([[0, 30, 40]]);
+    // one histogram out of range does not take the others' fills
+    expect(fills({ expressions: ['pt[1]', 'met'] }, events)).toEqual([
+      [0, 20, 1],
+      [1, 10, 1],
+      [1, 20, 1],
+      [0, 60, 1],
+      [1, 30, 1],
+      [1, 40, 1],
+    ]);
+    const source = kernelSource(
+      { selection: 'pt[0] > 25 && pt[1] != 5', expressions: ['pt[1] - pt[0]'] },
+      batchOf(events).branches,
+    );
+    expect(source).toContain('if (!(n0 > 1)) continue;');
+    expect(source).not.toContain('(n0 > 1 ? ');
   });
 
   it('evaluates an index lazily behind ?:, && and ||', () => {

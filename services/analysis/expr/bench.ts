@@ -1,10 +1,11 @@
 /**
- * Micro-benchmark of processBatch on synthetic ATLAS-like batches (no I/O): events/s for the Z→ℓℓ selection, weight
- * and dilepton mass, against a hand-written JavaScript loop computing the same thing (the ceiling).
+ * Micro-benchmark of the kernels on synthetic ATLAS-like batches (no I/O): events/s for the Z→ℓℓ selection, weight
+ * and dilepton mass, with a fill call per value (processBatch) and with the fills inline (fillBatch, what the
+ * workers run), against a hand-written JavaScript loop computing the same thing (the ceiling).
  *
  *   npx tsx services/analysis/expr/bench.ts [events=2000000] [batch=100000]
  */
-import { compileDraw } from './index.ts';
+import { compileDraw, STATS } from './index.ts';
 import type { Batch, BranchInfo, Column } from './index.ts';
 
 export const Z_SELECTION =
@@ -123,6 +124,7 @@ export function handWritten(batch: Batch, fill: (h: number, v: number, w: number
 export interface BenchResult {
   events: number;
   engineEventsPerSecond: number;
+  inlineEventsPerSecond: number;
   handEventsPerSecond: number;
   filled: number;
 }
@@ -150,8 +152,17 @@ export function runBenchmark(totalEvents = 2_000_000, batchSize = 100_000): Benc
   const best = (run: (batch: Batch) => void): number => Math.max(time(run), time(run), time(run));
   const engineEventsPerSecond = best((batch) => program.processBatch(batch, fill));
   const engineFilled = filled;
+  const into = {
+    min: [0],
+    scale: [0.5],
+    bins: [100],
+    sumw: [new Float64Array(102)],
+    sumw2: [new Float64Array(102)],
+    stats: new Float64Array(STATS),
+  };
+  const inlineEventsPerSecond = best((batch) => program.fillBatch(batch, into));
   const handEventsPerSecond = best((batch) => handWritten(batch, fill));
-  return { events, engineEventsPerSecond, handEventsPerSecond, filled: engineFilled };
+  return { events, engineEventsPerSecond, inlineEventsPerSecond, handEventsPerSecond, filled: engineFilled };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -160,6 +171,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = runBenchmark(total, batch);
   const m = (x: number): string => (x / 1e6).toFixed(1);
   console.log(`processBatch, Z→ℓℓ selection + weight + dilepton mass, ${result.events} synthetic events:`);
-  console.log(`  engine       ${m(result.engineEventsPerSecond)} M events/s (${result.filled} fills)`);
-  console.log(`  hand-written ${m(result.handEventsPerSecond)} M events/s`);
+  console.log(`  engine, fill calls   ${m(result.engineEventsPerSecond)} M events/s (${result.filled} fills)`);
+  console.log(`  engine, inline fills ${m(result.inlineEventsPerSecond)} M events/s`);
+  console.log(`  hand-written         ${m(result.handEventsPerSecond)} M events/s`);
 }

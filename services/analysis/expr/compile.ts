@@ -1,7 +1,15 @@
 import { OpenKeyError } from '../../../common/errors.ts';
 import { FUNCTIONS, HELPERS, numberLiteral, type HelperName } from './functions.ts';
 import { parseExpression, sameChain, type Node } from './parser.ts';
-import type { Batch, BranchInfo, DrawProgram, DrawSpec, Values } from './types.ts';
+import {
+  STATS,
+  type Accumulators,
+  type Batch,
+  type BranchInfo,
+  type DrawProgram,
+  type DrawSpec,
+  type Values,
+} from './types.ts';
 
 /**
  * Compiles a DrawSpec to one JavaScript kernel that loops over a batch's events. The kernel's text is generated from
@@ -10,28 +18,34 @@ import type { Batch, BranchInfo, DrawProgram, DrawSpec, Values } from './types.t
  */
 export function compileDraw(spec: DrawSpec, branches: ReadonlyMap<string, BranchInfo>): DrawProgram {
   const plan = planDraw(spec, branches);
-  const factory = new Function(plan.source) as () => Kernel;
-  const kernel = factory();
+  const callKernel = (new Function(plan.source) as () => Kernel<Fill>)();
+  let fillKernel: Kernel<Accumulators> | undefined;
   const slots = plan.slots;
   return {
     branches: slots.map((slot) => slot.name),
-    processBatch(batch: Batch, fill: (histogram: number, value: number, weight: number) => void): void {
+    processBatch(batch: Batch, fill: Fill): void {
       if (plan.histograms === 0 || batch.events === 0) return;
-      kernel(batch.events, fill, columnsFor(batch, slots));
+      callKernel(batch.events, fill, columnsFor(batch, slots));
+    },
+    fillBatch(batch: Batch, into: Accumulators): void {
+      if (plan.histograms === 0 || batch.events === 0) return;
+      fillKernel ??= (new Function(plan.inlineSource) as () => Kernel<Accumulators>)();
+      fillKernel(batch.events, into, columnsFor(batch, slots));
     },
   };
 }
 
-/** The generated kernel's source, for tests and for looking at what an expression compiles to. */
-export function kernelSource(spec: DrawSpec, branches: ReadonlyMap<string, BranchInfo>): string {
-  return planDraw(spec, branches).source;
+/**
+ * The generated kernel's source, for tests and for looking at what an expression compiles to: with `fill` calls,
+ * or (inline) with the fills written out over the Accumulators.
+ */
+export function kernelSource(spec: DrawSpec, branches: ReadonlyMap<string, BranchInfo>, inline = false): string {
+  const plan = planDraw(spec, branches);
+  return inline ? plan.inlineSource : plan.source;
 }
 
-type Kernel = (
-  events: number,
-  fill: (histogram: number, value: number, weight: number) => void,
-  columns: readonly Values[],
-) => void;
+type Fill = (histogram: number, value: number, weight: number) => void;
+type Kernel<Target> = (events: number, target: Target, columns: readonly Values[]) => void;
 
 interface Slot {
   name: string;
@@ -78,6 +92,7 @@ const isBlank = (text: string | undefined): boolean => text === undefined || tex
 
 interface Plan {
   source: string;
+  inlineSource: string;
   slots: Slot[];
   histograms: number;
 }
@@ -92,11 +107,51 @@ function planDraw(spec: DrawSpec, branches: ReadonlyMap<string, BranchInfo>): Pl
   const weight = isBlank(spec.weight) ? undefined : parse(spec.weight!, 'weight');
   const expressions = spec.expressions.map((text, i) => parse(text, `histograms[${i}].expr`));
   const generator = new Generator(branches);
+  const source = generator.kernel(selection, weight, expressions, spec.eventCount === true);
   return {
-    source: generator.kernel(selection, weight, expressions, spec.eventCount === true),
+    source: source.replace(FILL_MARK, (_, h: string) => `fill(${h}, x, w);`),
+    inlineSource: inlineFills(source, expressions.length),
     slots: generator.slots,
     histograms: expressions.length,
   };
+}
+
+/** Where the generator puts a fill of histogram h with value x and weight w; planDraw writes it one way or the other. */
+const FILL_MARK = /@fill\((\d+)\);/g;
+
+/**
+ * The kernel with its fills written out (issue 13: no call per value). Each histogram's binning and sums are
+ * locals of the kernel, taken from the Accumulators once per batch; the arithmetic is the worker's former fill
+ * function's, operation for operation, so the sums are the same to the last bit.
+ */
+function inlineFills(source: string, histograms: number): string {
+  const locals = Array.from(
+    { length: histograms },
+    (_, h) =>
+      `m${h} = into.min[${h}], k${h} = into.scale[${h}], z${h} = into.bins[${h}], ` +
+      `sw${h} = into.sumw[${h}], sq${h} = into.sumw2[${h}]`,
+  );
+  const fill = (h: number): string => {
+    const s = h * STATS;
+    return [
+      `if (w !== 0) {`,
+      `bin = x - x === 0 ? Math.floor((x - m${h}) * k${h}) : z${h} + 1;`,
+      `bin = bin < 0 ? 0 : bin >= z${h} ? z${h} + 1 : bin + 1;`,
+      `sw${h}[bin] += w; sq${h}[bin] += w * w; st[${s}] += 1;`,
+      `if (bin > 0 && bin <= z${h}) { st[${s + 1}] += w; st[${s + 2}] += w * w; st[${s + 3}] += w * x; st[${s + 4}] += w * x * x; }`,
+      `}`,
+    ].join(' ');
+  };
+  return source
+    .replace(
+      'return function kernel(events, fill, columns) {',
+      [
+        'return function kernel(events, into, columns) {',
+        ...(histograms > 0 ? [`  const st = into.stats, ${locals.join(', ')};`] : []),
+        '  let bin = 0;',
+      ].join('\n'),
+    )
+    .replace(FILL_MARK, (_, h: string) => fill(Number(h)));
 }
 
 /** Array branches used without an index, outside any reduction: they set how many instances a formula has. */
@@ -129,6 +184,45 @@ function unindexedArrays(node: Node, out: Set<string>): Set<string> {
   }
   return out;
 }
+
+/**
+ * The constant indices `a[k]` that evaluating the node always reads (outside reductions and the lazy sides of
+ * `&&`, `||` and `?:`), as the largest k per array branch. When one of them is out of range the formula's
+ * evaluation is out of range whatever else happens, so one length test up front can stand for all of them.
+ */
+function certainIndices(node: Node, out: Map<string, number>): Map<string, number> {
+  switch (node.kind) {
+    case 'index':
+      if (node.index.kind === 'number') {
+        const k = Math.trunc(node.index.value);
+        if (k <= MAX_CONSTANT_INDEX) out.set(node.name, Math.max(out.get(node.name) ?? -1, k));
+      } else {
+        certainIndices(node.index, out);
+      }
+      break;
+    case 'unary':
+      certainIndices(node.arg, out);
+      break;
+    case 'binary':
+      certainIndices(node.left, out);
+      if (node.op !== '&&' && node.op !== '||') certainIndices(node.right, out);
+      break;
+    case 'ternary':
+      certainIndices(node.cond, out);
+      break;
+    case 'call':
+      for (const arg of node.args) certainIndices(arg, out);
+      break;
+    case 'number':
+    case 'branch':
+    case 'reduce':
+      break;
+  }
+  return out;
+}
+
+/** Constant indices up to this are compiled as a length test and a read; beyond, as a general index. */
+const MAX_CONSTANT_INDEX = 0x3fffffff;
 
 /** Whether evaluating the node (outside reductions) can meet an index out of range. */
 function hasIndex(node: Node): boolean {
@@ -257,6 +351,8 @@ class Generator {
   private readonly reductions = new Map<string, number>();
   private readonly computedArrays = new Set<string>();
   private temps = 0;
+  /** Per array slot id: the largest k for which the code being generated runs only when the array has k + 1 elements. */
+  private readonly checked = new Map<number, number>();
   private readonly branches: ReadonlyMap<string, BranchInfo>;
 
   constructor(branches: ReadonlyMap<string, BranchInfo>) {
@@ -320,9 +416,15 @@ class Generator {
       const arrays = unindexedArrays(formula.ast, cutPerInstance ? new Set(cutArrays) : new Set());
       const valueIndexed = hasIndex(formula.ast);
       if (arrays.size === 0) {
-        if (valueIndexed) body.push('oob = 0;');
-        body.push(`x = ${this.value(formula.ast, null)};`);
-        body.push(valueIndexed ? `if (oob === 0) fill(${h}, x, w);` : `fill(${h}, x, w);`);
+        // The indices the value always reads are tested once, around it (out of range: no fill, as oob would do).
+        const test = this.lengthTest(formula.ast);
+        const lines: string[] = [];
+        if (valueIndexed) lines.push('oob = 0;');
+        lines.push(`x = ${this.value(formula.ast, null)};`);
+        lines.push(valueIndexed ? `if (oob === 0) { @fill(${h}); }` : `@fill(${h});`);
+        this.uncheck(test.added);
+        if (test.code === '') body.push(...lines);
+        else body.push(`if (${test.code}) {`, ...lines.map((line) => '  ' + line), '}');
         return;
       }
       body.push(...this.instanceCount([...arrays], 'n'));
@@ -333,7 +435,7 @@ class Generator {
       inner.push(`x = ${this.value(formula.ast, 'k')};`);
       if (valueIndexed) inner.push('if (oob !== 0) continue;');
       // The event counter stops at the event's first passing instance.
-      inner.push(eventCount && h === expressions.length - 1 ? `fill(${h}, x, w); break;` : `fill(${h}, x, w);`);
+      inner.push(eventCount && h === expressions.length - 1 ? `@fill(${h}); break;` : `@fill(${h});`);
       body.push(...inner.map((line) => '  ' + line), '}');
     });
 
@@ -357,6 +459,32 @@ class Generator {
       '  }',
       '};',
     ].join('\n');
+  }
+
+  /**
+   * The length test (`n3 > 1 && n9 > 1`) for the constant indices the node always reads and no earlier test
+   * covers; from here on value() reads them without a test. `added` is what to take back when the test's scope
+   * ends (uncheck).
+   */
+  private lengthTest(node: Node): { code: string; added: Map<number, number | undefined> } {
+    const tests: string[] = [];
+    const added = new Map<number, number | undefined>();
+    for (const [name, k] of certainIndices(node, new Map())) {
+      const id = this.slotByName.get(name)!.id;
+      const known = this.checked.get(id);
+      if (known !== undefined && known >= k) continue;
+      added.set(id, known);
+      this.checked.set(id, k);
+      tests.push(`n${id} > ${k}`);
+    }
+    return { code: tests.join(' && '), added };
+  }
+
+  private uncheck(added: ReadonlyMap<number, number | undefined>): void {
+    for (const [id, known] of added) {
+      if (known === undefined) this.checked.delete(id);
+      else this.checked.set(id, known);
+    }
   }
 
   /** A condition that reads no array and has no reduction, so it can be tested before any array is touched. */
@@ -464,18 +592,39 @@ class Generator {
     if (selection === undefined && weight === undefined) return;
     const indexed = (selection !== undefined && hasIndex(selection)) || (weight !== undefined && hasIndex(weight));
     if (indexed) out.push('oob = 0;');
+    // Per event, an index out of range in the cut rejects the event: the indices a term always reads are tested
+    // once before it, and read without a test from then on (lep_pt[1] after lep_pt[0] > 25000 && …).
+    const guard = (node: Node): void => {
+      if (loop !== null) return;
+      const test = this.lengthTest(node);
+      if (test.code !== '') out.push(`if (!(${test.code})) ${exit};`);
+    };
     if (selection !== undefined && isBooleanNode(selection)) {
-      out.push(`if (!${this.condition(selection, loop)}) ${exit};`);
+      if (loop === null) {
+        for (const term of conjuncts(selection)) {
+          guard(term);
+          out.push(`if (!${this.condition(term, loop)}) ${exit};`);
+        }
+      } else {
+        out.push(`if (!${this.condition(selection, loop)}) ${exit};`);
+      }
       if (weight === undefined) {
         if (indexed) out.push(`if (oob !== 0) ${exit};`);
         out.push('w = 1;');
         return;
       }
+      guard(weight);
       out.push(`w = ${this.value(weight, loop)};`);
     } else if (selection !== undefined) {
+      guard(selection);
       out.push(`w = ${this.value(selection, loop)};`);
-      if (weight !== undefined) out.push(`if (w === 0) ${exit};`, `w *= ${this.value(weight, loop)};`);
+      if (weight !== undefined) {
+        out.push(`if (w === 0) ${exit};`);
+        guard(weight);
+        out.push(`w *= ${this.value(weight, loop)};`);
+      }
     } else {
+      guard(weight!);
       out.push(`w = ${this.value(weight!, loop)};`);
     }
     out.push(indexed ? `if (oob !== 0 || !w) ${exit};` : `if (!w) ${exit};`);
@@ -521,7 +670,11 @@ class Generator {
         if (node.index.kind === 'number') {
           // C++ truncates a non-integer index; the parser rejected negative constants
           const k = Math.trunc(node.index.value);
-          if (k <= 0x3fffffff) return `(n${id} > ${k} ? v${id}[b${id} + ${k}] : (oob = 1, NaN))`;
+          if (k <= MAX_CONSTANT_INDEX) {
+            const known = this.checked.get(id);
+            if (known !== undefined && known >= k) return `v${id}[b${id} + ${k}]`;
+            return `(n${id} > ${k} ? v${id}[b${id} + ${k}] : (oob = 1, NaN))`;
+          }
         }
         const t = `t${this.temps++}`;
         return (

@@ -33,10 +33,30 @@ export interface DrawSpec {
   eventCount?: boolean;
 }
 
+/** Per histogram: fills, Σw, Σw², Σwx, Σwx² (ROOT's fEntries, fTsumw, fTsumw2, fTsumwx, fTsumwx2). */
+export const STATS = 5;
+
+/**
+ * Histograms a kernel fills in place: for histogram h, `bins[h]` bins of width 1 / `scale[h]` from `min[h]`;
+ * `sumw[h]` and `sumw2[h]` hold bins + 2 sums (underflow first, overflow last) and `stats` STATS values per
+ * histogram. The binning is jsroot's TDrawSelector's (floor((x - min) · scale), NaN and ±∞ to the overflow), the
+ * statistics ROOT's TH1::Fill's (the fill count counts every fill, the sums only values in range).
+ */
+export interface Accumulators {
+  min: readonly number[];
+  scale: readonly number[];
+  bins: readonly number[];
+  sumw: readonly Float64Array[];
+  sumw2: readonly Float64Array[];
+  stats: Float64Array;
+}
+
 export interface DrawProgram {
   /** Branch names the expressions read; the reader loads only these. */
   branches: string[];
   /** For every event of the batch, TTree::Draw semantics: calls fill(h, value, weight) for each value of histogram h
    *  (an array expression without an index fills once per element); weight = selection × weight, 0 means no fill. */
   processBatch(batch: Batch, fill: (histogram: number, value: number, weight: number) => void): void;
+  /** The same, the fills generated inline in the kernel (no call per value): what the workers run. */
+  fillBatch(batch: Batch, into: Accumulators): void;
 }

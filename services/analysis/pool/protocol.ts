@@ -65,8 +65,7 @@ export interface PartSums {
   stats: Float64Array;
 }
 
-/** Per histogram: fills, Σw, Σw², Σwx, Σwx² (ROOT's fEntries, fTsumw, fTsumw2, fTsumwx, fTsumwx2). */
-export const STATS = 5;
+export { STATS } from '../expr/types.ts';
 
 /** The task's own part's sums, and those of its `more` parts in order. */
 export interface TaskResult extends PartSums {

@@ -6,7 +6,7 @@
 import { closeSync, openSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { compileDraw, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
+import { compileDraw, type Accumulators, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
 import type { ReadStats } from '../../../rootio/read/columns.ts';
 import { readPiece, type Piece } from '../../../rootio/read/pieces.ts';
 import type { BranchMeta } from '../../../rootio/read/types.ts';
@@ -47,7 +47,7 @@ export function runOverPieces(
   pieces: readonly (readonly Piece[])[],
   first: number,
   last: number,
-  fill: (h: number, x: number, w: number) => void,
+  into: Accumulators,
 ): void {
   const cuts = new Set<number>([first, last]);
   for (const b of branches) for (const e of b.baskets.entry) if (e > first && e < last) cuts.add(e);
@@ -85,7 +85,7 @@ export function runOverPieces(
         columns.set(b.name, { kind: 'array', offsets: piece.offsets!.subarray(from, to + 1), values: piece.values });
       }
     });
-    prog.processBatch({ events: z - a, columns }, fill);
+    prog.fillBatch({ events: z - a, columns }, into);
   }
 }
 
@@ -147,9 +147,9 @@ async function partPieces(
 export async function runTask(task: Task): Promise<TaskResult> {
   const prog = program(task);
   const nh = task.histograms.length;
-  const mins = task.histograms.map((h) => h.min);
-  const ks = task.histograms.map((h) => h.bins / (h.max - h.min));
-  const nbins = task.histograms.map((h) => h.bins);
+  const min = task.histograms.map((h) => h.min);
+  const scale = task.histograms.map((h) => h.bins / (h.max - h.min));
+  const bins = task.histograms.map((h) => h.bins);
   const read: ReadStats = { diskBytes: 0, dataBytes: 0 };
   const keep = task.keep === true;
   const fresh: NewPiece[] = [];
@@ -165,27 +165,8 @@ export async function runTask(task: Task): Promise<TaskResult> {
     const sumw = task.histograms.map((h) => new Float64Array(h.bins + 2));
     const sumw2 = task.histograms.map((h) => new Float64Array(h.bins + 2));
     const stats = new Float64Array(nh * STATS);
-    // Same binning arithmetic as jsroot's TDrawSelector (floor((x - min) * k), NaN to overflow) so bins agree
-    // exactly; statistics follow ROOT's TH1::Fill (fEntries counts every fill, the sums only in-range values).
-    const fill = (h: number, x: number, w: number): void => {
-      if (w === 0) return;
-      const n = nbins[h]!;
-      let bin = Number.isFinite(x) ? Math.floor((x - mins[h]!) * ks[h]!) : n + 1;
-      bin = bin < 0 ? 0 : bin >= n ? n + 1 : bin + 1;
-      const sw = sumw[h]!;
-      sw[bin] = sw[bin]! + w;
-      const sw2 = sumw2[h]!;
-      sw2[bin] = sw2[bin]! + w * w;
-      const s = h * STATS;
-      stats[s] = stats[s]! + 1;
-      if (bin > 0 && bin <= n) {
-        stats[s + 1] = stats[s + 1]! + w;
-        stats[s + 2] = stats[s + 2]! + w * w;
-        stats[s + 3] = stats[s + 3]! + w * x;
-        stats[s + 4] = stats[s + 4]! + w * x * x;
-      }
-    };
-    runOverPieces(prog, data.branches, data.pieces, part.first, part.last, fill);
+    // The kernel fills these in place (binning and statistics: Accumulators in expr/types.ts).
+    runOverPieces(prog, data.branches, data.pieces, part.first, part.last, { min, scale, bins, sumw, sumw2, stats });
     sums.push({ entries: part.last - part.first, sumw, sumw2, stats });
   }
   const [own, ...more] = sums;
