@@ -78,10 +78,17 @@ export class DatasetStore {
    * place inside it (datasets sharing files), never out of it (issue 11: no host file is served or read).
    */
   async inside(path: string): Promise<boolean> {
+    return (await this.realInside(path)) !== undefined;
+  }
+
+  /** The real path of `path` when it lies inside the datasets folder (see inside), else undefined. */
+  private async realInside(path: string): Promise<string | undefined> {
     this.rootReal ??= realpath(this.dir).catch(() => this.dir);
     const root = await this.rootReal;
     const real = await realpath(path).catch(() => undefined);
-    return real !== undefined && (real === root || real.startsWith(root.endsWith(sep) ? root : root + sep));
+    return real !== undefined && (real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))
+      ? real
+      : undefined;
   }
 
   async ids(): Promise<string[]> {
@@ -117,8 +124,10 @@ export class DatasetStore {
     size: number,
     mtimeMs: number,
     tree?: string,
+    real?: string,
   ): Promise<{ trees: string[]; tree?: TreeMeta }> {
-    const key = `${await realpath(path).catch(() => path)}\0${tree ?? ''}`;
+    // `real`: the real path when the caller has it (one realpath per file and request, not two).
+    const key = `${real ?? (await realpath(path).catch(() => path))}\0${tree ?? ''}`;
     const hit = this.meta.get(key);
     if (hit && hit.size === size && hit.mtimeMs === mtimeMs) return hit.value;
     const value = readTreeMeta(path, tree);
@@ -166,7 +175,8 @@ export class DatasetStore {
     const st = await stat(path).catch(() => null);
     if (!st?.isFile()) return undefined;
     const info: FileInfo = { name, path, size: st.size, mtimeMs: st.mtimeMs, tree: '', entries: 0 };
-    if (!(await this.inside(path))) {
+    const real = await this.realInside(path);
+    if (real === undefined) {
       info.error = 'a symlink out of the datasets folder: not read and not served';
       return info;
     }
@@ -183,6 +193,7 @@ export class DatasetStore {
         st.size,
         st.mtimeMs,
         typeof json.tree === 'string' ? json.tree : undefined,
+        real,
       );
       if (tree) {
         info.tree = tree.name;
