@@ -36,7 +36,7 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Serve dataset.json's per-file `truth` (teachers' copies). */
   exposeTruth?: boolean;
-  /** Per-file histograms are left out beyond this many bins in all (default 5 M). */
+  /** Per-file histograms are left out beyond this many bins in all (default 200 k). */
   maxByFileCells?: number;
   /** Analyses one client address may have running or waiting (default 4); beyond, 429 E_CLIENT_BUSY. */
   maxPerClient?: number;

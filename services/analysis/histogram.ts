@@ -63,10 +63,20 @@ export class HistogramSet {
       fTsumwx: this.stats[s + 3]!,
       fTsumwx2: this.stats[s + 4]!,
       // Plain arrays: typed arrays would serialise as objects keyed by index.
-      fArray: Array.from(this.sumw[h]!),
-      fSumw2: Array.from(this.sumw2[h]!),
+      fArray: plainArray(this.sumw[h]!),
+      fSumw2: plainArray(this.sumw2[h]!),
     };
   }
+}
+
+/**
+ * A typed array's values as a plain array. Array.from goes through the iterator: 20 to 30 times slower, and on the
+ * main thread (100 000 bins: 20 to 40 ms, what made /api/health wait under load).
+ */
+function plainArray(values: Float64Array): number[] {
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+  return out;
 }
 
 let cached: TH1D | undefined;

@@ -2,6 +2,7 @@
  * Running a planned analysis: one task per entry range on the worker pool, the partial sums merged per file and in
  * total as they come back (progress published as they do), then the result with its TH1D histograms.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AnalysisResult, TH1DJson } from '../api.ts';
 import { HistogramSet } from '../histogram.ts';
 import { TaskError, type WorkerPool } from '../pool/pool.ts';
@@ -148,7 +149,12 @@ export class Executor {
     const byFile: Record<string, Record<string, TH1DJson>> = {};
     const cells = perFile.size * plan.specs.reduce((n, h) => n + h.bins + 2, 0);
     const byFileOmitted = cells > this.options.maxByFileCells;
-    if (!byFileOmitted) for (const [name, set] of perFile) byFile[name] = toJson(set);
+    if (!byFileOmitted)
+      for (const [name, set] of perFile) {
+        byFile[name] = toJson(set);
+        // Other requests get a turn between files: half a million numbers are copied here.
+        await nextTurn();
+      }
     return {
       entries: a.progress.entriesDone,
       selected: total.fills(histograms.length),

@@ -27,7 +27,11 @@ export interface ManagerOptions {
   /** Finished analyses kept for GET: at most this many (256) holding at most this many bytes of results (256 MiB). */
   keep?: number;
   keepBytes?: number;
-  /** Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)); default 5 M. */
+  /**
+   * Per-file histograms are left out beyond this many bins in all (files × Σ(bins + 2)); default 200 k: a result is
+   * built and serialised on the main thread (about 40 ms a million doubles here), and that wait is what every other
+   * request, /api/health included, sees.
+   */
   maxByFileCells?: number;
   /** The column cache: decoded baskets kept for the next analyses (default: a quarter of the memory; 0: off). */
   columnCacheBytes?: number;
@@ -59,7 +63,7 @@ export class AnalysisManager {
     });
     this.columns = new ColumnCache({ maxBytes: options.columnCacheBytes ?? defaultColumnCacheBytes() });
     this.executor = new Executor(options.pool, {
-      maxByFileCells: options.maxByFileCells ?? 5_000_000,
+      maxByFileCells: options.maxByFileCells ?? 200_000,
       columns: this.columns,
     });
     this.scheduler = new Scheduler({
@@ -85,6 +89,8 @@ export class AnalysisManager {
 
   /** Validates and plans the request (throws OpenKeyError for a 4xx), then queues or runs it. */
   async submit(request: DatasetRequest): Promise<Analysis> {
+    // A full queue refuses before planning: under a flood of submits a refusal lists no folder and reads no file.
+    this.scheduler.checkRoom();
     let plan;
     try {
       plan = await planAnalysis(this.store, request, this.pool.size);

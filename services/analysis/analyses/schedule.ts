@@ -32,18 +32,23 @@ export class Scheduler {
     return this.closing;
   }
 
-  /** Starts the analysis or queues it; throws E_SHUTTING_DOWN or E_QUEUE_FULL when it can do neither. */
-  admit(a: Analysis): void {
+  /** Throws E_SHUTTING_DOWN or E_QUEUE_FULL when an analysis could neither start nor wait now. */
+  checkRoom(): void {
     if (this.closing) throw new OpenKeyError('E_SHUTTING_DOWN', 'the service is shutting down');
-    if (this.running.size < this.options.maxActive) {
-      this.running.add(a);
-      this.options.start(a);
-    } else if (this.waiting.length < this.options.maxQueued) {
-      this.waiting.push(a);
-    } else {
+    if (this.running.size >= this.options.maxActive && this.waiting.length >= this.options.maxQueued)
       throw new OpenKeyError('E_QUEUE_FULL', `the analysis queue is full (${this.options.maxQueued} waiting)`, {
         params: { limit: this.options.maxQueued },
       });
+  }
+
+  /** Starts the analysis or queues it; throws E_SHUTTING_DOWN or E_QUEUE_FULL when it can do neither. */
+  admit(a: Analysis): void {
+    this.checkRoom();
+    if (this.running.size < this.options.maxActive) {
+      this.running.add(a);
+      this.options.start(a);
+    } else {
+      this.waiting.push(a);
     }
   }
 

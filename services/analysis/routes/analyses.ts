@@ -2,7 +2,7 @@
  * POST /api/analyses (?wait=1), GET and DELETE /api/analyses/:id, and GET /api/analyses/:id/events: the events of
  * the contract (ANALYSIS_EVENTS), `progress` while it runs and one `result` at the end.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { OpenKeyError } from '../../../common/errors.ts';
 import {
   analysisRequestSchema,
@@ -20,6 +20,7 @@ import {
   type IdParams,
   type SubmitQuery,
 } from '../api.ts';
+import { stringifyInSlices } from '../json-slices.ts';
 import { EventStream } from './events.ts';
 import type { ServiceParts } from './parts.ts';
 
@@ -28,12 +29,25 @@ export function sseFrame<E extends AnalysisEventName>(event: E, data: AnalysisEv
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** Result frames by view: every stream following an analysis gets the same view, serialised once. */
-const resultFrames = new WeakMap<AnalysisView, string>();
-function resultFrame(view: AnalysisView): string {
+/**
+ * Result frames by view: every stream following an analysis gets the same view, serialised once, in slices (a result
+ * may hold a million numbers, and the other requests must not wait for all of them).
+ */
+const resultFrames = new WeakMap<AnalysisView, Promise<string>>();
+function resultFrame(view: AnalysisView): Promise<string> {
   let frame = resultFrames.get(view);
-  if (frame === undefined) resultFrames.set(view, (frame = sseFrame('result', view)));
+  if (frame === undefined) {
+    frame = stringifyInSlices(view satisfies AnalysisEvents['result']).then(
+      (json) => `event: result\ndata: ${json}\n\n`,
+    );
+    resultFrames.set(view, frame);
+  }
   return frame;
+}
+
+/** A view as the response's JSON, written in slices like the result frames (the response schema describes it). */
+async function sendView(reply: FastifyReply, view: AnalysisView): Promise<FastifyReply> {
+  return reply.type('application/json; charset=utf-8').send(await stringifyInSlices(view));
 }
 
 /**
@@ -101,7 +115,7 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
       const wait = request.query.wait === '1' || request.query.wait === 'true';
       if (!wait) return reply.code(202).send({ id: analysis.id });
       await manager.wait(analysis);
-      return reply.code(200).send(manager.view(analysis));
+      return sendView(reply.code(200), manager.view(analysis));
     },
   );
 
@@ -114,7 +128,7 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
         response: { 200: analysisViewResponseSchema, ...errors },
       },
     },
-    async (request) => manager.view(find(request.params.id)),
+    async (request, reply) => sendView(reply, manager.view(find(request.params.id))),
   );
 
   app.delete<{ Params: IdParams }>(
@@ -126,10 +140,10 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
         response: { 200: analysisViewResponseSchema, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const a = find(request.params.id);
       manager.cancel(a);
-      return manager.view(a);
+      return sendView(reply, manager.view(a));
     },
   );
 
@@ -150,13 +164,13 @@ export const analysisRoutes: FastifyPluginAsync<ServiceParts> = async (app, { an
       const progress = (v: AnalysisView) => sseFrame('progress', { id: v.id, state: v.state, progress: v.progress });
       const view = manager.view(a);
       if (isTerminal(view.state)) {
-        stream.end(resultFrame(view));
+        stream.end(await resultFrame(view));
         return reply;
       }
       stream.progress(progress(view));
       const unsubscribe = manager.subscribe(a, (v) => {
         if (isTerminal(v.state)) {
-          stream.end(resultFrame(v));
+          void resultFrame(v).then((frame) => stream.end(frame));
           unsubscribe();
         } else {
           stream.progress(progress(v));
