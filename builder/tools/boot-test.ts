@@ -248,8 +248,44 @@ export async function persistenceBootTest(options: PersistenceBootOptions): Prom
   return boots;
 }
 
+/**
+ * The kiosk's browser asking for the portal and getting it, as the analysis service logs it (fastify's request
+ * lines, which the boot report copies to the serial console): `incoming request` for GET / and `request completed`
+ * with status 200 (or 304) under the same request id. Only the kiosk asks for /: the boot scripts ask for /api/health.
+ */
+export class PortalWatch {
+  private readonly asked = new Set<string>();
+  served = false;
+
+  line(line: string): void {
+    if (this.served || !line.startsWith('OPENKEY-LOG {')) return;
+    let entry: {
+      reqId?: unknown;
+      msg?: unknown;
+      req?: { method?: unknown; url?: unknown };
+      res?: { statusCode?: unknown };
+    };
+    try {
+      entry = JSON.parse(line.slice('OPENKEY-LOG '.length)) as typeof entry;
+    } catch {
+      return;
+    }
+    const id = String(entry.reqId);
+    if (entry.msg === 'incoming request' && entry.req?.method === 'GET' && entry.req.url === '/') this.asked.add(id);
+    // 304: the browser's cache (a key with persistence keeps chromium's profile) already holds the page.
+    const status = entry.res?.statusCode;
+    if (entry.msg === 'request completed' && this.asked.has(id) && (status === 200 || status === 304))
+      this.served = true;
+  }
+}
+
+/** After the boot is healthy, how long the kiosk may take to ask for the portal (chromium under TCG is slow). */
+const KIOSK_PORTAL_MS = 300_000;
+/** Then how long the portal may take to paint. */
+const KIOSK_SCREEN_MS = 180_000;
+
 export const BOOT_TEST_USAGE =
-  'scripts/boot-test IMAGE.iso [--only bios-cd,bios-usb,uefi-cd,uefi-usb] [--json] [--verbose] [--screendump FILE.png] [--deadline S] [--guest-health]\n' +
+  'scripts/boot-test IMAGE.iso [--only bios-cd,bios-usb,uefi-cd,uefi-usb] [--json] [--verbose] [--screendump FILE.png] [--kiosk] [--deadline S] [--guest-health]\n' +
   '       scripts/boot-test DISK.img|/dev/KEY|.qcow2|.vmdk|.ova --persistence [--only bios,uefi] [--user NAME] [--deadline S] [--guest-health] [--json] [--verbose]';
 
 const ISO_COMBOS = ['bios-cd', 'bios-usb', 'uefi-cd', 'uefi-usb'] as const;
@@ -261,6 +297,8 @@ export type BootTestPlan =
       combos: { firmware: Firmware; media: BootMedia }[];
       common: CommonBootArgs;
       screendump?: string;
+      /** A kiosk key: each boot passes only once the browser got the portal and the screen shows a page. */
+      kiosk?: boolean;
     }
   | { kind: 'persistence'; disk: string; firmwares: Firmware[]; user: string; common: CommonBootArgs };
 
@@ -281,6 +319,7 @@ export function parseBootTestArgs(argv: string[]): BootTestPlan {
       verbose: { type: 'boolean' },
       deadline: { type: 'string' },
       screendump: { type: 'string' },
+      kiosk: { type: 'boolean' },
       'guest-health': { type: 'boolean' },
       persistence: { type: 'boolean' },
       user: { type: 'string' },
@@ -301,6 +340,7 @@ export function parseBootTestArgs(argv: string[]): BootTestPlan {
   const only = values.only?.split(',').filter(Boolean);
   if (persistence) {
     if (values.screendump !== undefined) throw new UsageError('--screendump is for the ISO boots, not --persistence');
+    if (values.kiosk === true) throw new UsageError('--kiosk is for the ISO boots, not --persistence');
     const firmwares = only ?? ['bios', 'uefi'];
     for (const firmware of firmwares)
       if (firmware !== 'bios' && firmware !== 'uefi')
@@ -322,6 +362,7 @@ export function parseBootTestArgs(argv: string[]): BootTestPlan {
     combos,
     common,
     ...(values.screendump === undefined ? {} : { screendump: values.screendump }),
+    ...(values.kiosk === true ? { kiosk: true } : {}),
   };
 }
 
@@ -334,23 +375,48 @@ export async function bootMatrix(
   for (const { firmware, media } of plan.combos) {
     await requireFirmware(firmware);
     log(`booting ${plan.image} (${firmware}, ${media})…`);
-    const { screendump } = plan;
+    const portal = new PortalWatch();
+    // A kiosk's screen is kept beside the image unless a file was named.
+    const screendump =
+      plan.screendump ??
+      (plan.kiosk === true ? path.join(path.dirname(plan.image), `kiosk-${firmware}-${media}.png`) : undefined);
+    let kioskFailure: string | undefined;
     const result = await bootTest({
       image: plan.image,
       firmware,
       media,
       deadlineMs: plan.common.deadlineMs,
-      ...(plan.common.guestHealth ? { hostHealth: false } : {}),
+      ...(plan.common.guestHealth || plan.kiosk === true ? { hostHealth: false } : {}),
       ...(screendump === undefined
         ? {}
         : {
             whileReady: async (vm) => {
-              const shot = await screenshotWhenGraphical(vm, screendump, 900_000);
+              if (plan.kiosk === true) {
+                const until = performance.now() + KIOSK_PORTAL_MS;
+                while (!portal.served && performance.now() < until)
+                  await new Promise((resolve) => setTimeout(resolve, 1000));
+                if (!portal.served)
+                  kioskFailure = `the kiosk did not get the portal (GET / answered) within ${KIOSK_PORTAL_MS / 1000} s of the boot report`;
+              }
+              const shot = await screenshotWhenGraphical(
+                vm,
+                screendump,
+                plan.kiosk === true ? KIOSK_SCREEN_MS : 900_000,
+              );
               log(`screendump ${screendump}${shot.graphical ? '' : ' (the screen never showed a graphical page)'}`);
+              if (plan.kiosk === true && !shot.graphical && kioskFailure === undefined)
+                kioskFailure = `the kiosk got the portal but the screen showed no page within ${KIOSK_SCREEN_MS / 1000} s`;
             },
           }),
-      ...(plan.common.verbose ? { onSerial: (line: string) => log(`  | ${line}`) } : {}),
+      onSerial: (line: string) => {
+        portal.line(line);
+        if (plan.common.verbose) log(`  | ${line}`);
+      },
     });
+    if (kioskFailure !== undefined && result.passed) {
+      result.passed = false;
+      result.reason = kioskFailure;
+    }
     results.push(result);
     log(
       `${result.passed ? 'PASS' : 'FAIL'} ${firmware}-${media}: healthy after ${result.secondsToHealthy ?? '-'} s, boot report after ${result.secondsToReport ?? '-'} s (${result.systemState ?? 'no report'})${result.reason ? `: ${result.reason}` : ''}`,

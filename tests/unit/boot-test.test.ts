@@ -3,7 +3,7 @@
  * them (image/overlay/common/usr/local/lib/openkey/test-probe). The boots themselves are in tests/e2e.
  */
 import { describe, expect, it } from 'vitest';
-import { judgePersistence, parseBootTestArgs, parseProbe } from '../../builder/tools/boot-test.ts';
+import { judgePersistence, parseBootTestArgs, parseProbe, PortalWatch } from '../../builder/tools/boot-test.ts';
 import type { BootTestResult } from '../../builder/tools/qemu.ts';
 
 const healthy = (probe?: string): BootTestResult => ({
@@ -53,12 +53,49 @@ describe('boot-test arguments', () => {
     ],
     [['key.img', '--persistence', '--user', 'Robert; rm'], '--user Robert; rm is not a user name'],
     [['key.iso', '--user', 'student'], '--user goes with --persistence'],
+    [['key.img', '--persistence', '--kiosk'], '--kiosk is for the ISO boots, not --persistence'],
     [['key.iso', '--deadline', 'soon'], '--deadline expects a whole number of at least 10, got "soon"'],
     [['key.iso', '--persistance'], 'unknown option --persistance'],
     [[], 'which image? none was given'],
     [['a.iso', 'b.iso'], 'one image at a time; also given: b.iso'],
   ])('refuses %j: %s', (argv, message) => {
     expect(() => parseBootTestArgs(argv)).toThrow(message);
+  });
+});
+
+describe('the kiosk check', () => {
+  it('takes --kiosk for the ISO boots', () => {
+    expect(parseBootTestArgs(['key.iso', '--only', 'bios-cd', '--kiosk'])).toMatchObject({
+      kind: 'matrix',
+      kiosk: true,
+    });
+    expect(parseBootTestArgs(['key.iso'])).not.toHaveProperty('kiosk');
+  });
+
+  // The analysis service's request lines as fastify logs them and the boot report copies them to the serial console.
+  const log = (reqId: string, rest: string) =>
+    `OPENKEY-LOG {"level":30,"time":1796162024184,"pid":612,"hostname":"openkey","reqId":"${reqId}",${rest}}`;
+  const asked = (reqId: string, url: string) =>
+    log(
+      reqId,
+      `"req":{"method":"GET","url":"${url}","host":"127.0.0.1:8080","remoteAddress":"127.0.0.1","remotePort":39886},"msg":"incoming request"`,
+    );
+  const done = (reqId: string, status: number) =>
+    log(reqId, `"res":{"statusCode":${status}},"responseTime":6.4,"msg":"request completed"`);
+
+  it.each<[string, string[], boolean]>([
+    ['the portal served', [asked('req-7', '/'), done('req-7', 200)], true],
+    ['the portal from the browser cache', [asked('req-7', '/'), done('req-7', 304)], true],
+    ['only the boot scripts health checks', [asked('req-1', '/api/health'), done('req-1', 200)], false],
+    ['the portal asked for, not answered yet', [asked('req-7', '/')], false],
+    ['the portal refused', [asked('req-7', '/'), done('req-7', 404)], false],
+    ['another request answered', [asked('req-7', '/'), done('req-8', 200)], false],
+    ['a line cut on the serial console', [asked('req-7', '/').slice(0, 80), done('req-7', 200)], false],
+    ['the same text outside a log line', [asked('req-7', '/').slice(12), done('req-7', 200).slice(12)], false],
+  ])('%s: served %s', (_name, lines, served) => {
+    const watch = new PortalWatch();
+    for (const line of lines) watch.line(line);
+    expect(watch.served).toBe(served);
   });
 });
 
