@@ -45,3 +45,10 @@ it.each([
 ])('%s scores an exposure of at most %d', (unit, limit) => {
   expect(exposure(unit)).toBeLessThanOrEqual(limit);
 });
+
+it('starts the analysis service without waiting for the network (no network target on its critical chain)', () => {
+  const text = readFileSync(ANALYSIS, 'utf8');
+  for (const key of ['After', 'Wants', 'Requires', 'BindsTo'])
+    expect(text.match(new RegExp(`^${key}=.*network.*$`, 'mg')) ?? []).toEqual([]);
+  expect(setting(text, 'ExecStart')).toContain('--host ${OPENKEY_HOST}');
+});
