@@ -185,11 +185,15 @@ export const manifestSchema: Schema = {
         jupyter: {
           type: 'object',
           additionalProperties: false,
-          required: ['enabled', 'port', 'lan'],
+          required: ['enabled', 'port', 'lan', 'mode'],
           properties: {
             enabled: { type: 'boolean' },
             port: { type: 'integer', minimum: 1, maximum: 65535 },
             lan: { type: 'boolean' },
+            mode: {
+              enum: ['single', 'hub'],
+              description: "single: one notebook server for the key's user; hub: JupyterHub, an account per student",
+            },
           },
         },
       },

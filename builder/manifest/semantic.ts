@@ -28,6 +28,8 @@ export function mediaCapacityBytes(media: ResolvedManifest['media']): number {
 /** Debian package names as policy §5.6.1 allows them. */
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const NOTEBOOK_PACKAGES = ['jupyter-notebook', 'python3-notebook', 'jupyterlab', 'python3-jupyterlab'];
+/** Debian's JupyterHub (trixie main); it brings node-configurable-http-proxy and python3-notebook. */
+const HUB_PACKAGE = 'jupyterhub';
 
 /**
  * Compressed size in the OS layer of packages that weigh much more than the typical one. Measured on trixie
@@ -44,6 +46,7 @@ const HEAVY_PACKAGES: Record<string, number> = {
   xfce4: 250 * MiB,
   cage: 15 * MiB,
   'jupyter-notebook': 120 * MiB,
+  jupyterhub: 40 * MiB,
   'python3-matplotlib': 60 * MiB,
   'python3-scipy': 70 * MiB,
   'python3-numpy': 30 * MiB,
@@ -238,11 +241,20 @@ export async function checkSemantics(
     );
   }
 
-  if (services.jupyter.enabled && manifest.system.users.length === 0) {
+  const installed = new Set(Object.values(manifest.packages).flat());
+  if (services.jupyter.enabled && services.jupyter.mode === 'hub' && !installed.has(HUB_PACKAGE)) {
+    at(
+      ['services', 'jupyter', 'mode'],
+      `mode hub runs JupyterHub, but no package group installs ${HUB_PACKAGE}`,
+      `add ${HUB_PACKAGE} to a packages group (Debian's, with node-configurable-http-proxy), or set mode: single`,
+    );
+  }
+  // The hub makes an account per student at first login; the single-user server runs as the key's own user.
+  if (services.jupyter.enabled && services.jupyter.mode === 'single' && manifest.system.users.length === 0) {
     at(
       ['services', 'jupyter', 'enabled'],
       "Jupyter runs as the key's user, but system.users is empty",
-      'add a user such as student with autologin: true',
+      'add a user such as student with autologin: true, or set mode: hub (an account per student)',
     );
   }
   if (services.jupyter.enabled && !manifest.overlays.some((overlay) => overlay.endsWith('/overlay/jupyter'))) {

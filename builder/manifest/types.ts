@@ -62,6 +62,8 @@ export interface JupyterService {
   enabled: boolean;
   port: number;
   lan: boolean;
+  /** single: the key's user's own notebook server; hub: JupyterHub, an account per student made at first login. */
+  mode: 'single' | 'hub';
 }
 
 export interface Services {

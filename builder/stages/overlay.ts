@@ -63,9 +63,11 @@ export function generatedFiles(manifest: ResolvedManifest): Record<string, strin
       // The portal (on the analysis port) links into Jupyter; on the LAN the portal's host is not known here.
       `OPENKEY_JUPYTER_ORIGIN=${jupyter.lan ? '*' : new URL(localPortalUrl(manifest)).origin}`,
       `OPENKEY_URL=${localPortalUrl(manifest)}`,
+      `OPENKEY_JUPYTER_MODE=${jupyter.mode}`,
       '',
     ].join('\n');
-    if (sessionUser !== undefined)
+    // The hub runs as root and makes an account per student; the single-user server runs as the key's user.
+    if (sessionUser !== undefined && jupyter.mode === 'single')
       files['etc/systemd/system/openkey-jupyter.service.d/user.conf'] = `[Service]\nUser=${sessionUser.name}\n`;
   }
   return files;
@@ -95,8 +97,13 @@ export const overlayStage: StageDefinition = {
         await ensureRealDir(path.join(tree, dir));
       await rm(path.join(tree, 'etc/systemd/system/multi-user.target.wants/openkey-analysis.service'), { force: true });
     }
-    if (!manifest.services.jupyter.enabled)
-      await rm(path.join(tree, 'etc/systemd/system/multi-user.target.wants/openkey-jupyter.service'), { force: true });
+    // image/overlay/jupyter enables both of its units; only the manifest's mode starts at boot.
+    const jupyter = manifest.services.jupyter;
+    const wants = path.join(tree, 'etc/systemd/system/multi-user.target.wants');
+    if (!jupyter.enabled || jupyter.mode !== 'single')
+      await rm(path.join(wants, 'openkey-jupyter.service'), { force: true });
+    if (!jupyter.enabled || jupyter.mode !== 'hub')
+      await rm(path.join(wants, 'openkey-jupyterhub.service'), { force: true });
     const files = await listFiles(tree);
     return { outputs: { tree: await treeBytes(tree) }, details: { files } };
   },

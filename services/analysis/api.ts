@@ -109,6 +109,27 @@ export const healthSchema = {
 } as const;
 
 /**
+ * GET /api/jupyter: the key's notebook server as the portal needs it. `state` none: this service was told of no
+ * status file or none was written yet (the server is starting, or the key has no Jupyter); starting: the status file
+ * says it started but its port does not answer yet; stopped, failed: the unit is not running (the portal says so
+ * instead of linking a dead server). The token (single) or the class password (hub) come only to a client that may
+ * use them: one on the key itself, or any client when the server listens on the LAN.
+ */
+export const jupyterStateSchema = {
+  type: 'object',
+  properties: {
+    state: { enum: ['none', 'starting', 'running', 'stopped', 'failed'] },
+    mode: { enum: ['single', 'hub'] },
+    port: { type: 'integer' },
+    lan: { type: 'boolean' },
+    token: { type: 'string' },
+    classPassword: { type: 'string' },
+  },
+  required: ['state'],
+  additionalProperties: false,
+} as const;
+
+/**
  * Per-file labels from dataset.json (cross-section in pb also as xsec; `truth` is not served). The teacher's file is
  * served as written, so the routes pass labels through (labelsPassThrough); this schema is what the apps may expect.
  */
@@ -436,6 +457,7 @@ export type SubmitQuery = FromSchema<typeof submitQuerySchema>;
 export type IdParams = FromSchema<typeof idParamsSchema>;
 export type DataParams = FromSchema<typeof dataParamsSchema>;
 export type Health = FromSchema<typeof healthSchema>;
+export type JupyterState = FromSchema<typeof jupyterStateSchema>;
 export type FileLabels = FromSchema<typeof labelsSchema>;
 export type DatasetFile = FromSchema<typeof datasetFileSchema>;
 export type DatasetSummary = FromSchema<typeof datasetSummarySchema>;

@@ -19,6 +19,7 @@ import { dataRoutes } from './routes/data.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { installErrorHandlers } from './routes/errors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { jupyterRoutes } from './routes/jupyter.ts';
 import type { ServiceParts } from './routes/parts.ts';
 import { SampleAnalyses } from './samples.ts';
 
@@ -53,6 +54,8 @@ export interface AppOptions {
   workerUrl?: URL;
   /** Bounds of POST /api/columns (entries scanned, bytes answered). */
   columnsLimits?: ColumnsLimits;
+  /** The notebook server's status file (routes/jupyter.ts); the key's entry gives /run/openkey/jupyter.json. */
+  jupyterStatus?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -102,6 +105,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   installErrorHandlers(app);
   await app.register(healthRoutes, parts);
+  await app.register(
+    jupyterRoutes,
+    options.jupyterStatus === undefined ? {} : { jupyterStatus: options.jupyterStatus },
+  );
   await app.register(datasetRoutes, parts);
   await app.register(analysisRoutes, parts);
   await app.register(dataRoutes, parts);

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { SERVE_OPTIONS, ServeArgsError, serveSettings } from './args.ts';
 import { startServer } from './server.ts';
 
+const KEY_JUPYTER_STATUS = '/run/openkey/jupyter.json';
 const USAGE =
   'usage: main.js --datasets DIR [--apps DIR] [--host 127.0.0.1] [--port 8080] [--workers N] [--cache-mib MiB]';
 
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${(error as Error).message}${hint}\n${USAGE}\n`);
     process.exit(2);
   }
-  const { app } = await startServer({ ...settings, logger: { level: 'info' } });
+  // The key's notebook server writes its state there (image/overlay/jupyter's jupyter-announce).
+  const { app } = await startServer({ ...settings, jupyterStatus: KEY_JUPYTER_STATUS, logger: { level: 'info' } });
   const stop = (signal: string) => {
     app.log.info(`${signal}: closing`);
     app.close().then(
