@@ -3,7 +3,7 @@
  * - from file:// (a key plugged into any PC): a static listing from key-index.js, no requests;
  * - served by the analysis service: the same listing with live numbers from /api.
  */
-import { Api, type DatasetSummary, type Health } from '../shared/api.ts';
+import { Api, type DatasetSummary, type Health, type JupyterState } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
 import { formatBytes } from '../shared/format.ts';
 import { formatNumber as formatCount, setupPage, t } from '../shared/i18n.ts';
@@ -67,14 +67,70 @@ function docHref(doc: KeyIndexLink, served: boolean): string {
 }
 
 /**
- * On a booted key with Jupyter a notebook opens in it (jupyter-prepare copied it into the student's ~/notebooks,
- * where edits persist); from a plugged-in key, or without Jupyter, the link is the .ipynb file itself.
+ * A notebook opens in the key's Jupyter when it runs (jupyter-prepare, or the hub at a student's first login, copied
+ * it into the student's notebooks folder, where edits persist); from a plugged-in key, without Jupyter, or while the
+ * server does not answer, the link is the .ipynb file itself: never a link to a dead server.
  */
-function notebookHref(link: KeyIndexLink, index: KeyIndex | undefined): string {
-  const served = location.protocol === 'http:' || location.protocol === 'https:';
-  if (!served || index?.jupyter === undefined) return link.path;
-  const file = link.path.split('/').pop() ?? '';
-  return `${location.protocol}//${location.hostname}:${index.jupyter.port}/notebooks/${encodeURIComponent(file)}`;
+function notebookHref(link: KeyIndexLink, jupyter: JupyterState | undefined, hostname: string): string {
+  if (jupyter?.state !== 'running' || jupyter.port === undefined) return link.path;
+  const file = encodeURIComponent(link.path.split('/').pop() ?? '');
+  const base = `http://${hostname}:${jupyter.port}`;
+  // The hub sends a logged-in student to their own server (/user/NAME/...), and the login page first otherwise.
+  if (jupyter.mode === 'hub') return `${base}/hub/user-redirect/notebooks/notebooks/${file}`;
+  return `${base}/notebooks/${file}${jupyter.token === undefined ? '' : `?token=${encodeURIComponent(jupyter.token)}`}`;
+}
+
+/** The notebook server's address and this boot's token or class password, or why the links are plain files. */
+function renderJupyter(jupyter: JupyterState, hostname: string): void {
+  const box = byId('jupyter-status');
+  box.hidden = false;
+  const base = jupyter.port === undefined ? '' : `http://${hostname}:${jupyter.port}/`;
+  const link = (url: string) => el('a', { href: url, id: 'jupyter-link' }, url);
+  const line = (key: Parameters<typeof t>[0], params: Record<string, string>, node?: Node) => {
+    const text = t(key, params);
+    if (node === undefined) return el('p', {}, text);
+    const [before, after] = text.split('\u0000');
+    return el('p', {}, before ?? '', node, after ?? '');
+  };
+  if (jupyter.state === 'running' && jupyter.mode === 'hub') {
+    box.replaceChildren(
+      line('portal.hubOpen', { url: '\u0000' }, link(`${base}hub/login`)),
+      ...(jupyter.classPassword === undefined
+        ? []
+        : [
+            line(
+              'portal.hubLogin',
+              { password: '\u0000' },
+              el('code', { id: 'class-password' }, jupyter.classPassword),
+            ),
+          ]),
+    );
+  } else if (jupyter.state === 'running') {
+    const url = `${base}tree${jupyter.token === undefined ? '' : `?token=${encodeURIComponent(jupyter.token)}`}`;
+    box.replaceChildren(
+      line('portal.jupyterSingle', { url: '\u0000' }, link(url)),
+      ...(jupyter.token === undefined
+        ? []
+        : [line('portal.jupyterToken', { token: '\u0000' }, el('code', { id: 'jupyter-token' }, jupyter.token))]),
+    );
+  } else if (jupyter.state === 'starting' || jupyter.state === 'none') {
+    box.replaceChildren(el('p', { class: 'muted' }, t('portal.jupyterStarting')));
+  } else {
+    box.replaceChildren(el('p', { class: 'error' }, t('portal.jupyterDown', { state: jupyter.state })));
+  }
+  box.dataset.state = jupyter.state;
+}
+
+/** Asks the service for the notebook server's state until it runs or failed, and relinks the notebooks each time. */
+async function watchJupyter(api: Api, index: KeyIndex): Promise<void> {
+  const hostname = location.hostname;
+  for (let attempt = 0; attempt < 120; attempt += 1) {
+    const jupyter = await api.jupyter().catch((): JupyterState => ({ state: 'none' }));
+    renderJupyter(jupyter, hostname);
+    renderLinks('notebooks', 'notebooks-section', index.notebooks, (l) => notebookHref(l, jupyter, hostname));
+    if (jupyter.state === 'running' || jupyter.state === 'failed' || jupyter.state === 'stopped') return;
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
 }
 
 function renderLinks(
@@ -136,7 +192,7 @@ async function main(): Promise<void> {
     byId('key-version').textContent = [index.version, index.variant].filter(Boolean).join(' · ');
   }
   renderLinks('docs', 'docs-section', index?.docs ?? [], (l) => docHref(l, false));
-  renderLinks('notebooks', 'notebooks-section', index?.notebooks ?? [], (l) => notebookHref(l, index));
+  renderLinks('notebooks', 'notebooks-section', index?.notebooks ?? [], (l) => l.path);
   const ova = index?.vm?.ova;
   byId('vm-section').hidden = ova === undefined;
   if (ova !== undefined) byId<HTMLAnchorElement>('vm-link').href = ova;
@@ -166,6 +222,7 @@ async function main(): Promise<void> {
   renderLinks('docs', 'docs-section', index?.docs ?? [], (l) => docHref(l, true));
   byId('datasets-source').textContent = t('portal.live');
   document.body.dataset.mode = 'live';
+  if (index?.jupyter !== undefined) await watchJupyter(new Api(siteRoot()), index);
 }
 
 main().catch((error: unknown) => {

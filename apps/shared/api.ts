@@ -9,6 +9,7 @@ import {
   type AnalysisRequest,
   type AnalysisView,
   type Health,
+  type JupyterState,
   type DatasetSummary,
   type DatasetDetail,
   type HistogramRequest,
@@ -29,6 +30,7 @@ export type {
   DatasetSummary,
   FileLabels,
   Health,
+  JupyterState,
   ProgressEvent,
 } from '../../services/analysis/api.ts';
 
@@ -120,6 +122,11 @@ export class Api {
 
   health(): Promise<Health> {
     return this.json('api/health');
+  }
+
+  /** The key's notebook server: running, starting, stopped or failed, with this boot's token or class password. */
+  jupyter(): Promise<JupyterState> {
+    return this.json('api/jupyter');
   }
 
   datasets(): Promise<DatasetSummary[]> {

@@ -25,7 +25,7 @@ export interface KeyIndex {
   /** How the analysis service runs on the booted key; `lan` is true in classroom mode (listens on the LAN). */
   service?: { port: number; lan: boolean };
   /** The key's notebook server (Jupyter), when the key runs one: notebooks open there instead of downloading. */
-  jupyter?: { port: number; lan: boolean };
+  jupyter?: { port: number; lan: boolean; mode: 'single' | 'hub' };
 }
 
 export interface KeyIndexDataset {
@@ -107,7 +107,7 @@ export function readKeyIndex(value: unknown): KeyIndex | undefined {
   if (typeof raw.jupyter === 'object' && raw.jupyter !== null) {
     const j = raw.jupyter as Record<string, unknown>;
     const port = num(j.port);
-    if (port !== undefined) index.jupyter = { port, lan: j.lan === true };
+    if (port !== undefined) index.jupyter = { port, lan: j.lan === true, mode: j.mode === 'hub' ? 'hub' : 'single' };
   }
   return index;
 }

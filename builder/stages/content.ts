@@ -97,7 +97,13 @@ export const contentStage: StageDefinition = {
       service: { port: manifest.services.analysis.port, lan: manifest.services.analysis.lan },
       // The portal opens notebooks in the key's Jupyter (image/overlay/jupyter) when it runs.
       ...(manifest.services.jupyter.enabled
-        ? { jupyter: { port: manifest.services.jupyter.port, lan: manifest.services.jupyter.lan } }
+        ? {
+            jupyter: {
+              port: manifest.services.jupyter.port,
+              lan: manifest.services.jupyter.lan,
+              mode: manifest.services.jupyter.mode,
+            },
+          }
         : {}),
     };
     await writeFile(path.join(openkey, 'key-index.js'), `window.OPENKEY_INDEX = ${JSON.stringify(index, null, 2)};\n`);

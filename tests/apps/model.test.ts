@@ -207,7 +207,7 @@ describe('shared helpers', () => {
       notebooks: [],
       vm: { ova: 'vm/openkey.ova' },
       service: { port: 8080, lan: false },
-      jupyter: { port: 8888, lan: true },
+      jupyter: { port: 8888, lan: true, mode: 'single' },
     });
     expect(readKeyIndex({ name: 'K', jupyter: { port: 'x' } })?.jupyter).toBeUndefined();
   });

@@ -235,7 +235,7 @@ export const INVALID_CASES: InvalidCase[] = [
         "datasets:\n  - id: huge\n    title: Huge\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 100000000, seed: 1 }\n",
     },
     expected: [
-      'base.yaml:94:9 media.size: content (27.9 GiB) plus the estimated OS (393 MiB) need 28.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB); biggest: datasets.huge 27.9 GiB, docs.getting-started 0 MiB (choose a larger media.size or fewer datasets)',
+      'base.yaml:95:9 media.size: content (27.9 GiB) plus the estimated OS (393 MiB) need 28.3 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB); biggest: datasets.huge 27.9 GiB, docs.getting-started 0 MiB (choose a larger media.size or fewer datasets)',
       'main.yaml:9:62 datasets[0].synthetic.events: 100000000 events make one file of about 33.5 GiB: FAT32 and ISO 9660 layouts cannot hold a file over 4 GiB (use at most 11930464 events per dataset, or several datasets)',
     ],
   },
@@ -247,7 +247,7 @@ export const INVALID_CASES: InvalidCase[] = [
         "variant: M\noutputs:\n  ova:\n    enabled: true\n    vm: { diskGiB: 16 }\ndatasets:\n  - id: big\n    title: Big\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 6000000, seed: 1 }\n  - id: bigger\n    title: Bigger\n    description: ''\n    licence: CC0-1.0\n    source: synthetic\n    synthetic: { schema: atlas13-mini, process: zll, events: 7000000, seed: 2 }\n",
     },
     expected: [
-      'base.yaml:94:9 media.size: content (3.6 GiB) plus the estimated OS (393 MiB) and the OVA (4.0 GiB) need 8.0 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB); biggest: the OVA carried on the key 4.0 GiB, datasets.bigger 2.0 GiB, datasets.big 1.7 GiB (choose a larger media.size, fewer datasets, or outputs.ova.enabled: false)',
+      'base.yaml:95:9 media.size: content (3.6 GiB) plus the estimated OS (393 MiB) and the OVA (4.0 GiB) need 8.0 GiB, more than the 8GB key holds with 10% headroom (6.6 GiB); biggest: the OVA carried on the key 4.0 GiB, datasets.bigger 2.0 GiB, datasets.big 1.7 GiB (choose a larger media.size, fewer datasets, or outputs.ova.enabled: false)',
     ],
   },
   {
@@ -331,7 +331,7 @@ export const INVALID_CASES: InvalidCase[] = [
       'main.yaml': HEAD + 'services:\n  jupyter:\n    enabled: true\n',
     },
     expected: [
-      "main.yaml:5:14 services.jupyter.enabled: Jupyter runs as the key's user, but system.users is empty (add a user such as student with autologin: true)",
+      "main.yaml:5:14 services.jupyter.enabled: Jupyter runs as the key's user, but system.users is empty (add a user such as student with autologin: true, or set mode: hub (an account per student))",
       'main.yaml:5:14 services.jupyter.enabled: Jupyter is enabled but the image/overlay/jupyter overlay (its unit) is not in overlays (add ../image/overlay/jupyter to overlays)',
     ],
   },

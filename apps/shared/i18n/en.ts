@@ -42,6 +42,13 @@ export const en = {
   'portal.running': 'Analysis service {version} is running with {n} workers.',
   'portal.running1': 'Analysis service {version} is running with {n} worker.',
   'portal.live': 'Live numbers from the analysis service.',
+  'portal.jupyterStarting':
+    'The notebook server is starting; until it answers, the links below are the notebook files.',
+  'portal.jupyterDown': 'The notebook server is not running ({state}); the links below are the notebook files.',
+  'portal.jupyterSingle': 'Notebooks open in Jupyter: {url}',
+  'portal.jupyterToken': 'Token of this boot: {token}',
+  'portal.hubOpen': 'Class notebooks (JupyterHub): {url}',
+  'portal.hubLogin': 'Log in with your name (lowercase letters and digits) and the class password: {password}',
   'portal.failed': 'The portal failed: {message}',
 
   'docs.pageTitle': 'Open Key · Documentation',

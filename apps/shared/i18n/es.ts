@@ -45,6 +45,14 @@ export const es: Record<MessageKey, string> = {
   'portal.running': 'El servicio de análisis {version} funciona con {n} procesos.',
   'portal.running1': 'El servicio de análisis {version} funciona con {n} proceso.',
   'portal.live': 'Cifras en directo del servicio de análisis.',
+  'portal.jupyterStarting':
+    'El servidor de cuadernos está arrancando; mientras no responda, los enlaces son los archivos de los cuadernos.',
+  'portal.jupyterDown':
+    'El servidor de cuadernos no funciona ({state}); los enlaces son los archivos de los cuadernos.',
+  'portal.jupyterSingle': 'Los cuadernos se abren en Jupyter: {url}',
+  'portal.jupyterToken': 'Token de este arranque: {token}',
+  'portal.hubOpen': 'Cuadernos de la clase (JupyterHub): {url}',
+  'portal.hubLogin': 'Entra con tu nombre (minúsculas y cifras) y la contraseña de la clase: {password}',
   'portal.failed': 'El portal falló: {message}',
 
   'docs.pageTitle': 'Open Key · Documentación',

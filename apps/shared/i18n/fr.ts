@@ -45,6 +45,14 @@ export const fr: Record<MessageKey, string> = {
   'portal.running': 'Le service d’analyse {version} tourne avec {n} processus.',
   'portal.running1': 'Le service d’analyse {version} tourne avec {n} processus.',
   'portal.live': 'Chiffres en direct du service d’analyse.',
+  'portal.jupyterStarting':
+    'Le serveur de notebooks démarre ; tant qu’il ne répond pas, les liens sont les fichiers des notebooks.',
+  'portal.jupyterDown': 'Le serveur de notebooks ne tourne pas ({state}) ; les liens sont les fichiers des notebooks.',
+  'portal.jupyterSingle': 'Les notebooks s’ouvrent dans Jupyter : {url}',
+  'portal.jupyterToken': 'Jeton de ce démarrage : {token}',
+  'portal.hubOpen': 'Notebooks de la classe (JupyterHub) : {url}',
+  'portal.hubLogin':
+    'Connectez-vous avec votre nom (minuscules et chiffres) et le mot de passe de la classe : {password}',
   'portal.failed': 'Le portail a échoué : {message}',
 
   'docs.pageTitle': 'Open Key · Documentation',

@@ -45,6 +45,14 @@ export const pt: Record<MessageKey, string> = {
   'portal.running': 'O serviço de análise {version} está em execução com {n} processos.',
   'portal.running1': 'O serviço de análise {version} está em execução com {n} processo.',
   'portal.live': 'Números ao vivo do serviço de análise.',
+  'portal.jupyterStarting':
+    'O servidor de notebooks está a arrancar; enquanto não responder, as ligações são os ficheiros dos notebooks.',
+  'portal.jupyterDown':
+    'O servidor de notebooks não está em execução ({state}); as ligações são os ficheiros dos notebooks.',
+  'portal.jupyterSingle': 'Os notebooks abrem no Jupyter: {url}',
+  'portal.jupyterToken': 'Token deste arranque: {token}',
+  'portal.hubOpen': 'Notebooks da turma (JupyterHub): {url}',
+  'portal.hubLogin': 'Entre com o seu nome (minúsculas e algarismos) e a palavra-passe da turma: {password}',
   'portal.failed': 'O portal falhou: {message}',
 
   'docs.pageTitle': 'Open Key · Documentação',
