@@ -17,6 +17,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { PARTITION_NUMBER } from '../disk/layout.ts';
+import { checkHub, checkSingle, teacherPasswordFrom, type HubReport, type SingleReport } from './jupyter-check.ts';
 import { run } from './exec.ts';
 import { qemuImgInfo, qemuImgOverlay } from './qemu-img.ts';
 import { UsageError } from '../../common/errors.ts';
@@ -284,8 +285,73 @@ const KIOSK_PORTAL_MS = 300_000;
 /** Then how long the portal may take to paint. */
 const KIOSK_SCREEN_MS = 180_000;
 
+/** A notebook-server check to run while the guest is up (builder/tools/jupyter-check.ts). */
+export interface JupyterBootCheck {
+  mode: 'hub' | 'single';
+  /** The notebook server's port in the guest (services.jupyter.port). */
+  port: number;
+  /** Simulated students (hub). */
+  students?: number;
+  deadlineMs?: number;
+}
+
+/**
+ * The bootTest options that run a Jupyter check while the guest is up: Jupyter's port forwarded, the serial console
+ * read for the teacher's password (the console banner), and the check in whileReady; `report()` gives its outcome.
+ */
+export function jupyterDuringBoot(
+  check: JupyterBootCheck,
+  log: (line: string) => void,
+): {
+  forwardPorts: number[];
+  onSerial: (line: string) => void;
+  whileReady: (vm: { hostPort: number; ports: ReadonlyMap<number, number> }) => Promise<void>;
+  report: () => HubReport | SingleReport | undefined;
+} {
+  const banner: string[] = [];
+  let report: HubReport | SingleReport | undefined;
+  return {
+    forwardPorts: [check.port],
+    onSerial: (line) => {
+      if (/teacher:/.test(line)) banner.push(line);
+    },
+    whileReady: async (vm) => {
+      const portalUrl = `http://127.0.0.1:${vm.hostPort}`;
+      const jupyterUrl = `http://127.0.0.1:${vm.ports.get(check.port) ?? 0}`;
+      const deadlineMs = check.deadlineMs ?? 900_000;
+      if (check.mode === 'single') {
+        report = await checkSingle({ jupyterUrl, portalUrl, deadlineMs, log });
+        return;
+      }
+      // The banner is printed once the hub started: wait for it (agetty prints it on the serial console).
+      const until = Date.now() + Math.min(deadlineMs, 300_000);
+      while (teacherPasswordFrom(banner) === undefined && Date.now() < until)
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      const teacherPassword = teacherPasswordFrom(banner);
+      if (teacherPassword === undefined) {
+        report = {
+          passed: false,
+          students: [],
+          teacherSaw: {},
+          reasons: ['the console banner never showed the teacher password'],
+          seconds: 0,
+        };
+        return;
+      }
+      const students = Array.from({ length: check.students ?? 5 }, (_, i) => `student${i + 1}`);
+      report = await checkHub({ hubUrl: jupyterUrl, portalUrl, teacherPassword, students, deadlineMs, log });
+    },
+    report: () => report,
+  };
+}
+
+/** Student stdout is long: the log keeps its last lines. */
+function jupyterReplacer(key: string, value: unknown): unknown {
+  return key === 'stdout' && typeof value === 'string' ? value.split('\n').slice(-4).join('\n') : value;
+}
+
 export const BOOT_TEST_USAGE =
-  'scripts/boot-test IMAGE.iso [--only bios-cd,bios-usb,uefi-cd,uefi-usb] [--json] [--verbose] [--screendump FILE.png] [--kiosk] [--deadline S] [--guest-health]\n' +
+  'scripts/boot-test IMAGE.iso [--only bios-cd,bios-usb,uefi-cd,uefi-usb] [--json] [--verbose] [--screendump FILE.png] [--kiosk] [--deadline S] [--guest-health] [--jupyter hub|single] [--jupyter-port 8888] [--students 5]\n' +
   '       scripts/boot-test DISK.img|/dev/KEY|.qcow2|.vmdk|.ova --persistence [--only bios,uefi] [--user NAME] [--deadline S] [--guest-health] [--json] [--verbose]';
 
 const ISO_COMBOS = ['bios-cd', 'bios-usb', 'uefi-cd', 'uefi-usb'] as const;
@@ -299,6 +365,7 @@ export type BootTestPlan =
       screendump?: string;
       /** A kiosk key: each boot passes only once the browser got the portal and the screen shows a page. */
       kiosk?: boolean;
+      jupyter?: JupyterBootCheck;
     }
   | { kind: 'persistence'; disk: string; firmwares: Firmware[]; user: string; common: CommonBootArgs };
 
@@ -320,6 +387,9 @@ export function parseBootTestArgs(argv: string[]): BootTestPlan {
       deadline: { type: 'string' },
       screendump: { type: 'string' },
       kiosk: { type: 'boolean' },
+      jupyter: { type: 'string' },
+      'jupyter-port': { type: 'string' },
+      students: { type: 'string' },
       'guest-health': { type: 'boolean' },
       persistence: { type: 'boolean' },
       user: { type: 'string' },
@@ -350,6 +420,20 @@ export function parseBootTestArgs(argv: string[]): BootTestPlan {
     return { kind: 'persistence', disk: image, firmwares: firmwares as Firmware[], user, common };
   }
   if (values.user !== undefined) throw new UsageError('--user goes with --persistence');
+  let jupyter: JupyterBootCheck | undefined;
+  if (values.jupyter !== undefined) {
+    if (values.jupyter !== 'hub' && values.jupyter !== 'single')
+      throw new UsageError(`--jupyter ${values.jupyter}: give hub or single (services.jupyter.mode)`);
+    if (values.screendump !== undefined || values.kiosk === true)
+      throw new UsageError('--jupyter with --screendump or --kiosk: one check per boot');
+    jupyter = {
+      mode: values.jupyter,
+      port: wholeNumber(values['jupyter-port'] ?? '8888', '--jupyter-port', 1),
+      students: wholeNumber(values.students ?? '5', '--students', 1),
+    };
+  } else if (values['jupyter-port'] !== undefined || values.students !== undefined) {
+    throw new UsageError('--jupyter-port and --students go with --jupyter hub|single');
+  }
   const combos = (only ?? [...ISO_COMBOS]).map((name) => {
     if (!(ISO_COMBOS as readonly string[]).includes(name))
       throw new UsageError(`--only ${name}: name combinations from ${ISO_COMBOS.join(', ')}`);
@@ -363,6 +447,7 @@ export function parseBootTestArgs(argv: string[]): BootTestPlan {
     common,
     ...(values.screendump === undefined ? {} : { screendump: values.screendump }),
     ...(values.kiosk === true ? { kiosk: true } : {}),
+    ...(jupyter === undefined ? {} : { jupyter }),
   };
 }
 
@@ -370,8 +455,8 @@ export function parseBootTestArgs(argv: string[]): BootTestPlan {
 export async function bootMatrix(
   plan: Extract<BootTestPlan, { kind: 'matrix' }>,
   log: (line: string) => void,
-): Promise<BootTestResult[]> {
-  const results: BootTestResult[] = [];
+): Promise<(BootTestResult & { jupyter?: HubReport | SingleReport })[]> {
+  const results: (BootTestResult & { jupyter?: HubReport | SingleReport })[] = [];
   for (const { firmware, media } of plan.combos) {
     await requireFirmware(firmware);
     log(`booting ${plan.image} (${firmware}, ${media})…`);
@@ -381,7 +466,8 @@ export async function bootMatrix(
       plan.screendump ??
       (plan.kiosk === true ? path.join(path.dirname(plan.image), `kiosk-${firmware}-${media}.png`) : undefined);
     let kioskFailure: string | undefined;
-    const result = await bootTest({
+    const jupyter = plan.jupyter === undefined ? undefined : jupyterDuringBoot(plan.jupyter, log);
+    const result: BootTestResult & { jupyter?: HubReport | SingleReport } = await bootTest({
       image: plan.image,
       firmware,
       media,
@@ -408,11 +494,31 @@ export async function bootMatrix(
                 kioskFailure = `the kiosk got the portal but the screen showed no page within ${KIOSK_SCREEN_MS / 1000} s`;
             },
           }),
+      ...(jupyter === undefined
+        ? {}
+        : {
+            // Five students' servers and kernels beside the hub and the service.
+            memoryMiB: 3072,
+            forwardPorts: jupyter.forwardPorts,
+            whileReady: jupyter.whileReady,
+          }),
       onSerial: (line: string) => {
         portal.line(line);
+        jupyter?.onSerial(line);
         if (plan.common.verbose) log(`  | ${line}`);
       },
     });
+    const report = jupyter?.report();
+    if (jupyter !== undefined) {
+      if (report !== undefined) result.jupyter = report;
+      if (result.passed && report?.passed !== true) {
+        result.passed = false;
+        result.reason = `Jupyter (${plan.jupyter?.mode}) check failed: ${
+          report === undefined ? 'it never ran' : 'reasons' in report ? report.reasons.join('; ') : report.reason
+        }`;
+      }
+      if (report !== undefined) log(`jupyter: ${JSON.stringify(report, jupyterReplacer)}`);
+    }
     if (kioskFailure !== undefined && result.passed) {
       result.passed = false;
       result.reason = kioskFailure;

@@ -19,6 +19,8 @@ export interface BootTestOptions {
   media: BootMedia;
   /** Guest port of the analysis service, forwarded to a free port on 127.0.0.1. */
   guestPort?: number;
+  /** More guest ports to forward (e.g. Jupyter's), each to a free port on 127.0.0.1: RunningVm.ports maps them. */
+  forwardPorts?: number[];
   /** Give up after this long (power-on to healthy and reported). */
   deadlineMs?: number;
   memoryMiB?: number;
@@ -64,6 +66,8 @@ export interface BootTestResult {
 
 export interface RunningVm {
   hostPort: number;
+  /** Guest port → host port on 127.0.0.1, for forwardPorts. */
+  ports: ReadonlyMap<number, number>;
   /** Sends one command to the QEMU human monitor and returns its answer. */
   monitor: (command: string) => Promise<string>;
 }
@@ -119,6 +123,11 @@ const BOOT_LINE = /OPENKEY-BOOT state=(\S+) failed=\[([^\]]*)\](?: health=(\S+))
 export async function bootTest(options: BootTestOptions): Promise<BootTestResult> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'openkey-boot-'));
   const hostPort = await freePort();
+  const ports = new Map<number, number>();
+  for (const guest of options.forwardPorts ?? []) ports.set(guest, await freePort());
+  const forwards = [[hostPort, options.guestPort ?? 8080], ...[...ports].map(([guest, host]) => [host, guest])]
+    .map(([host, guest]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`)
+    .join(',');
   const monitorSocket = path.join(scratch, 'monitor.sock');
   const deadlineMs = options.deadlineMs ?? 240_000;
   const args = [
@@ -139,7 +148,7 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     '-monitor',
     `unix:${monitorSocket},server,nowait`,
     '-netdev',
-    `user,id=net0,hostfwd=tcp:127.0.0.1:${hostPort}-:${options.guestPort ?? 8080}`,
+    `user,id=net0,${forwards}`,
     '-device',
     'virtio-net-pci,netdev=net0',
     // Entropy from the host: the guest's random pool is ready as soon as the driver loads, instead of being built
@@ -284,7 +293,7 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     } else {
       result.passed = true;
       if (options.whileReady !== undefined) {
-        await options.whileReady({ hostPort, monitor: (command) => monitorCommand(monitorSocket, command) });
+        await options.whileReady({ hostPort, ports, monitor: (command) => monitorCommand(monitorSocket, command) });
       }
     }
   } finally {

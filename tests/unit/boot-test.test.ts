@@ -42,6 +42,14 @@ describe('boot-test arguments', () => {
     expect(plan.common.deadlineMs).toBe(600_000);
   });
 
+  it('runs a Jupyter check during each boot when asked', () => {
+    const plan = parseBootTestArgs(['key.iso', '--only', 'bios-cd', '--jupyter', 'hub', '--students', '3']);
+    expect(plan).toMatchObject({ kind: 'matrix', jupyter: { mode: 'hub', port: 8888, students: 3 } });
+    expect(parseBootTestArgs(['key.iso', '--jupyter', 'single', '--jupyter-port', '9999'])).toMatchObject({
+      jupyter: { mode: 'single', port: 9999 },
+    });
+  });
+
   it.each([
     [
       ['key.iso', '--only', 'bios-sata'],
@@ -56,6 +64,12 @@ describe('boot-test arguments', () => {
     [['key.img', '--persistence', '--kiosk'], '--kiosk is for the ISO boots, not --persistence'],
     [['key.iso', '--deadline', 'soon'], '--deadline expects a whole number of at least 10, got "soon"'],
     [['key.iso', '--persistance'], 'unknown option --persistance'],
+    [['key.iso', '--jupyter', 'lab'], '--jupyter lab: give hub or single (services.jupyter.mode)'],
+    [['key.iso', '--students', '3'], '--jupyter-port and --students go with --jupyter hub|single'],
+    [
+      ['key.iso', '--jupyter', 'hub', '--students', 'many'],
+      '--students expects a whole number of at least 1, got "many"',
+    ],
     [[], 'which image? none was given'],
     [['a.iso', 'b.iso'], 'one image at a time; also given: b.iso'],
   ])('refuses %j: %s', (argv, message) => {
