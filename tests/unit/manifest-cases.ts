@@ -336,6 +336,21 @@ export const INVALID_CASES: InvalidCase[] = [
     ],
   },
   {
+    name: 'a hub without JupyterHub',
+    files: {
+      'main.yaml':
+        HEAD + 'overlays:\n  - ../image/overlay/jupyter\nservices:\n  jupyter:\n    enabled: true\n    mode: hub\n',
+    },
+    expected: [
+      "main.yaml:8:11 services.jupyter.mode: mode hub runs JupyterHub, but no package group installs jupyterhub (add jupyterhub to a packages group (Debian's, with node-configurable-http-proxy), or set mode: single)",
+    ],
+  },
+  {
+    name: 'a Jupyter mode that does not exist',
+    files: { 'main.yaml': HEAD + 'services:\n  jupyter:\n    mode: lab\n' },
+    expected: ['main.yaml:5:11 services.jupyter.mode: "lab" is not one of: single, hub (did you mean "hub"?)'],
+  },
+  {
     name: 'kiosk session without an autologin user',
     files: {
       'main.yaml': HEAD + 'session: kiosk\n',

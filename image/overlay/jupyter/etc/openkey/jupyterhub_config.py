@@ -17,7 +17,6 @@ import subprocess
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.spawner import LocalProcessSpawner
-from tornado import web
 
 c = get_config()  # noqa: F821 (JupyterHub's config loader defines it)
 
@@ -108,11 +107,10 @@ class LimitedSpawner(LocalProcessSpawner):
     setpriv (systemd-run must run as root to ask PID 1 for a system scope, so the spawner does not setuid first)."""
 
     def make_preexec_fn(self, name):
-        home = self.home_dir
-
+        # No chdir: the hub (root without CAP_DAC_OVERRIDE) cannot enter a home of mode 2750; the server is given
+        # its folder as an argument. umask 027: what the student makes, the teachers group may read.
         def preexec():
             os.umask(0o027)
-            os.chdir(home)
 
         return preexec
 
