@@ -109,6 +109,12 @@ class CheckError extends Error {}
 /** Cookies as a browser keeps them for one site: name → value, from each answer's Set-Cookie. */
 export class CookieJar {
   readonly #cookies = new Map<string, string>();
+  readonly #ignored: ReadonlySet<string>;
+
+  /** `ignored`: cookies never kept (see hubLogin). */
+  constructor(ignored: Iterable<string> = []) {
+    this.#ignored = new Set(ignored);
+  }
 
   take(headers: Headers): void {
     for (const line of headers.getSetCookie()) {
@@ -117,6 +123,7 @@ export class CookieJar {
       if (pair === undefined || at <= 0) continue;
       const name = pair.slice(0, at).trim();
       const value = pair.slice(at + 1).trim();
+      if (this.#ignored.has(name)) continue;
       // An expired cookie (a logout's, or a cleared one) is gone.
       if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line) || /max-age=0\b/i.test(line))
         this.#cookies.delete(name);
@@ -324,7 +331,10 @@ interface HubSession {
 
 /** Logs in through the hub's form as a browser does, then asks the hub for an API token of that user. */
 async function hubLogin(hubUrl: string, name: string, password: string): Promise<HubSession> {
-  const jar = new CookieJar();
+  // JupyterHub 5 ties its _xsrf cookie to (session id, user); the login answer sets it before the new session id
+  // is in use, and a browser gets a fresh one on its next page view. fetch() says Sec-Fetch-Mode: cors, so no page
+  // view of ours renews it: without the (optional) session cookie the login's _xsrf stays valid.
+  const jar = new CookieJar(['jupyterhub-session-id']);
   const page = await request(`${hubUrl}/hub/login`, { jar });
   const html = await page.text();
   const xsrf = formXsrf(html) ?? jar.get('_xsrf');
