@@ -24,7 +24,8 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'fast', include: ['tests/**/*.test.ts'], exclude: SLOW_TESTS } },
-      { extends: true, test: { name: 'slow', include: SLOW_TESTS } },
+      // Two concurrent tests at most (describe.concurrent in the e2e boots two single-threaded TCG VMs at once).
+      { extends: true, test: { name: 'slow', include: SLOW_TESTS, maxConcurrency: 2 } },
     ],
   },
 });
