@@ -10,9 +10,12 @@ import { debugfsCat } from '../tools/mkfs.ts';
 import { describeBlockDevice, flushBuffers, rereadPartitions, type BlockDevice } from '../tools/lsblk.ts';
 import { sfdiskDump } from '../tools/sfdisk.ts';
 import { assessTarget } from './assess.ts';
+import { fanOut } from './fan-out.ts';
 import { alignedBuffer, dataRanges, diskSeqOf, type Range } from './native.ts';
 
 export const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Chunks in flight: the reader runs up to this far ahead of the slowest key (32 MiB of buffers). */
+const PIPELINE_CHUNKS = 8;
 
 export interface WriteProgress {
   device: string;
@@ -367,38 +370,31 @@ export async function writeKeys(options: WriteKeysOptions): Promise<WriteKeysRes
         throw error;
       }
     }
-    const live = () => checked.filter((t) => t.failed === undefined);
-    const buffers = [alignedBuffer(CHUNK_BYTES), alignedBuffer(CHUNK_BYTES)];
-    let done = 0;
-    let turn = 0;
-    for (const range of plan.ranges) {
-      for (let at = range.offset; at < range.offset + range.bytes; at += CHUNK_BYTES) {
-        options.signal?.throwIfAborted();
-        if (live().length === 0) break;
-        const length = Math.min(CHUNK_BYTES, range.offset + range.bytes - at);
-        const buffer = buffers[turn++ % 2] as Buffer;
-        const { bytesRead } = await source.read(buffer, 0, length, at);
-        if (bytesRead !== length)
-          throw new OpenKeyError('E_WRITE_IMAGE', `${options.image} shrank while it was being written`);
+    const buffers = Array.from({ length: PIPELINE_CHUNKS }, () => alignedBuffer(CHUNK_BYTES));
+    await fanOut<Target>({
+      source,
+      ranges: plan.ranges,
+      chunkBytes: CHUNK_BYTES,
+      buffers,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onRead: ({ buffer, length }) => {
         hash.update(buffer.subarray(0, length));
         // O_DIRECT writes whole sectors: an image that ends mid-sector is padded with zeros on the key.
-        const padded = Math.min(Math.ceil(length / 512) * 512, CHUNK_BYTES);
-        buffer.fill(0, length, padded);
-        await Promise.all(
-          live().map(async (target) => {
-            try {
-              await writeAll(target.handle as FileHandle, buffer, padded, at);
-              target.written += length;
-            } catch (error) {
-              target.failed = reasonOf(error, target.device, `writing at byte ${at}`);
-            }
-          }),
-        );
-        done += length;
-        for (const target of live())
-          options.onProgress?.({ device: target.device, stage: 'writing', done, total: plan.total });
-      }
-    }
+        buffer.fill(0, length, Math.min(Math.ceil(length / 512) * 512, CHUNK_BYTES));
+      },
+      consumers: checked.map((target) => ({
+        key: target,
+        step: async ({ buffer, length, at }) => {
+          await writeAll(target.handle as FileHandle, buffer, Math.min(Math.ceil(length / 512) * 512, CHUNK_BYTES), at);
+          target.written += length;
+          options.onProgress?.({ device: target.device, stage: 'writing', done: target.written, total: plan.total });
+        },
+      })),
+      onFailure: (target, error, { at }) => {
+        target.failed = reasonOf(error, target.device, `writing at byte ${at}`);
+      },
+    });
+    const live = () => checked.filter((t) => t.failed === undefined);
     const zeros = (buffers[0] as Buffer).fill(0);
     await Promise.all(
       live().map(async (target) => {
@@ -461,6 +457,13 @@ export async function writeKeys(options: WriteKeysOptions): Promise<WriteKeysRes
   };
 }
 
+/** A read-back that differs from the image (kept apart from I/O errors, which get reasonOf's wording). */
+class VerifyMismatch extends Error {
+  constructor(readonly at: number) {
+    super(`verification mismatch at byte ${at}`);
+  }
+}
+
 /** Reads every written range back from each key with O_DIRECT and compares it with the image. */
 async function verifyKeys(options: WriteKeysOptions, targets: Target[], plan: ImagePlan): Promise<void> {
   const going = targets.filter((t) => t.failed === undefined);
@@ -475,43 +478,38 @@ async function verifyKeys(options: WriteKeysOptions, targets: Target[], plan: Im
     }
   }
   const source = await open(options.image, 'r');
-  const expected = Buffer.allocUnsafe(CHUNK_BYTES);
-  let done = 0;
+  const checkedBytes = new Map<Target, number>();
   try {
-    for (const range of plan.ranges) {
-      for (let at = range.offset; at < range.offset + range.bytes; at += CHUNK_BYTES) {
-        options.signal?.throwIfAborted();
-        const active = [...readers.keys()].filter((t) => t.failed === undefined);
-        if (active.length === 0) break;
-        const length = Math.min(CHUNK_BYTES, range.offset + range.bytes - at);
-        await source.read(expected, 0, length, at);
-        // O_DIRECT reads whole logical blocks: round the length up; the device is at least as large as the image.
-        const aligned = Math.ceil(length / 4096) * 4096;
-        await Promise.all(
-          active.map(async (target) => {
-            const reader = readers.get(target) as { handle: FileHandle; buffer: Buffer };
-            try {
-              const readLength = Math.min(aligned, target.checked.device.size - at);
-              let got = 0;
-              while (got < readLength) {
-                const { bytesRead } = await reader.handle.read(reader.buffer, got, readLength - got, at + got);
-                if (bytesRead === 0) break;
-                got += bytesRead;
-              }
-              if (got < length || reader.buffer.compare(expected, 0, length, 0, length) !== 0) {
-                target.failed = `${target.device}: verification failed at byte ${at}: the key does not hold what was written (faulty or counterfeit key?)`;
-              }
-            } catch (error) {
-              target.failed = reasonOf(error, target.device, `reading back byte ${at}`);
-            }
-          }),
-        );
-        done += length;
-        for (const target of active)
-          if (target.failed === undefined)
-            options.onProgress?.({ device: target.device, stage: 'verifying', done, total: plan.total });
-      }
-    }
+    await fanOut<Target>({
+      source,
+      ranges: plan.ranges,
+      chunkBytes: CHUNK_BYTES,
+      buffers: Array.from({ length: PIPELINE_CHUNKS }, () => Buffer.allocUnsafe(CHUNK_BYTES)),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      consumers: [...readers].map(([target, reader]) => ({
+        key: target,
+        step: async ({ buffer: expected, length, at }) => {
+          // O_DIRECT reads whole logical blocks: round the length up; the device is at least as large as the image.
+          const readLength = Math.min(Math.ceil(length / 4096) * 4096, target.checked.device.size - at);
+          let got = 0;
+          while (got < readLength) {
+            const { bytesRead } = await reader.handle.read(reader.buffer, got, readLength - got, at + got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          if (got < length || reader.buffer.compare(expected, 0, length, 0, length) !== 0) throw new VerifyMismatch(at);
+          const done = (checkedBytes.get(target) ?? 0) + length;
+          checkedBytes.set(target, done);
+          options.onProgress?.({ device: target.device, stage: 'verifying', done, total: plan.total });
+        },
+      })),
+      onFailure: (target, error, { at }) => {
+        target.failed =
+          error instanceof VerifyMismatch
+            ? `${target.device}: verification failed at byte ${at}: the key does not hold what was written (faulty or counterfeit key?)`
+            : reasonOf(error, target.device, `reading back byte ${at}`);
+      },
+    });
   } finally {
     await source.close();
     for (const { handle } of readers.values()) await handle.close().catch(() => undefined);
