@@ -1,7 +1,6 @@
 import { mkdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { treeBytes } from '../cache/index.ts';
-import { earlyConfig, grubMkimage } from '../tools/grub.ts';
 import { mkfsExt4, mkfsFat32 } from '../tools/mkfs.ts';
 import { mcopy, mcopyTree, mmd } from '../tools/mtools.ts';
 import { sfdiskWrite } from '../tools/sfdisk.ts';
@@ -23,45 +22,12 @@ import {
 
 export type ContentFilesystem = 'exfat' | 'fat32';
 
-/** GRUB modules built into the disk's core images: enough to find the content partition and read grub.cfg there. */
-const DISK_BIOS_MODULES = [
-  'biosdisk',
-  'part_gpt',
-  'part_msdos',
-  'exfat',
-  'fat',
-  'search',
-  'search_fs_file',
-  'configfile',
-  'normal',
-  'linux',
-  'echo',
-  'test',
-  'serial',
-  'terminal',
-];
-const DISK_EFI_MODULES = [
-  'part_gpt',
-  'part_msdos',
-  'exfat',
-  'fat',
-  'search',
-  'search_fs_file',
-  'configfile',
-  'normal',
-  'linux',
-  'echo',
-  'test',
-  'serial',
-  'terminal',
-  'efi_gop',
-];
-
 export interface AssembleOptions {
   /** The content partition's tree: live/, openkey/, START-HERE.html, boot/grub/ (grub.cfg and modules), .disk/. */
   tree: string;
-  /** The marker file under .disk/ that the core images search for. */
-  marker: string;
+  /** GRUB's core images (the bootloader stage's), which find the content partition by its marker under .disk/. */
+  biosCore: string;
+  efiBinary: string;
   /** Derives the disk's ids and serials (the medium identity). */
   identity: string;
   filesystem: ContentFilesystem;
@@ -86,39 +52,18 @@ export async function assembleDisk(options: AssembleOptions): Promise<{ layout: 
   options.log('partition table (GPT: content, EFI system, BIOS boot, persistence)');
   await sfdiskWrite(image, sfdiskScript(layout, options.identity));
 
-  options.log('GRUB core images (BIOS and UEFI)');
-  const early = path.join(options.workDir, 'early.cfg');
-  await writeFile(early, earlyConfig(options.marker));
-  const core = path.join(options.workDir, 'core.img');
-  await grubMkimage({
-    format: 'i386-pc',
-    output: core,
-    config: early,
-    prefix: '/boot/grub',
-    modules: DISK_BIOS_MODULES,
-    signal: options.signal,
-  });
+  options.log('GRUB for BIOS (BIOS boot partition) and UEFI (EFI system partition)');
   await embedBiosGrub({
     image,
-    coreImage: core,
+    coreImage: options.biosCore,
     biosBootLba: layout.biosBoot.offset / SECTOR,
     biosBootSectors: layout.biosBoot.bytes / SECTOR,
   });
-  const efi = path.join(options.workDir, 'BOOTX64.EFI');
-  await grubMkimage({
-    format: 'x86_64-efi',
-    output: efi,
-    config: early,
-    prefix: '/boot/grub',
-    modules: DISK_EFI_MODULES,
-    signal: options.signal,
-  });
-  await utimes(efi, options.epoch, options.epoch);
   const serial = Number.parseInt(options.identity.slice(16, 24), 16);
   await mkfsFat32({ target: image, offset: layout.esp.offset, bytes: layout.esp.bytes, label: ESP_LABEL, serial });
   const esp = `${image}@@${layout.esp.offset}`;
   await mmd(esp, ['EFI', 'EFI/BOOT'], options.epoch);
-  await mcopy(esp, efi, 'EFI/BOOT/BOOTX64.EFI', options.epoch);
+  await mcopy(esp, options.efiBinary, 'EFI/BOOT/BOOTX64.EFI', options.epoch);
 
   options.log(`content partition (${options.filesystem}, ${Math.round(layout.content.bytes / MiB)} MiB)`);
   if (options.filesystem === 'exfat') {

@@ -4,7 +4,8 @@ import { linkOrCopy, setTreeTimes } from '../cache/fsutil.ts';
 import { assembleDisk, type ContentFilesystem } from '../disk/assemble.ts';
 import { PARTITION_NUMBER, type DiskLayout } from '../disk/layout.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
-import { copyGrubModules, grubConfig, linkTree, mediumIdentity } from './iso.ts';
+import { BOOTLOADER, linkGrubModules, liveFiles, readIdentity, type MediumIdentity } from './bootloader.ts';
+import { grubConfig, linkTree } from './iso.ts';
 import { dependency, type StageContext, type StageDefinition } from './types.ts';
 
 export function diskFileName(manifest: ResolvedManifest): string {
@@ -21,32 +22,25 @@ export function diskSettings(manifest: ResolvedManifest): { filesystem: ContentF
  * The content partition's tree from the stages' outputs (links, no copies): live/ (kernel, initrd, layers), openkey/
  * (apps, datasets, docs), START-HERE.html, the marker GRUB searches for and boot/grub (grub.cfg and modules).
  */
-async function diskTree(context: StageContext, tree: string): Promise<{ identity: string; marker: string }> {
+async function diskTree(context: StageContext, tree: string): Promise<MediumIdentity> {
   const { manifest } = context;
-  const osLayer = dependency(context, 'os-layer');
-  const serviceLayer = dependency(context, 'service-layer');
   const service = dependency(context, 'service');
   const content = dependency(context, 'content');
+  const bootloader = dependency(context, 'bootloader');
   context.log('assembling the content partition tree');
-  for (const name of ['vmlinuz', 'initrd.img', '00-os.squashfs', '05-config.squashfs']) {
-    await linkOrCopy(path.join(osLayer, name), path.join(tree, 'live', name));
-  }
-  await linkOrCopy(path.join(serviceLayer, '10-service.squashfs'), path.join(tree, 'live', '10-service.squashfs'));
+  for (const [name, file] of Object.entries(liveFiles(context))) await linkOrCopy(file, path.join(tree, 'live', name));
   if (manifest.apps.length > 0) await linkTree(path.join(service, 'apps'), path.join(tree, 'openkey'));
   await linkTree(path.join(content, 'root'), tree);
-  const identity = await mediumIdentity(path.join(tree, 'live'));
-  // Not the ISO's marker: a VM with the ISO as a CD and the disk attached boots the one it was started from.
-  const marker = `openkey-disk-${identity.slice(0, 16)}`;
+  const ids = await readIdentity(bootloader);
   await mkdir(path.join(tree, '.disk'), { recursive: true });
-  await writeFile(path.join(tree, '.disk', marker), '');
+  await writeFile(path.join(tree, '.disk', ids.diskMarker), '');
   await writeFile(path.join(tree, '.disk', 'info'), `${manifest.name} ${manifest.version} (${manifest.variant})\n`);
   const grubDir = path.join(tree, 'boot', 'grub');
   await mkdir(grubDir, { recursive: true });
   // live-boot looks for a partition labelled "persistence" holding persistence.conf.
   await writeFile(path.join(grubDir, 'grub.cfg'), grubConfig(manifest, { extraArgs: ['persistence'] }));
-  await copyGrubModules('i386-pc', path.join(grubDir, 'i386-pc'));
-  await copyGrubModules('x86_64-efi', path.join(grubDir, 'x86_64-efi'));
-  return { identity, marker };
+  await linkGrubModules(bootloader, grubDir);
+  return ids;
 }
 
 /**
@@ -60,13 +54,15 @@ export async function writeKeyDisk(
 ): Promise<{ bytes: number; layout: DiskLayout; marker: string }> {
   const settings = diskSettings(context.manifest);
   const tree = path.join(context.workDir, 'tree');
-  const { identity, marker } = await diskTree(context, tree);
+  const { identity, diskMarker: marker } = await diskTree(context, tree);
+  const bootloader = dependency(context, 'bootloader');
   for (const [where, file] of Object.entries(extra)) await linkOrCopy(file, path.join(tree, where));
   await setTreeTimes(tree, context.sourceDateEpoch);
   const { layout, bytes } = await assembleDisk({
     tree,
-    marker,
     identity,
+    biosCore: path.join(bootloader, BOOTLOADER.diskBios),
+    efiBinary: path.join(bootloader, BOOTLOADER.diskEfi),
     filesystem: settings.filesystem,
     persistenceMode: settings.persistence,
     output,

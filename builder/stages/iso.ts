@@ -1,49 +1,17 @@
 import { copyFile, mkdir, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { keySbom, sbomFileName } from '../sbom/index.ts';
-import { linkOrCopy, setTreeTimes, sha256File, sha256Text } from '../cache/fsutil.ts';
+import { linkOrCopy, setTreeTimes } from '../cache/fsutil.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
-import { GRUB_LIB, earlyConfig, grubMkimage } from '../tools/grub.ts';
+import { GRUB_LIB } from '../tools/grub.ts';
 import { grubArg, grubQuote } from '../util/grub-quote.ts';
 import { mcopy, mformat, mmd } from '../tools/mtools.ts';
 import { xorrisoHybridIso } from '../tools/xorriso.ts';
+import { BOOTLOADER, linkGrubModules, liveFiles, readIdentity } from './bootloader.ts';
 import { dependency, type StageDefinition } from './types.ts';
 
 /** Kernel arguments every entry gets: the serial console (boot tests, headless servers) then the screen. */
 const CONSOLE_ARGS = ['console=ttyS0,115200n8', 'console=tty0'];
-
-export const BIOS_MODULES = [
-  'biosdisk',
-  'iso9660',
-  'part_msdos',
-  'part_gpt',
-  'fat',
-  'search',
-  'search_fs_file',
-  'configfile',
-  'normal',
-  'linux',
-  'echo',
-  'test',
-  'serial',
-  'terminal',
-];
-export const EFI_MODULES = [
-  'part_gpt',
-  'part_msdos',
-  'fat',
-  'iso9660',
-  'search',
-  'search_fs_file',
-  'configfile',
-  'normal',
-  'linux',
-  'echo',
-  'test',
-  'serial',
-  'terminal',
-  'efi_gop',
-];
 
 export function isoFileName(manifest: ResolvedManifest): string {
   return `${manifest.name}-${manifest.version}.iso`;
@@ -86,12 +54,6 @@ export function grubConfig(manifest: ResolvedManifest, options: { extraArgs?: st
 }
 
 /** sha256 over the digests of the kernel, the initrd and every layer. */
-export async function mediumIdentity(liveDir: string): Promise<string> {
-  const names = (await readdir(liveDir)).sort();
-  const digests = await Promise.all(names.map(async (name) => `${name} ${await sha256File(path.join(liveDir, name))}`));
-  return sha256Text(digests.join('\n'));
-}
-
 export async function linkTree(source: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   for (const entry of await readdir(source, { withFileTypes: true })) {
@@ -99,14 +61,6 @@ export async function linkTree(source: string, dest: string): Promise<void> {
     const to = path.join(dest, entry.name);
     if (entry.isDirectory()) await linkTree(from, to);
     else if (entry.isFile()) await linkOrCopy(from, to);
-  }
-}
-
-export async function copyGrubModules(platform: 'i386-pc' | 'x86_64-efi', dest: string): Promise<void> {
-  await mkdir(dest, { recursive: true });
-  const source = path.join(GRUB_LIB, platform);
-  for (const name of (await readdir(source)).sort()) {
-    if (name.endsWith('.mod') || name.endsWith('.lst')) await copyFile(path.join(source, name), path.join(dest, name));
   }
 }
 
@@ -119,16 +73,14 @@ export const isoStage: StageDefinition = {
   async run(context) {
     const { manifest } = context;
     const osLayer = dependency(context, 'os-layer');
-    const serviceLayer = dependency(context, 'service-layer');
     const service = dependency(context, 'service');
     const content = dependency(context, 'content');
+    const bootloader = dependency(context, 'bootloader');
     const root = path.join(context.workDir, 'root');
 
     context.log('assembling the ISO tree');
-    for (const name of ['vmlinuz', 'initrd.img', '00-os.squashfs', '05-config.squashfs']) {
-      await linkOrCopy(path.join(osLayer, name), path.join(root, 'live', name));
-    }
-    await linkOrCopy(path.join(serviceLayer, '10-service.squashfs'), path.join(root, 'live', '10-service.squashfs'));
+    for (const [name, file] of Object.entries(liveFiles(context)))
+      await linkOrCopy(file, path.join(root, 'live', name));
     if (manifest.apps.length > 0) await linkTree(path.join(service, 'apps'), path.join(root, 'openkey'));
     await linkTree(path.join(content, 'root'), root);
     context.log('writing the SBOM (SPDX 2.3)');
@@ -144,40 +96,21 @@ export const isoStage: StageDefinition = {
     });
     await writeFile(path.join(root, 'openkey', 'sbom.spdx.json'), sbom);
     await writeFile(path.join(context.outDir, sbomFileName(manifest)), sbom);
-    // The medium's identity comes from the bytes it boots (not from plan hashes, which also cover sources that do
-    // not change a byte of the image), so GRUB finds this build's files and two identical builds stay identical.
-    const identity = await mediumIdentity(path.join(root, 'live'));
-    const marker = `openkey-${identity.slice(0, 16)}`;
+    const { identity, isoMarker } = await readIdentity(bootloader);
     await mkdir(path.join(root, '.disk'), { recursive: true });
-    await writeFile(path.join(root, '.disk', marker), '');
+    await writeFile(path.join(root, '.disk', isoMarker), '');
     await writeFile(path.join(root, '.disk', 'info'), `${manifest.name} ${manifest.version} (${manifest.variant})\n`);
 
-    context.log('making the GRUB images (BIOS and UEFI)');
+    // The core images come made from the bootloader stage; copied, not linked: xorriso patches the El Torito image
+    // with its boot info table, and the cache's copy must stay as it was.
     const grubDir = path.join(root, 'boot', 'grub');
     await mkdir(grubDir, { recursive: true });
     await writeFile(path.join(grubDir, 'grub.cfg'), grubConfig(manifest));
-    await copyGrubModules('i386-pc', path.join(grubDir, 'i386-pc'));
-    await copyGrubModules('x86_64-efi', path.join(grubDir, 'x86_64-efi'));
-    const early = path.join(context.workDir, 'early.cfg');
-    await writeFile(early, earlyConfig(marker));
-    await grubMkimage({
-      format: 'i386-pc-eltorito',
-      output: path.join(grubDir, 'i386-pc', 'eltorito.img'),
-      config: early,
-      prefix: '/boot/grub',
-      modules: BIOS_MODULES,
-      signal: context.signal,
-    });
+    await linkGrubModules(bootloader, grubDir);
+    await copyFile(path.join(bootloader, BOOTLOADER.isoBios), path.join(grubDir, 'i386-pc', 'eltorito.img'));
     const efiBinary = path.join(root, 'EFI', 'BOOT', 'BOOTX64.EFI');
     await mkdir(path.dirname(efiBinary), { recursive: true });
-    await grubMkimage({
-      format: 'x86_64-efi',
-      output: efiBinary,
-      config: early,
-      prefix: '/boot/grub',
-      modules: EFI_MODULES,
-      signal: context.signal,
-    });
+    await copyFile(path.join(bootloader, BOOTLOADER.isoEfi), efiBinary);
     await setTreeTimes(root, context.sourceDateEpoch);
 
     // The EFI system partition: just BOOTX64.EFI, which finds the ISO file system by the marker.
@@ -207,6 +140,6 @@ export const isoStage: StageDefinition = {
         if (Math.floor(percent) !== lastPercent) context.progress((lastPercent = Math.floor(percent)));
       },
     });
-    return { outputs: { [isoFileName(manifest)]: (await stat(iso)).size }, details: { marker } };
+    return { outputs: { [isoFileName(manifest)]: (await stat(iso)).size }, details: { marker: isoMarker } };
   },
 };

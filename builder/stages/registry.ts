@@ -1,5 +1,6 @@
 import { SYNTHETIC_BYTES_PER_EVENT } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
+import { bootloaderStage } from './bootloader.ts';
 import { contentStage } from './content.ts';
 import { datasetsStage } from './datasets.ts';
 import { diskStage } from './disk.ts';
@@ -41,6 +42,7 @@ export type StageName =
   | 'os-layer'
   | 'service'
   | 'service-layer'
+  | 'bootloader'
   | 'datasets'
   | 'content'
   | 'iso'
@@ -186,6 +188,18 @@ export const STAGES: readonly StageRecord[] = [
     definition: serviceLayerStage,
   },
   {
+    name: 'bootloader',
+    summary: "GRUB's core images for both media and their marker, from live/ alone (a content change reuses them)",
+    dependsOn: ['os-layer', 'service-layer'],
+    inputs: () => ({}),
+    code: [stage('bootloader'), tool('grub')],
+    tools: ['grub-mkimage', '/usr/lib/grub/x86_64-efi/linux.mod'],
+    diskBytes: () => 0.1 * GiB,
+    artefacts: none,
+    cached: true,
+    definition: bootloaderStage,
+  },
+  {
     name: 'datasets',
     summary: 'the datasets: generated, downloaded and checked, or placed from the real-data store',
     dependsOn: [],
@@ -234,7 +248,7 @@ export const STAGES: readonly StageRecord[] = [
   {
     name: 'iso',
     summary: 'the hybrid ISO, GRUB for BIOS and UEFI',
-    dependsOn: ['os-layer', 'service-layer', 'service', 'content'],
+    dependsOn: ['os-layer', 'service-layer', 'bootloader', 'service', 'content'],
     inputs: (manifest) => ({ label: manifest.label, boot: manifest.boot, sourceDateEpoch: manifest.sourceDateEpoch }),
     // the SBOM reads the .deb archive's hashes through builder/cache/debs.ts
     code: [
@@ -246,15 +260,7 @@ export const STAGES: readonly StageRecord[] = [
       'builder/sbom',
       'builder/cache/debs.ts',
     ],
-    tools: [
-      'xorriso',
-      'unsquashfs',
-      'grub-mkimage',
-      '/usr/lib/grub/i386-pc/boot_hybrid.img',
-      '/usr/lib/grub/x86_64-efi/linux.mod',
-      'mformat',
-      'mkfs.vfat',
-    ],
+    tools: ['xorriso', 'unsquashfs', '/usr/lib/grub/i386-pc/boot_hybrid.img', 'mformat', 'mkfs.vfat'],
     diskBytes: (manifest) => 1.5 * GiB + contentBytes(manifest),
     artefacts: (manifest) => [isoFileName(manifest), sbomFileName(manifest)],
     cached: true,
@@ -263,7 +269,7 @@ export const STAGES: readonly StageRecord[] = [
   {
     name: 'disk',
     summary: 'the key as a GPT disk: BIOS boot, EFI system, exFAT content OPENKEY, ext4 persistence',
-    dependsOn: ['os-layer', 'service-layer', 'service', 'content'],
+    dependsOn: ['os-layer', 'service-layer', 'bootloader', 'service', 'content'],
     enabled: (manifest) =>
       manifest.outputs.usb.enabled || manifest.outputs.qcow2.enabled || manifest.outputs.ova.enabled,
     inputs: (manifest) => ({
@@ -271,8 +277,8 @@ export const STAGES: readonly StageRecord[] = [
       disk: manifest.outputs.usb,
       sourceDateEpoch: manifest.sourceDateEpoch,
     }),
-    code: [stage('disk'), stage('iso'), 'builder/disk', tool('grub'), tool('mkfs'), tool('mtools'), tool('sfdisk')],
-    tools: ['grub-mkimage', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'mformat'],
+    code: [stage('disk'), stage('iso'), 'builder/disk', tool('mkfs'), tool('mtools'), tool('sfdisk')],
+    tools: ['sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'mformat'],
     diskBytes: (manifest) => 1.5 * GiB + contentBytes(manifest),
     artefacts: none,
     cached: true,
@@ -314,24 +320,15 @@ export const STAGES: readonly StageRecord[] = [
     summary: 'the USB disk image (the disk stage output; for M and L laid out again with the OVA), its table checked',
     dependsOn: ['disk'],
     alsoDependsOn: (manifest) =>
-      carriesOva(manifest) ? ['os-layer', 'service-layer', 'service', 'content', 'ova'] : [],
+      carriesOva(manifest) ? ['os-layer', 'service-layer', 'bootloader', 'service', 'content', 'ova'] : [],
     enabled: (manifest) => manifest.outputs.usb.enabled,
     inputs: (manifest) => ({
       media: manifest.media,
       carriesOva: carriesOva(manifest),
       ...(carriesOva(manifest) ? { boot: manifest.boot, disk: manifest.outputs.usb } : {}),
     }),
-    code: [
-      stage('usb'),
-      stage('disk'),
-      stage('iso'),
-      'builder/disk',
-      tool('grub'),
-      tool('mkfs'),
-      tool('mtools'),
-      tool('sfdisk'),
-    ],
-    tools: ['sfdisk', 'grub-mkimage', 'mkfs.ext4', 'mkfs.vfat', 'mformat'],
+    code: [stage('usb'), stage('disk'), stage('iso'), 'builder/disk', tool('mkfs'), tool('mtools'), tool('sfdisk')],
+    tools: ['sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'mformat'],
     // a hard link to the disk stage's bytes, or the disk again with the OVA
     diskBytes: (manifest) => (carriesOva(manifest) ? 3 * GiB + contentBytes(manifest) : 0),
     artefacts: (manifest) => [usbFileName(manifest)],

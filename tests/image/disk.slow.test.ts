@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diskCoreImages } from '../../builder/stages/bootloader.ts';
 import { assembleDisk, type ContentFilesystem } from '../../builder/disk/assemble.ts';
 import { GPT_TYPES } from '../../builder/disk/layout.ts';
 
@@ -23,7 +24,7 @@ async function assemble(name: string, filesystem: ContentFilesystem): Promise<st
   mkdirSync(workDir);
   await assembleDisk({
     tree,
-    marker: 'openkey-disk-test',
+    ...(await diskCoreImages(workDir, 'openkey-disk-test')),
     identity: 'ef'.repeat(32),
     filesystem,
     persistenceMode: '/home union',

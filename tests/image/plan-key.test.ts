@@ -34,7 +34,7 @@ describe('openkey plan prints the keys the build uses', () => {
       dryRun: true,
     });
     expect(outcome.stages.map((s) => [s.stage.name, s.key])).toEqual(printed);
-    expect(printed.length).toBe(10); // rootfs … datasets, content, iso, disk, usb
+    expect(printed.length).toBe(11); // rootfs … service-layer, bootloader, datasets, content, iso, disk, usb
   }, 120_000);
 
   it('a build finds every stage in the cache under the plan keys, runs none, and publishes the artefacts', async () => {

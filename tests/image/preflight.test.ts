@@ -113,6 +113,7 @@ describe('build preflight: found before the rootfs stage, nothing written', () =
       'os-layer',
       'service',
       'service-layer',
+      'bootloader',
       'datasets',
       'content',
       'iso',

@@ -42,6 +42,7 @@ describe('planner', () => {
       'os-layer',
       'service',
       'service-layer',
+      'bootloader',
       'datasets',
       'content',
       'iso',
@@ -90,6 +91,7 @@ describe('planner', () => {
       'rootfs',
       'overlay',
       'os-layer',
+      'bootloader',
       'iso',
       'disk',
       'usb',
@@ -103,6 +105,7 @@ describe('planner', () => {
     expect(changed(hashes(manifest, before), hashes(manifest, after))).toEqual([
       'service',
       'service-layer',
+      'bootloader',
       'iso',
       'disk',
       'usb',
@@ -117,18 +120,38 @@ describe('planner', () => {
         hashes(manifest, before),
         hashes(manifest, facts(manifest, { codeDigests: { ...before.codeDigests, [file]: 'e'.repeat(64) } })),
       );
-    expect(edit('builder/stages/rootfs.ts')).toEqual(['rootfs', 'overlay', 'os-layer', 'iso', 'disk', 'usb']);
+    expect(edit('builder/stages/rootfs.ts')).toEqual([
+      'rootfs',
+      'overlay',
+      'os-layer',
+      'bootloader',
+      'iso',
+      'disk',
+      'usb',
+    ]);
     expect(edit('builder/tools/mksquashfs.ts')).toEqual([
       'rootfs',
       'overlay',
       'os-layer',
       'service-layer',
+      'bootloader',
       'iso',
       'disk',
       'usb',
     ]);
     expect(edit('builder/synth')).toEqual(['datasets', 'content', 'iso', 'disk', 'usb']);
-    expect(edit('rootio')).toEqual(['service', 'service-layer', 'datasets', 'content', 'iso', 'disk', 'usb']);
+    expect(edit('rootio')).toEqual([
+      'service',
+      'service-layer',
+      'bootloader',
+      'datasets',
+      'content',
+      'iso',
+      'disk',
+      'usb',
+    ]);
+    // GRUB's core images are remade only when GRUB's code or live/ changes: never for a doc or a dataset.
+    expect(edit('builder/tools/grub.ts')).toEqual(['bootloader', 'iso', 'disk', 'usb']);
     expect(edit('builder/tools/sfdisk.ts')).toEqual(['disk', 'usb']);
   });
 
@@ -144,7 +167,7 @@ describe('planner', () => {
   it('has the key of M and L carry the OVA: usb reads the ova and the layers, and keys on them', async () => {
     const large = await shipped('l.yaml');
     const usb = planBuild(large, facts(large)).stages.find((stage) => stage.name === 'usb');
-    expect(usb?.dependsOn).toEqual(['disk', 'os-layer', 'service-layer', 'service', 'content', 'ova']);
+    expect(usb?.dependsOn).toEqual(['disk', 'os-layer', 'service-layer', 'bootloader', 'service', 'content', 'ova']);
     const bigger = {
       ...large,
       outputs: { ...large.outputs, ova: { ...large.outputs.ova, vm: { ...large.outputs.ova.vm, memoryMiB: 8192 } } },

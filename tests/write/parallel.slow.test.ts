@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diskCoreImages } from '../../builder/stages/bootloader.ts';
 import { assembleDisk } from '../../builder/disk/assemble.ts';
 import { checkTarget, writeKeys } from '../../builder/write/index.ts';
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
   mkdirSync(workDir);
   await assembleDisk({
     tree,
-    marker: 'openkey-disk-test',
+    ...(await diskCoreImages(workDir, 'openkey-disk-test')),
     identity: 'cd'.repeat(32),
     filesystem: 'exfat',
     persistenceMode: '/home union',
