@@ -1,4 +1,4 @@
-import { mkdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { treeBytes } from '../cache/index.ts';
 import { mkfsExt4, mkfsFat32 } from '../tools/mkfs.ts';
@@ -63,7 +63,11 @@ export async function assembleDisk(options: AssembleOptions): Promise<{ layout: 
   await mkfsFat32({ target: image, offset: layout.esp.offset, bytes: layout.esp.bytes, label: ESP_LABEL, serial });
   const esp = `${image}@@${layout.esp.offset}`;
   await mmd(esp, ['EFI', 'EFI/BOOT'], options.epoch);
-  await mcopy(esp, options.efiBinary, 'EFI/BOOT/BOOTX64.EFI', options.epoch);
+  // mcopy keeps the file's time: a copy dated at the build's epoch, so the same inputs give the same ESP bytes.
+  const efi = path.join(options.workDir, 'BOOTX64.EFI');
+  await copyFile(options.efiBinary, efi);
+  await utimes(efi, options.epoch, options.epoch);
+  await mcopy(esp, efi, 'EFI/BOOT/BOOTX64.EFI', options.epoch);
 
   options.log(`content partition (${options.filesystem}, ${Math.round(layout.content.bytes / MiB)} MiB)`);
   if (options.filesystem === 'exfat') {
