@@ -24,8 +24,7 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'fast', include: ['tests/**/*.test.ts'], exclude: SLOW_TESTS } },
-      // Two concurrent tests at most (describe.concurrent in the e2e boots two single-threaded TCG VMs at once).
-      { extends: true, test: { name: 'slow', include: SLOW_TESTS, maxConcurrency: 2 } },
+      { extends: true, test: { name: 'slow', include: SLOW_TESTS } },
     ],
   },
 });

@@ -160,10 +160,9 @@ describe('mu image', () => {
   }, 300_000);
 });
 
-// Two boots at a time (maxConcurrency of the slow tier): each VM runs one TCG thread, so two use the two cores, and
-// the eleven boots take half the wall time they took one after another. Listed longest first (the persistence tests
-// boot twice) so the short ones fill the gaps at the end.
-describe.concurrent('mu boots', () => {
+// One boot at a time: a TCG VM keeps two host threads busy (the vCPU and QEMU's main loop), so two VMs on two cores
+// each boot at half speed, and GRUB's reads from the USB stick and the SATA disk slow down the most.
+describe('mu boots', () => {
   it.each(['bios', 'uefi'] as Firmware[])(
     'boots the key image as a USB stick under %s, keeps a file in the home across a reboot and grows persistence',
     async (firmware) => {
@@ -222,7 +221,6 @@ describe.concurrent('mu boots', () => {
     async () => {
       const backing = path.join(scratch, 'written-key.raw');
       await run('truncate', ['-s', '3G', backing]);
-      // Asynchronous on purpose: the other boot running beside this test is watched on the same event loop.
       const loop = (await run('losetup', ['--find', '--show', backing])).stdout.trim();
       try {
         const written = (
