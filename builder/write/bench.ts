@@ -9,7 +9,7 @@
  * image is read once beforehand so every run finds it in the page cache alike.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { markdownTable, parseBenchArgs, wholeNumber } from '../../common/bench.ts';
@@ -17,7 +17,7 @@ import { UsageError } from '../../common/errors.ts';
 import { PROJECT_ROOT } from '../plan/survey.ts';
 import { run } from '../tools/exec.ts';
 
-export const USAGE = 'scripts/bench-write [IMAGE] [--work DIR] [--key-mib N]';
+export const USAGE = 'scripts/bench-write [IMAGE] [--work DIR] [--key-mib N] [--key-mbs N]';
 export const DEFAULT_IMAGE = path.join(PROJECT_ROOT, 'out/openkey-s/openkey-s-0.1.0-usb.img');
 
 export interface WriteBenchOptions {
@@ -26,6 +26,11 @@ export interface WriteBenchOptions {
   work: string;
   /** Size of each key; by default the image's plus 512 MiB, room for the persistence partition to grow. */
   keyMiB?: number;
+  /**
+   * Also time one key and two keys on loop devices throttled to this many MB/s each way (the blkio controller), as
+   * independent USB sticks are: unthrottled, two loop devices share this machine's one disk and its page cache.
+   */
+  keyMBs?: number;
 }
 
 /** The command line of scripts/bench-write; a bad one is a UsageError with the exact complaint. */
@@ -36,7 +41,7 @@ export function parseWriteBenchArgs(
 ): WriteBenchOptions {
   const { values, positionals } = parseBenchArgs(
     argv,
-    { work: { type: 'string' }, 'key-mib': { type: 'string' } },
+    { work: { type: 'string' }, 'key-mib': { type: 'string' }, 'key-mbs': { type: 'string' } },
     USAGE,
     true,
   );
@@ -52,10 +57,12 @@ export function parseWriteBenchArgs(
     throw new UsageError(
       `--key-mib ${keyMiB}: smaller than the image (${Math.ceil(statSync(image).size / 2 ** 20)} MiB)`,
     );
+  const keyMBs = values['key-mbs'] === undefined ? undefined : wholeNumber(values['key-mbs'], '--key-mbs', 1);
   return {
     image,
     work: path.resolve(cwd, values.work ?? os.tmpdir()),
     ...(keyMiB === undefined ? {} : { keyMiB }),
+    ...(keyMBs === undefined ? {} : { keyMBs }),
   };
 }
 
@@ -65,6 +72,8 @@ export interface WriteFigures {
   dd: number;
   bmaptool: number;
   two: number;
+  /** With --key-mbs: one key and two keys at once on throttled loop devices. */
+  throttled?: { mbs: number; one: number; two: number };
 }
 
 /** The README's table: each run's seconds and its ratio to the baselines (ours to dd, to bmaptool; two keys to one). */
@@ -77,8 +86,52 @@ export function formatWriteTable(f: WriteFigures): string {
       ['dd bs=4M oflag=direct conv=fsync + cmp', f.dd.toFixed(1), `ours ${ratio(f.ours, f.dd)}× of dd`],
       ['bmaptool copy with its bmap', f.bmaptool.toFixed(1), `ours ${ratio(f.ours, f.bmaptool)}× of bmaptool`],
       ['openkey write, two keys at once', f.two.toFixed(1), `${ratio(f.two, f.ours)}× one key (goal < 1.3)`],
+      ...(f.throttled === undefined
+        ? []
+        : [
+            [`openkey write, one key of ${f.throttled.mbs} MB/s`, f.throttled.one.toFixed(1), '1'],
+            [
+              `openkey write, two keys of ${f.throttled.mbs} MB/s at once`,
+              f.throttled.two.toFixed(1),
+              `${ratio(f.throttled.two, f.throttled.one)}× one key (goal < 1.3)`,
+            ],
+          ]),
     ],
   );
+}
+
+/**
+ * A cgroup whose processes may move at most `bytesPerSecond` each way on each device added to it: the blkio
+ * controller's throttle (cgroup v1) or io.max (v2). It throttles what a process submits itself, as O_DIRECT does;
+ * buffered writes flushed later by the kernel escape v1's throttle, so only O_DIRECT writers are timed under it.
+ */
+async function throttleGroup(bytesPerSecond: number) {
+  const v1 = '/sys/fs/cgroup/blkio';
+  const isV1 = existsSync(path.join(v1, 'blkio.throttle.write_bps_device'));
+  const root = isV1 ? v1 : '/sys/fs/cgroup';
+  if (!isV1 && !existsSync(path.join(root, 'cgroup.controllers')))
+    throw new UsageError(
+      '--key-mbs needs the blkio (cgroup v1) or io (cgroup v2) controller, and this machine has neither',
+    );
+  if (!isV1) await writeFile(path.join(root, 'cgroup.subtree_control'), '+io').catch(() => undefined);
+  const dir = path.join(root, `openkey-bench-write-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  return {
+    async add(device: string): Promise<void> {
+      const { rdev } = await stat(device);
+      const majMin = `${Math.floor(rdev / 256) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`;
+      if (isV1) {
+        await writeFile(path.join(dir, 'blkio.throttle.write_bps_device'), `${majMin} ${bytesPerSecond}`);
+        await writeFile(path.join(dir, 'blkio.throttle.read_bps_device'), `${majMin} ${bytesPerSecond}`);
+      } else await writeFile(path.join(dir, 'io.max'), `${majMin} rbps=${bytesPerSecond} wbps=${bytesPerSecond}`);
+    },
+    /** The command line that runs `argv` inside the group. */
+    wrap: (argv: string[]): [string, string[]] => [
+      'sh',
+      ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, ...argv],
+    ],
+    remove: () => rmdir(dir).catch(() => undefined),
+  };
 }
 
 /** Runs the four writes; progress and each run's time go to `log` (stderr in the script). */
@@ -131,7 +184,37 @@ export async function benchWrite(options: WriteBenchOptions, log: (line: string)
       const out = await openkey([await freshKey('two-a'), await freshKey('two-b')]);
       log(`  ${out.trim().replace(/\n/g, '\n  ')}`);
     });
-    return { ours, dd, bmaptool, two };
+    if (options.keyMBs === undefined) return { ours, dd, bmaptool, two };
+
+    const group = await throttleGroup(options.keyMBs * 1e6);
+    try {
+      const throttledKey = async (name: string) => {
+        const loop = await freshKey(name);
+        await group.add(loop);
+        return loop;
+      };
+      const throttledOpenkey = async (devices: string[]) => {
+        const [command, args] = group.wrap([
+          process.execPath,
+          path.join(PROJECT_ROOT, 'bin/openkey.mjs'),
+          'write',
+          image,
+          ...devices,
+          '--yes',
+        ]);
+        log(`  ${(await run(command, args)).stdout.trim().replace(/\n/g, '\n  ')}`);
+      };
+      log(`keys throttled to ${options.keyMBs} MB/s each way (${group.wrap([])[1][2]})`);
+      const one = await timed(`openkey write, one key of ${options.keyMBs} MB/s`, async () =>
+        throttledOpenkey([await throttledKey('slow-one')]),
+      );
+      const twoThrottled = await timed(`openkey write, two keys of ${options.keyMBs} MB/s at once`, async () =>
+        throttledOpenkey([await throttledKey('slow-a'), await throttledKey('slow-b')]),
+      );
+      return { ours, dd, bmaptool, two, throttled: { mbs: options.keyMBs, one, two: twoThrottled } };
+    } finally {
+      await group.remove();
+    }
   } finally {
     for (const loop of loops) await run('losetup', ['-d', loop]);
     await rm(work, { recursive: true, force: true });

@@ -16,12 +16,13 @@ describe('the write benchmark (scripts/bench-write)', () => {
     expect(DEFAULT_IMAGE).toBe(path.resolve(import.meta.dirname, '../../out/openkey-s/openkey-s-0.1.0-usb.img'));
   });
 
-  it('takes IMAGE relative to the working folder, --work and --key-mib', () => {
+  it('takes IMAGE relative to the working folder, --work, --key-mib and --key-mbs', () => {
     expect(parseWriteBenchArgs(['key.img'], dir)).toEqual({ image, work: tmpdir() });
-    expect(parseWriteBenchArgs([image, '--work', 'w', '--key-mib', '4'], dir)).toEqual({
+    expect(parseWriteBenchArgs([image, '--work', 'w', '--key-mib', '4', '--key-mbs', '30'], dir)).toEqual({
       image,
       work: path.join(dir, 'w'),
       keyMiB: 4,
+      keyMBs: 30,
     });
   });
 
@@ -32,6 +33,7 @@ describe('the write benchmark (scripts/bench-write)', () => {
     [['key.img', '--key-mib', 'lots'], '--key-mib expects a whole number of at least 1, got "lots"', undefined],
     [['key.img', '--key-mib', '3'], '--key-mib 3: smaller than the image (4 MiB)', undefined],
     [['key.img', '--keymib', '3'], 'unknown option --keymib', `did you mean --key-mib? usage: ${USAGE}`],
+    [['key.img', '--key-mbs', '0'], '--key-mbs expects a whole number of at least 1, got "0"', undefined],
   ])('refuses %j: %s', (argv, message, hint) => {
     expect(() => parseWriteBenchArgs(argv, dir, NO_IMAGE)).toThrow(new UsageError(message, hint));
     try {
@@ -53,5 +55,17 @@ describe('the write benchmark (scripts/bench-write)', () => {
         '',
       ].join('\n'),
     );
+    const throttled = formatWriteTable({
+      ours: 1,
+      dd: 1,
+      bmaptool: 1,
+      two: 2,
+      throttled: { mbs: 30, one: 40, two: 44 },
+    });
+    expect(throttled.split('\n').slice(-3)).toEqual([
+      '| openkey write, one key of 30 MB/s | 40.0 | 1 |',
+      '| openkey write, two keys of 30 MB/s at once | 44.0 | 1.10× one key (goal < 1.3) |',
+      '',
+    ]);
   });
 });
