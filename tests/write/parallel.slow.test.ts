@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loopKeys, openkey } from './loop-keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diskCoreImages } from '../../builder/stages/bootloader.ts';
 import { assembleDisk } from '../../builder/disk/assemble.ts';
@@ -11,34 +12,12 @@ import { checkTarget, writeKeys } from '../../builder/write/index.ts';
 // Loop devices stand in for USB keys; an Open Key disk image is made from a small tree with the real tools.
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'openkey-parallel-'));
-const loops: string[] = [];
 const mounts: string[] = [];
 const image = path.join(work, 'key.img');
 const MiB = 1024 * 1024;
 const FAILING_DISK = path.join(ROOT, 'tests/write/fixtures/failing-disk.py');
 
-function loopDevice(bytes: number, options: { readOnly?: boolean; dir?: string } = {}): string {
-  const backing = path.join(options.dir ?? work, `disk-${loops.length}.raw`);
-  execFileSync('truncate', ['-s', String(bytes), backing]);
-  const loop = execFileSync('losetup', ['--find', '--show', ...(options.readOnly ? ['--read-only'] : []), backing], {
-    encoding: 'utf8',
-  }).trim();
-  loops.push(loop);
-  return loop;
-}
-
-function openkey(args: string[]): { code: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync(process.execPath, [path.join(ROOT, 'bin/openkey.mjs'), ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { code: 0, stdout, stderr: '' };
-  } catch (error) {
-    const failure = error as { status: number; stdout: string; stderr: string };
-    return { code: failure.status, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
+const { loops, make: loopDevice } = loopKeys(work);
 
 function table(device: string) {
   return (

@@ -3,37 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loopKeys, openkey } from './loop-keys.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkTarget, writeImage } from '../../builder/write/index.ts';
 
 // Real loop devices stand in for USB keys; nothing here opens a real disk for writing.
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'openkey-write-'));
-const loops: string[] = [];
 const mounts: string[] = [];
 
-function loopDevice(bytes: number, withPartitions = false): string {
-  const backing = path.join(work, `disk-${loops.length}.raw`);
-  execFileSync('truncate', ['-s', String(bytes), backing]);
-  const loop = execFileSync('losetup', ['--find', '--show', ...(withPartitions ? ['--partscan'] : []), backing], {
-    encoding: 'utf8',
-  }).trim();
-  loops.push(loop);
-  return loop;
-}
-
-function openkey(args: string[]): { code: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync(process.execPath, [path.join(ROOT, 'bin/openkey.mjs'), ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { code: 0, stdout, stderr: '' };
-  } catch (error) {
-    const failure = error as { status: number; stdout: string; stderr: string };
-    return { code: failure.status, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
+const { loops, make: loopDevice } = loopKeys(work);
 
 afterAll(() => {
   for (const mount of mounts) execFileSync('umount', [mount]);
@@ -83,7 +61,7 @@ describe('openkey write on loop devices', () => {
   });
 
   it('refuses a partition and names the whole disk', () => {
-    const loop = loopDevice(32 * 1024 * 1024, true);
+    const loop = loopDevice(32 * 1024 * 1024, { partitions: true });
     execFileSync('sfdisk', ['--quiet', loop], { input: 'label: dos\n,,L\n' });
     execFileSync('partx', ['--update', loop]);
     const result = openkey(['write', image, `${loop}p1`, '--yes']);
