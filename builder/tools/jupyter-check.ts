@@ -213,7 +213,8 @@ export async function runCells(
     [200, 201],
   );
   const socketUrl = `${serverUrl.replace(/^http/, 'ws')}api/kernels/${kernel.id}/channels?session_id=${randomUUID()}`;
-  const socket = new WebSocket(socketUrl, { headers: { authorization }, handshakeTimeout: REQUEST_TIMEOUT_MS });
+  // Debian's classic notebook (6.4) completes the upgrade only after its kernel_info wait, up to 60 s.
+  const socket = new WebSocket(socketUrl, { headers: { authorization }, handshakeTimeout: 3 * REQUEST_TIMEOUT_MS });
   let stdout = '';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -335,25 +336,31 @@ async function hubLogin(hubUrl: string, name: string, password: string): Promise
   // is in use, and a browser gets a fresh one on its next page view. fetch() says Sec-Fetch-Mode: cors, so no page
   // view of ours renews it: without the (optional) session cookie the login's _xsrf stays valid.
   const jar = new CookieJar(['jupyterhub-session-id']);
-  const page = await request(`${hubUrl}/hub/login`, { jar });
-  const html = await page.text();
-  const xsrf = formXsrf(html) ?? jar.get('_xsrf');
-  if (page.status !== 200 || xsrf === undefined)
-    throw new CheckError(`GET /hub/login: HTTP ${page.status}, no _xsrf field: ${html.slice(0, 200)}`);
-  const form = new URLSearchParams({ username: name, password, _xsrf: xsrf });
-  const login = await request(`${hubUrl}/hub/login`, {
-    method: 'POST',
-    jar,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-  });
-  await login.arrayBuffer();
-  if (login.status !== 302) throw new CheckError(`login of ${name}: HTTP ${login.status}, not a redirect`);
+  // The login form's _xsrf is bound to an anonymous id (address and user agent); students logging in at the same
+  // moment from one address can get a 403 for it, as a browser would, and log in again.
+  let login: Response | undefined;
+  for (let attempt = 1; attempt <= 3 && login?.status !== 302; attempt += 1) {
+    const page = await request(`${hubUrl}/hub/login`, { jar });
+    const html = await page.text();
+    const xsrf = formXsrf(html) ?? jar.get('_xsrf');
+    if (page.status !== 200 || xsrf === undefined)
+      throw new CheckError(`GET /hub/login: HTTP ${page.status}, no _xsrf field: ${html.slice(0, 200)}`);
+    const form = new URLSearchParams({ username: name, password, _xsrf: xsrf });
+    login = await request(`${hubUrl}/hub/login`, {
+      method: 'POST',
+      jar,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    await login.arrayBuffer();
+    if (login.status !== 403) break;
+  }
+  if (login?.status !== 302) throw new CheckError(`login of ${name}: HTTP ${login?.status}, not a redirect`);
   const created = await json<{ token: string }>(
     await request(`${hubUrl}/hub/api/users/${name}/tokens`, {
       method: 'POST',
       jar,
-      headers: { 'content-type': 'application/json', 'x-xsrftoken': jar.get('_xsrf') ?? xsrf },
+      headers: { 'content-type': 'application/json', 'x-xsrftoken': jar.get('_xsrf') ?? '' },
       body: JSON.stringify({ note: 'openkey boot check', expires_in: 3600 }),
     }),
     `POST /hub/api/users/${name}/tokens`,

@@ -53,7 +53,8 @@ def _ensure_student(name):
         pwd.getpwnam(name)
     except KeyError:
         argv = ["useradd", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin",
-                "--gid", TEACHERS_GROUP, "--no-user-group", "-K", f"UID_MIN={FIRST_STUDENT_UID}"]
+                # The student's own group: never teachers, which may read every home.
+                "--user-group", "-K", f"UID_MIN={FIRST_STUDENT_UID}", "-K", f"GID_MIN={FIRST_STUDENT_UID}"]
         if os.path.isdir(home):
             argv += ["--uid", str(os.stat(home).st_uid)]
         _run(argv + [name])
@@ -66,7 +67,7 @@ def _ensure_student(name):
     os.chmod(home, 0o2750)
     # The key's notebooks, copied as the student (never over the student's own edits).
     if os.path.isdir(NOTEBOOKS_ON_KEY):
-        _run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={teachers}", "--clear-groups", "--",
+        _run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", "--",
               "sh", "-c", 'umask 027; mkdir -p "$1/notebooks"; for n in "$2"/*/*.ipynb; do [ -f "$n" ] || continue; '
               't="$1/notebooks/$(basename "$n")"; [ -e "$t" ] || cp "$n" "$t"; done', "sh", home, NOTEBOOKS_ON_KEY])
 
