@@ -18,12 +18,9 @@ describe('the write benchmark (scripts/bench-write)', () => {
 
   it('takes IMAGE relative to the working folder, --work, --key-mib and --key-mbs', () => {
     expect(parseWriteBenchArgs(['key.img'], dir)).toEqual({ image, work: tmpdir() });
-    expect(parseWriteBenchArgs([image, '--work', 'w', '--key-mib', '4', '--key-mbs', '30'], dir)).toEqual({
-      image,
-      work: path.join(dir, 'w'),
-      keyMiB: 4,
-      keyMBs: 30,
-    });
+    expect(
+      parseWriteBenchArgs([image, '--work', 'w', '--key-mib', '4', '--key-mbs', '30', '--rounds', '3'], dir),
+    ).toEqual({ image, work: path.join(dir, 'w'), keyMiB: 4, keyMBs: 30, rounds: 3 });
   });
 
   it.each([
