@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../builder/cache/fsutil.ts';
 import { explainIsoDifference } from '../../builder/commands/verify-repro.ts';
 import type { PlannedStage } from '../../builder/plan/index.ts';
+import { bootloaderStage } from '../../builder/stages/bootloader.ts';
 import { diskFileName, diskStage } from '../../builder/stages/disk.ts';
 import { isoFileName, isoStage } from '../../builder/stages/iso.ts';
 import { ovaFileName, ovaStage } from '../../builder/stages/ova.ts';
@@ -52,11 +53,35 @@ beforeAll(async () => {
   await mkdir(path.join(deps.content ?? '', 'root', 'openkey', 'datasets'), { recursive: true });
   await writeFile(path.join(deps.content ?? '', 'root', 'START-HERE.html'), '<!doctype html><title>start</title>');
   await writeFile(path.join(deps.content ?? '', 'root', 'openkey', 'key-index.js'), 'window.OPENKEY_INDEX = {};\n');
+  deps.bootloader = await runBootloader('bootloader');
 });
 
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
+
+/** The bootloader stage (real grub-mkimage) over the current stand-in layers, into `scratch/<name>`. */
+async function runBootloader(name: string): Promise<string> {
+  const manifest = await manifestOf('manifests/mu.yaml');
+  const outDir = path.join(scratch, name);
+  const workDir = path.join(scratch, `${name}-work`);
+  await mkdir(outDir, { recursive: true });
+  await mkdir(workDir, { recursive: true });
+  await bootloaderStage.run({
+    manifest,
+    stage: { name: 'bootloader', dependsOn: ['os-layer', 'service-layer'], inputs: {}, key: 'ef'.repeat(16) },
+    projectRoot: PROJECT,
+    deps,
+    outDir,
+    workDir,
+    sourceDateEpoch: manifest.sourceDateEpoch,
+    offline: true,
+    signal: new AbortController().signal,
+    log: () => undefined,
+    progress: () => undefined,
+  });
+  return outDir;
+}
 
 async function buildIso(round: number): Promise<string> {
   const manifest = await manifestOf('manifests/mu.yaml');
@@ -237,12 +262,16 @@ describe('verify-repro explains a difference', () => {
       allRoot: true,
     });
     const original = deps['os-layer'] ?? '';
+    const originalBootloader = deps.bootloader ?? '';
     deps['os-layer'] = changedLayer;
+    // Another live/ is another medium identity: the bootloader stage runs again for it, as in a build.
+    deps.bootloader = await runBootloader('bootloader-changed');
     let changedIso: string;
     try {
       changedIso = await buildIso(3);
     } finally {
       deps['os-layer'] = original;
+      deps.bootloader = originalBootloader;
     }
     const firstIso = await buildIso(4);
     const message = await explainIsoDifference(
