@@ -33,7 +33,14 @@ import {
 } from '../../builder/tools/qemu.ts';
 
 const PROJECT = path.resolve(import.meta.dirname, '../..');
-const BOOT_DEADLINE_MS = Number(process.env.OPENKEY_BOOT_DEADLINE ?? 420) * 1000;
+const BOOT_DEADLINE_MS = Number(process.env.OPENKEY_BOOT_DEADLINE ?? 720) * 1000;
+/**
+ * CI boots three times: the key image as a USB stick under OVMF, twice (persistence), and the ISO as a CD under
+ * SeaBIOS. Under TCG on two cores a boot of this μ image now takes 7 to 8 minutes, so the other eight boots (the key
+ * under SeaBIOS, the written key, the qcow2, the VMDK, the ISO under OVMF) would take CI past its time;
+ * `OPENKEY_E2E_BOOTS=all npx vitest run tests/e2e` runs them too.
+ */
+const ALL_BOOTS = process.env.OPENKEY_E2E_BOOTS === 'all';
 let iso = '';
 let key = '';
 let scratch = '';
@@ -163,7 +170,7 @@ describe('mu image', () => {
 // One boot at a time: a TCG VM keeps two host threads busy (the vCPU and QEMU's main loop), so two VMs on two cores
 // each boot at half speed, and GRUB's reads from the USB stick and the SATA disk slow down the most.
 describe('mu boots', () => {
-  it.each(['bios', 'uefi'] as Firmware[])(
+  it.each((ALL_BOOTS ? ['bios', 'uefi'] : ['uefi']) as Firmware[])(
     'boots the key image as a USB stick under %s, keeps a file in the home across a reboot and grows persistence',
     async (firmware) => {
       const [boot] = await persistenceBoots(key, [firmware]);
@@ -175,7 +182,7 @@ describe('mu boots', () => {
     2 * BOOT_DEADLINE_MS + 120_000,
   );
 
-  it.each([
+  it.runIf(ALL_BOOTS).each([
     ['qcow2', (m: ResolvedManifest) => qcow2FileName(m)],
     ["OVA's VMDK", (m: ResolvedManifest) => ovaFileName(m)],
   ])(
@@ -191,10 +198,12 @@ describe('mu boots', () => {
   );
 
   // The hybrid ISO stays an output for CDs, Ventoy and a VM's CD-ROM; the key itself is the disk image above.
-  const combos: [Firmware, BootMedia][] = [
-    ['bios', 'cd'],
-    ['uefi', 'cd'],
-  ];
+  const combos: [Firmware, BootMedia][] = ALL_BOOTS
+    ? [
+        ['bios', 'cd'],
+        ['uefi', 'cd'],
+      ]
+    : [['bios', 'cd']];
   it.each(combos)(
     'boots the ISO under %s as a %s and the service answers',
     async (firmware, media) => {
@@ -216,7 +225,7 @@ describe('mu boots', () => {
     BOOT_DEADLINE_MS + 60_000,
   );
 
-  it(
+  it.runIf(ALL_BOOTS)(
     'boots a key written by openkey write, its persistence partition grown to the whole device',
     async () => {
       const backing = path.join(scratch, 'written-key.raw');
