@@ -11,7 +11,7 @@ import { isoFileName, isoStage } from '../../builder/stages/iso.ts';
 import { ovaFileName, ovaStage } from '../../builder/stages/ova.ts';
 import { qcow2FileName, qcow2Stage } from '../../builder/stages/qcow2.ts';
 import type { StageName } from '../../builder/stages/registry.ts';
-import type { StageContext, StageDefinition } from '../../builder/stages/types.ts';
+import type { StageDefinition } from '../../builder/stages/types.ts';
 import { usbFileName, usbStage } from '../../builder/stages/usb.ts';
 import { run } from '../../builder/tools/exec.ts';
 import { mksquashfs } from '../../builder/tools/mksquashfs.ts';
@@ -60,16 +60,17 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-/** The bootloader stage (real grub-mkimage) over the current stand-in layers, into `scratch/<name>`. */
-async function runBootloader(name: string): Promise<string> {
+/** Runs a stage's own code over the stand-in layers (`deps`) into `scratch/<outName>`; returns that folder. */
+async function runOverLayers(definition: StageDefinition, outName: string, key: string): Promise<string> {
   const manifest = await manifestOf('manifests/mu.yaml');
-  const outDir = path.join(scratch, name);
-  const workDir = path.join(scratch, `${name}-work`);
+  const outDir = path.join(scratch, outName);
+  const workDir = path.join(scratch, `${outName}-work`);
   await mkdir(outDir, { recursive: true });
   await mkdir(workDir, { recursive: true });
-  await bootloaderStage.run({
+  const stage: PlannedStage = { name: definition.name, dependsOn: [], inputs: {}, key: key.repeat(16) };
+  await definition.run({
     manifest,
-    stage: { name: 'bootloader', dependsOn: ['os-layer', 'service-layer'], inputs: {}, key: 'ef'.repeat(16) },
+    stage,
     projectRoot: PROJECT,
     deps,
     outDir,
@@ -83,28 +84,12 @@ async function runBootloader(name: string): Promise<string> {
   return outDir;
 }
 
+/** The bootloader stage (real grub-mkimage) over the current stand-in layers. */
+const runBootloader = (name: string) => runOverLayers(bootloaderStage, name, 'ef');
+
 async function buildIso(round: number): Promise<string> {
-  const manifest = await manifestOf('manifests/mu.yaml');
-  const outDir = path.join(scratch, `out-${round}`);
-  const workDir = path.join(scratch, `work-${round}`);
-  await mkdir(outDir, { recursive: true });
-  await mkdir(workDir, { recursive: true });
-  const stage: PlannedStage = { name: 'iso', dependsOn: [], inputs: {}, key: 'ab'.repeat(16) };
-  const context: StageContext = {
-    manifest,
-    stage,
-    projectRoot: PROJECT,
-    deps,
-    outDir,
-    workDir,
-    sourceDateEpoch: manifest.sourceDateEpoch,
-    offline: true,
-    signal: new AbortController().signal,
-    log: () => undefined,
-    progress: () => undefined,
-  };
-  await isoStage.run(context);
-  return path.join(outDir, isoFileName(manifest));
+  const outDir = await runOverLayers(isoStage, `out-${round}`, 'ab');
+  return path.join(outDir, isoFileName(await manifestOf('manifests/mu.yaml')));
 }
 
 describe('hybrid ISO (real grub-mkimage, mtools, xorriso)', () => {
