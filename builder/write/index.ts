@@ -320,6 +320,9 @@ async function readPersistenceMode(image: string, offset: number): Promise<strin
   return line?.trim() ?? '/home union';
 }
 
+/** A chunk's length rounded up to whole sectors, as O_DIRECT writes it. */
+const sectorPadded = (length: number) => Math.min(Math.ceil(length / 512) * 512, CHUNK_BYTES);
+
 async function writeAll(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
   let done = 0;
   while (done < length) done += (await handle.write(buffer, done, length - done, position + done)).bytesWritten;
@@ -380,12 +383,12 @@ export async function writeKeys(options: WriteKeysOptions): Promise<WriteKeysRes
       onRead: ({ buffer, length }) => {
         hash.update(buffer.subarray(0, length));
         // O_DIRECT writes whole sectors: an image that ends mid-sector is padded with zeros on the key.
-        buffer.fill(0, length, Math.min(Math.ceil(length / 512) * 512, CHUNK_BYTES));
+        buffer.fill(0, length, sectorPadded(length));
       },
       consumers: checked.map((target) => ({
         key: target,
         step: async ({ buffer, length, at }) => {
-          await writeAll(target.handle as FileHandle, buffer, Math.min(Math.ceil(length / 512) * 512, CHUNK_BYTES), at);
+          await writeAll(target.handle as FileHandle, buffer, sectorPadded(length), at);
           target.written += length;
           options.onProgress?.({ device: target.device, stage: 'writing', done: target.written, total: plan.total });
         },
