@@ -167,3 +167,28 @@ export async function readPiece(fd: number, branch: BranchMeta, i: number, share
     : await readBasket(fd, branch.baskets.seek[i]!, branch.baskets.bytes[i]!, variable, place);
   return pieceFromBasket(branch, i, basket, shared);
 }
+
+/**
+ * The baskets of `branch` that hold entries of [first, last): indices `from` to `to` (exclusive) of its table,
+ * found by bisection (a big file's branch has thousands of baskets, and every task asks).
+ */
+export function basketsOver(branch: BranchMeta, first: number, last: number): { from: number; to: number } {
+  const entry = branch.baskets.entry;
+  const count = branch.baskets.seek.length;
+  // The last basket starting at or before `first`, then the first one starting at or after `last`.
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entry[mid + 1]! <= first) lo = mid + 1;
+    else hi = mid;
+  }
+  const from = lo;
+  hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entry[mid]! < last) lo = mid + 1;
+    else hi = mid;
+  }
+  return { from, to: lo };
+}

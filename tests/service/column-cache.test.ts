@@ -10,16 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readColumn, type Column } from '../../rootio/read/columns.ts';
-import { readPiece, type Piece } from '../../rootio/read/pieces.ts';
+import { basketsOver, readPiece, type Piece } from '../../rootio/read/pieces.ts';
 import { readTreeMeta } from '../../rootio/read/meta.ts';
 import type { BranchMeta, TreeMeta } from '../../rootio/read/types.ts';
 import { buildApp } from '../../services/analysis/app.ts';
 import type { AnalysisView } from '../../services/analysis/api.ts';
 import { ColumnCache } from '../../services/analysis/analyses/columns-cache.ts';
-import { basketsIn, drawOf } from '../../services/analysis/analyses/plan.ts';
+import { drawOf } from '../../services/analysis/analyses/plan.ts';
 import { compileDraw, type DrawSpec } from '../../services/analysis/expr/index.ts';
-import { runTask } from '../../services/analysis/pool/tasks.ts';
-import { STATS, type Task, type TaskResult } from '../../services/analysis/pool/protocol.ts';
+import { runTask, WorkerStore } from '../../services/analysis/pool/tasks.ts';
+import {
+  pieceKey,
+  pieceKeyParts,
+  STATS,
+  type NewPiece,
+  type Task,
+  type TaskResult,
+} from '../../services/analysis/pool/protocol.ts';
 import { writeSyntheticFile } from '../../builder/synth/index.ts';
 import { ATLAS, COMPRESSIONS, SKHEP } from './jsroot-helpers.ts';
 import { linkInside } from './fixtures.ts';
@@ -121,18 +128,18 @@ describe('pieces hold exactly the values readColumn reads', () => {
 });
 
 /** The worker loop before the cache (issue 13): readColumn's float64 columns, one batch, the same fill. */
-async function previousLoop(task: Task): Promise<TaskResult> {
+async function previousLoop(path: string, tree: TreeMeta, task: Task): Promise<TaskResult> {
   const infos = new Map(task.branchInfo.map((b) => [b.name, b]));
   const prog = compileDraw(task.draw, infos);
   const nh = task.histograms.length;
   const sumw = task.histograms.map((h) => new Float64Array(h.bins + 2));
   const sumw2 = task.histograms.map((h) => new Float64Array(h.bins + 2));
   const stats = new Float64Array(nh * STATS);
-  const fd = openSync(task.path, 'r');
+  const fd = openSync(path, 'r');
   const columns = new Map<string, Column>();
   try {
     for (const name of prog.branches) {
-      const meta = task.branches.find((b) => b.name === name)!;
+      const meta = tree.branches.find((b) => b.name === name)!;
       columns.set(name, await readColumn(fd, meta, task.first, task.last, { diskBytes: 0, dataBytes: 0 }));
     }
   } finally {
@@ -254,34 +261,43 @@ async function compareDraw(c: DrawCase): Promise<void> {
   const prog = compileDraw(c.draw, new Map(branchInfo.map((b) => [b.name, b])));
   let fills = 0;
   for (const [first, last] of rangesOf(t.entries)) {
-    const branches = prog.branches.map((n) =>
-      basketsIn(
-        t.branches.find((b) => b.name === n)!,
-        first,
-        last,
-      ),
-    );
     const task: Task = {
-      path: c.path,
+      fileId: 1,
       file: 'f.root',
       first,
       last,
-      branches,
+      files: [{ id: 1, path: c.path, branches: t.branches }],
       branchInfo,
       draw: c.draw,
       histograms: c.histograms,
     };
-    const before = await previousLoop(task);
-    const read = await runTask(task);
-    const kept = await runTask({ ...task, keep: true });
-    // The pieces handed back, as the cache hands them to the next task: nothing is read any more.
-    const pieces = branches.map((b) => b.baskets.seek.map(() => null as Piece | null));
-    for (const p of kept.pieces ?? []) pieces[p.branch]![p.basket] = p.piece;
-    expect(pieces.flat().every((p) => p !== null)).toBe(true);
-    const cached = await runTask({ ...task, pieces });
-    expect(cached.diskBytes).toBe(0);
-    expect(cached.pieces).toBeUndefined();
-    for (const r of [read, kept, cached]) expect(sums(r).equals(sums(before))).toBe(true);
+    const before = await previousLoop(c.path, t, task);
+    const read = await runTask(task, new WorkerStore());
+    expect(read.pieces).toBeUndefined();
+    const store = new WorkerStore();
+    const kept = await runTask({ ...task, keep: true }, store);
+    // Every basket of the range once, kept by the worker that decoded it …
+    const baskets = prog.branches.reduce((n, name) => {
+      const { from, to } = basketsOver(
+        t.branches.find((b) => b.name === name)!,
+        first,
+        last,
+      );
+      return n + to - from;
+    }, 0);
+    expect([kept.pieces?.length, store.pieceCount]).toEqual([baskets, baskets]);
+    const again = await runTask(task, store);
+    // … and by another worker told of them, as the cache tells every worker: nothing is read any more.
+    const other = new WorkerStore();
+    other.update(kept.pieces!, []);
+    const shared = await runTask(task, other);
+    for (const r of [again, shared]) expect([r.diskBytes, r.pieces]).toEqual([0, undefined]);
+    for (const r of [read, kept, again, shared]) expect(sums(r).equals(sums(before))).toBe(true);
+    // Dropped pieces are read again, with the same sums.
+    other.update([], 'all');
+    const reread = await runTask(task, other);
+    expect(reread.diskBytes).toBe(read.diskBytes);
+    expect(sums(reread).equals(sums(before))).toBe(true);
     for (let h = 0; h < c.histograms.length; h++) fills += before.stats[h * STATS]!;
   }
   expect(fills).toBeGreaterThan(100);
@@ -304,38 +320,73 @@ describe('ColumnCache', () => {
     dataBytes: bytes,
   });
 
+  const [A, B, C, D, E, F, BIG] = [1, 2, 3, 4, 5, 6, 7];
+
   it('keeps pieces under the budget, the least recently used out first', () => {
     const cache = new ColumnCache({ maxBytes: 3000, freeBytes: () => 2 ** 40 });
-    cache.set('a', piece(1000));
-    cache.set('b', piece(1000));
-    cache.set('c', piece(1000));
-    expect(cache.get('a')).toBeDefined(); // now b is the oldest
-    cache.set('d', piece(1000));
-    expect([cache.get('b'), cache.bytes, cache.size, cache.evictions]).toEqual([undefined, 3000, 3, 1]);
-    expect(['a', 'c', 'd'].every((k) => cache.get(k) !== undefined)).toBe(true);
-    cache.set('big', piece(4000)); // alone above the budget: not kept, nothing else lost
-    expect([cache.get('big'), cache.size]).toEqual([undefined, 3]);
+    cache.set(A, piece(1000));
+    cache.set(B, piece(1000));
+    cache.set(C, piece(1000));
+    expect(cache.get(A)).toBeDefined(); // now B is the oldest
+    cache.set(D, piece(1000));
+    expect([cache.get(B), cache.bytes, cache.size, cache.evictions]).toEqual([undefined, 3000, 3, 1]);
+    expect([A, C, D].every((k) => cache.get(k) !== undefined)).toBe(true);
+    cache.set(BIG, piece(4000)); // alone above the budget: not kept, nothing else lost
+    expect([cache.get(BIG), cache.size]).toEqual([undefined, 3]);
+  });
+
+  it('tells the workers what to add and drop, so they hold what it holds', () => {
+    const cache = new ColumnCache({ maxBytes: 3000, freeBytes: () => 2 ** 40 });
+    const worker = new WorkerStore();
+    const told: [number[], number[] | 'all'][] = [];
+    cache.onChange = (add, drop) => {
+      told.push([add.map((p) => p.key), drop]);
+      worker.update(add, drop);
+    };
+    const fresh = (keys: number[]): NewPiece[] => keys.map((key) => ({ key, piece: piece(1000) }));
+    cache.setAll(fresh([A, B]));
+    // D pushes out A (the oldest); E alone above the budget is not kept and drops nothing else.
+    cache.setAll([...fresh([C, D]), { key: E, piece: piece(5000) }]);
+    expect(told).toEqual([
+      [[A, B], []],
+      [
+        [C, D],
+        [A, E],
+      ],
+    ]);
+    expect([A, B, C, D, E].map((k) => worker.piece(k) !== undefined)).toEqual([false, true, true, true, false]);
+    cache.clear();
+    expect([told.at(-1), worker.pieceCount]).toEqual([[[], 'all'], 0]);
   });
 
   it('gives memory back under memory pressure before taking more', () => {
     let free = 2 ** 40;
     const cache = new ColumnCache({ maxBytes: 10_000, reserveBytes: 5000, freeBytes: () => free });
-    for (const k of ['a', 'b', 'c', 'd']) cache.set(k, piece(2000));
+    for (const k of [A, B, C, D]) cache.set(k, piece(2000));
     expect(cache.bytes).toBe(8000);
     free = 1000; // 4000 bytes short of the reserve: the cache shrinks by that much, the oldest out
-    cache.set('e', piece(2000));
+    cache.set(E, piece(2000));
     expect(cache.bytes).toBeLessThanOrEqual(8000 - 4000);
-    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, undefined, undefined]);
-    expect(cache.get('e')).toBeDefined();
+    expect([cache.get(A), cache.get(B), cache.get(C)]).toEqual([undefined, undefined, undefined]);
+    expect(cache.get(E)).toBeDefined();
     free = 0; // nothing left: the cache lets go of everything
-    cache.set('f', piece(2000));
+    cache.set(F, piece(2000));
     expect([cache.bytes, cache.size]).toEqual([0, 0]);
   });
 
   it('is off with a budget of 0', () => {
     const cache = new ColumnCache({ maxBytes: 0 });
-    cache.set('a', piece(8));
+    cache.set(A, piece(8));
     expect([cache.enabled, cache.size]).toEqual([false, 0]);
+  });
+
+  it('packs a piece key and unpacks it', () => {
+    for (const [file, branch, basket] of [
+      [1, 0, 0],
+      [2 ** 21 - 1, 4095, 2 ** 20 - 1],
+      [77, 12, 3456],
+    ] as const)
+      expect(pieceKeyParts(pieceKey(file, branch, basket))).toEqual({ file, branch, basket });
   });
 });
 
@@ -360,7 +411,8 @@ describe('the service with its column cache', () => {
     ],
   });
 
-  async function run(columnCacheBytes: number, cuts: number[]) {
+  /** The requests in turn; the cache is emptied after the requests whose index is in `clearAfter`. */
+  async function run(columnCacheBytes: number, cuts: number[], clearAfter: number[] = []) {
     const app = await buildApp({ datasets: root, workers: 2, columnCacheBytes });
     const parts = app.analysis;
     const views: AnalysisView[] = [];
@@ -370,6 +422,7 @@ describe('the service with its column cache', () => {
         const res = await app.inject({ method: 'POST', url: '/api/analyses?wait=1', payload: request(cut) });
         views.push(res.json<AnalysisView>());
         held.push(parts.manager.columns.bytes);
+        if (clearAfter.includes(views.length - 1)) parts.manager.columns.clear();
       }
     } finally {
       await app.close();
@@ -401,6 +454,13 @@ describe('the service with its column cache', () => {
     expect(on.held[0]).toBeGreaterThan(0);
     expect(on.held[0]).toBeLessThanOrEqual(1.1 * decompressed);
     expect(on.held[2]).toBe(on.held[0]);
+  });
+
+  it('emptied, it empties every worker: the next cut reads every basket again', async () => {
+    const { views } = await run(1 << 30, [25000, 30000, 35000], [0]);
+    const bytesRead = views.map((v) => v.result!.bytesRead);
+    expect(bytesRead[0]).toBeGreaterThan(5e5);
+    expect(bytesRead).toEqual([bytesRead[0], bytesRead[0], 0]);
   });
 
   it('never holds more than its budget, and still answers the same', async () => {

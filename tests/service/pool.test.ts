@@ -6,11 +6,10 @@ import { TaskError, WorkerPool } from '../../services/analysis/pool/pool.ts';
 /** A task that sleeps `ms` in the stand-in worker and reports `tag` as its entry count. */
 function sleep(ms: number, tag: number): Task {
   return {
-    path: '',
+    fileId: 0,
     file: `task${tag}`,
     first: ms,
     last: tag,
-    branches: [],
     branchInfo: [],
     draw: { expressions: [] },
     histograms: [],

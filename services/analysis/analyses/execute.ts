@@ -6,9 +6,19 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AnalysisResult, TH1DJson } from '../api.ts';
 import { HistogramSet } from '../histogram.ts';
 import { TaskError, type WorkerPool } from '../pool/pool.ts';
-import type { PartSums, Task, TaskPart, TaskResult } from '../pool/protocol.ts';
-import { ColumnCache } from './columns-cache.ts';
-import { basketsIn, type Plan } from './plan.ts';
+import {
+  pieceKey,
+  type FileTable,
+  type PartSums,
+  type Task,
+  type TaskPart,
+  type TaskResult,
+} from '../pool/protocol.ts';
+import { basketsOver } from '../../../rootio/read/pieces.ts';
+import type { TreeMeta } from '../../../rootio/read/types.ts';
+import type { FileInfo } from '../datasets.ts';
+import type { ColumnCache } from './columns-cache.ts';
+import type { Plan } from './plan.ts';
 import type { Analysis } from './publish.ts';
 
 /**
@@ -28,9 +38,24 @@ export class Executor {
   private readonly pool: WorkerPool;
   private readonly options: ExecuteOptions;
 
+  /** File tables by (path, size, mtime, tree): the same file unchanged keeps its id, so its pieces stay usable. */
+  private readonly tables = new Map<string, { table: FileTable; branchIndex: Map<string, number> }>();
+  private nextFileId = 1;
+
   constructor(pool: WorkerPool, options: ExecuteOptions) {
     this.pool = pool;
     this.options = options;
+  }
+
+  private table(info: FileInfo, meta: TreeMeta): { table: FileTable; branchIndex: Map<string, number> } {
+    const key = `${info.path}\0${info.size}\0${info.mtimeMs}\0${meta.name}`;
+    let known = this.tables.get(key);
+    if (known === undefined || known.table.branches !== meta.branches) {
+      const table: FileTable = { id: this.nextFileId++, path: info.path, branches: meta.branches };
+      known = { table, branchIndex: new Map(meta.branches.map((b, i) => [b.name, i])) };
+      this.tables.set(key, known);
+    }
+    return known;
   }
 
   /**
@@ -45,29 +70,27 @@ export class Executor {
     const jobs: Promise<void>[] = [];
     const cache = this.options.columns?.enabled === true ? this.options.columns : undefined;
 
-    // Every entry range of every file, in the plan's order, with what it needs to be sent and merged.
+    // Every entry range of every file, in the plan's order, with what it needs to be sent and merged. A part names
+    // its file by id; the pool sends a worker each file's table once. The cache's pieces of the range are marked
+    // used, so what a request reads stays in memory.
     interface Part {
       part: TaskPart;
       set: HistogramSet;
-      key: (branch: string, entryStart: number) => string;
+      table: FileTable;
     }
     const parts: Part[] = [];
     for (const { info, meta, ranges } of plan.files) {
       const set = new HistogramSet(plan.specs);
       perFile.set(info.name, set);
-      const byName = new Map(meta.branches.map((b) => [b.name, b]));
-      const branches = plan.branches.map((n) => byName.get(n)!);
-      const key = (branch: string, entryStart: number): string =>
-        ColumnCache.key(info.path, info.size, info.mtimeMs, branch, entryStart);
+      const { table, branchIndex } = this.table(info, meta);
+      const read = plan.branches.map((n) => branchIndex.get(n)!);
       for (const [first, last] of ranges) {
-        // Only the baskets of this range: a task is cloned to its worker, and big files have thousands.
-        const partBranches = branches.map((b) => basketsIn(b, first, last));
-        const part: TaskPart = { path: info.path, file: info.name, first, last, branches: partBranches };
         if (cache !== undefined)
-          part.pieces = partBranches.map((b) =>
-            b.baskets.seek.map((_, j) => cache.get(key(b.name, b.baskets.entry[j]!)) ?? null),
-          );
-        parts.push({ part, set, key });
+          for (const b of read) {
+            const { from, to } = basketsOver(table.branches[b]!, first, last);
+            for (let j = from; j < to; j++) cache.get(pieceKey(table.id, b, j));
+          }
+        parts.push({ part: { fileId: table.id, file: info.name, first, last }, set, table });
       }
     }
 
@@ -99,6 +122,7 @@ export class Executor {
       const [head, ...rest] = group.map((p) => p.part);
       const task: Task = {
         ...head!,
+        files: [...new Set(group.map((p) => p.table))],
         branchInfo: plan.branchInfo,
         draw: plan.draw,
         histograms: plan.specs,
@@ -108,14 +132,7 @@ export class Executor {
       const order = from;
       jobs.push(
         this.pool.run(task, a.id).then((result: TaskResult) => {
-          if (cache !== undefined && result.pieces !== undefined) {
-            for (const { part, branch, basket, piece } of result.pieces) {
-              const p = group[part];
-              const b = p?.part.branches[branch];
-              const entryStart = b?.baskets.entry[basket];
-              if (b !== undefined && entryStart !== undefined) cache.set(p!.key(b.name, entryStart), piece);
-            }
-          }
+          if (cache !== undefined && result.pieces !== undefined) cache.setAll(result.pieces);
           if (a.state !== 'running') return;
           [result, ...(result.more ?? [])].forEach((sums, k) => (waiting[order + k] = sums));
           merge();

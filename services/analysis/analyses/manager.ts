@@ -62,6 +62,8 @@ export class AnalysisManager {
       maxBytes: options.cacheBytes ?? 128 * 2 ** 20,
     });
     this.columns = new ColumnCache({ maxBytes: options.columnCacheBytes ?? defaultColumnCacheBytes() });
+    // Every worker holds what the cache holds, by key: tasks then name their files and ranges only.
+    this.columns.onChange = (add, drop) => options.pool.broadcast({ type: 'pieces', add, drop });
     this.executor = new Executor(options.pool, {
       maxByFileCells: options.maxByFileCells ?? 200_000,
       columns: this.columns,

@@ -73,25 +73,6 @@ export function planRanges(branches: BranchMeta[], entries: number, target: numb
   return ranges;
 }
 
-/** The branch with its basket table cut down to the baskets that overlap entries [first, last). */
-export function basketsIn(branch: BranchMeta, first: number, last: number): BranchMeta {
-  const { seek, bytes, entry } = branch.baskets;
-  let a = 0;
-  while (a < seek.length && entry[a + 1]! <= first) a++;
-  let b = a;
-  while (b < seek.length && entry[b]! < last) b++;
-  const embedded = branch.baskets.embedded?.slice(a, b);
-  return {
-    ...branch,
-    baskets: {
-      seek: seek.slice(a, b),
-      bytes: bytes.slice(a, b),
-      entry: entry.slice(a, b + 1),
-      ...(embedded === undefined ? {} : { embedded }),
-    },
-  };
-}
-
 function checkHistograms(request: DatasetRequest): void {
   const names = new Set<string>();
   request.histograms.forEach((h, i) => {

@@ -46,6 +46,8 @@ interface Slot {
   killTimer: NodeJS.Timeout | undefined;
   /** Groups cancelled while this worker held their jobs. */
   cancelled: Set<string>;
+  /** Ids of the file tables this worker was sent (a new worker starts with none). */
+  files: Set<number>;
 }
 
 /**
@@ -100,7 +102,14 @@ export class WorkerPool {
     const worker = url.pathname.endsWith('.ts')
       ? new Worker(new URL('./tsx-boot.mjs', import.meta.url), { workerData: { entry: url.href, nice: this.nice } })
       : new Worker(url, { workerData: { nice: this.nice } });
-    const slot: Slot = { worker, jobs: [], ready: false, killTimer: undefined, cancelled: new Set() };
+    const slot: Slot = {
+      worker,
+      jobs: [],
+      ready: false,
+      killTimer: undefined,
+      cancelled: new Set(),
+      files: new Set(),
+    };
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
     worker.on('error', (error) => this.onExit(slot, `worker crashed: ${error.message}`));
     worker.on('exit', (code) => this.onExit(slot, `worker exited with code ${code}`));
@@ -186,9 +195,24 @@ export class WorkerPool {
         if (!slot.ready || slot.jobs.length >= depth || slot.killTimer !== undefined) continue;
         const job = this.queue.shift()!;
         slot.jobs.push(job);
-        slot.worker.postMessage({ type: 'task', id: job.id, task: job.task } satisfies ToWorker);
+        slot.worker.postMessage({ type: 'task', id: job.id, task: this.forSlot(slot, job.task) } satisfies ToWorker);
       }
     }
+  }
+
+  /** The task as this worker gets it: only the file tables it does not have yet (it keeps those it was sent). */
+  private forSlot(slot: Slot, task: Task): Task {
+    if (task.files === undefined) return task;
+    const files = task.files.filter((f) => !slot.files.has(f.id));
+    for (const f of files) slot.files.add(f.id);
+    const { files: _all, ...rest } = task;
+    return files.length > 0 ? { ...rest, files } : rest;
+  }
+
+  /** Sends `message` to every worker (the column cache's word on what they keep); a worker started later has none. */
+  broadcast(message: Extract<ToWorker, { type: 'pieces' }>): void {
+    if (this.closed) return;
+    for (const slot of this.slots) slot.worker.postMessage(message);
   }
 
   run(task: Task, group: string): Promise<TaskResult> {

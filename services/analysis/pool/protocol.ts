@@ -16,20 +16,26 @@ export interface DrawText {
   eventCount?: boolean;
 }
 
+/**
+ * A file as a worker keeps it between tasks: its path and its tree's branches (basket tables). The pool sends each
+ * table to a worker once (Task.files); later tasks name the file by `id` only, so a request over a hundred files
+ * clones no basket table.
+ */
+export interface FileTable {
+  /** Unique per (path, size, mtime): a changed file gets a new id, so nothing cached for the old one is used. */
+  id: number;
+  path: string;
+  branches: BranchMeta[];
+}
+
 /** One entry range of one file. */
 export interface TaskPart {
-  path: string;
+  /** The file's FileTable id (sent with this task or an earlier one). */
+  fileId: number;
   /** The file's name as users know it, for error messages. */
   file: string;
   first: number;
   last: number;
-  /** Metadata of the branches the expressions read. */
-  branches: BranchMeta[];
-  /**
-   * The column cache's pieces for this range, per branch of `branches` and basket of its table (null: not cached,
-   * the worker reads it). Their memory is shared (SharedArrayBuffer), so this costs no copy.
-   */
-  pieces?: (Piece | null)[][];
 }
 
 /**
@@ -41,17 +47,37 @@ export interface Task extends TaskPart {
   branchInfo: { name: string; isArray: boolean }[];
   draw: DrawText;
   histograms: HistSpec[];
-  /** Decode baskets into shared memory and send the new pieces back, for the cache. */
+  /**
+   * Decode baskets into shared memory, keep them, and send the new pieces back for the column cache, which tells
+   * every worker what it keeps (ToWorker `pieces`).
+   */
   keep?: boolean;
   /** Further ranges run in the same task, each with sums of its own (TaskResult.more). */
   more?: TaskPart[];
+  /** The tables of the files the parts read; the pool leaves out those the worker already has. */
+  files?: FileTable[];
 }
 
-/** A piece the worker decoded for the cache: which part (0 the task, k its more[k - 1]), branch and basket. */
+/**
+ * A decoded basket's place: basket `basket` of branch `branch` (its index in the FileTable) of file `file` (its id),
+ * packed into one number so the cache's map and the messages stay cheap: 21 bits of file id, 12 of branch, 20 of
+ * basket (2^53 in all).
+ */
+export function pieceKey(file: number, branch: number, basket: number): number {
+  return (file * 4096 + branch) * 1048576 + basket;
+}
+
+/** The parts of a pieceKey. */
+export function pieceKeyParts(key: number): { file: number; branch: number; basket: number } {
+  const basket = key % 1048576;
+  const rest = (key - basket) / 1048576;
+  const branch = rest % 4096;
+  return { file: (rest - branch) / 4096, branch, basket };
+}
+
+/** A piece the worker decoded for the cache, by its pieceKey. */
 export interface NewPiece {
-  part: number;
-  branch: number;
-  basket: number;
+  key: number;
   piece: Piece;
 }
 
@@ -76,8 +102,15 @@ export interface TaskResult extends PartSums {
   more?: PartSums[];
 }
 
-/** `cancel` skips a task still waiting in the worker, which then answers it with an E_CANCELLED error. */
-export type ToWorker = { type: 'task'; id: number; task: Task } | { type: 'cancel'; id: number };
+/**
+ * `cancel` skips a task still waiting in the worker, which then answers it with an E_CANCELLED error. `pieces` is
+ * the column cache's word on what every worker keeps: pieces to add (shared memory, no copy), keys to drop (`all`:
+ * every piece), in the order the cache decided them, so each worker ends up holding what the cache holds.
+ */
+export type ToWorker =
+  | { type: 'task'; id: number; task: Task }
+  | { type: 'cancel'; id: number }
+  | { type: 'pieces'; add: NewPiece[]; drop: number[] | 'all' };
 
 export type FromWorker =
   | { type: 'ready' }

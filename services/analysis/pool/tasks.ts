@@ -8,10 +8,12 @@ import { setPriority } from 'node:os';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { compileDraw, type Accumulators, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
 import type { ReadStats } from '../../../rootio/read/columns.ts';
-import { readPiece, type Piece } from '../../../rootio/read/pieces.ts';
+import { basketsOver, readPiece, type Piece } from '../../../rootio/read/pieces.ts';
 import type { BranchMeta } from '../../../rootio/read/types.ts';
 import {
+  pieceKey,
   STATS,
+  type FileTable,
   type FromWorker,
   type NewPiece,
   type PartSums,
@@ -35,54 +37,61 @@ function program(task: Task): DrawProgram {
   return p;
 }
 
+/** One branch's baskets over a range: `pieces[k]` is basket `from + k` of `meta`'s table. */
+export interface BranchPieces {
+  meta: BranchMeta;
+  from: number;
+  pieces: readonly Piece[];
+}
+
 /**
- * Runs `prog` over entries [first, last) of decoded baskets: `pieces[i][j]` is basket j of `branches[i]` (whose
- * tables are cut to the task's baskets). The range is cut where any branch changes basket, and each stretch is one
- * batch of views into the pieces, so nothing is copied or converted; events are filled in the same order as one
- * batch over readColumn's float64 columns would, so the sums are the same to the last bit.
+ * Runs `prog` over entries [first, last) of decoded baskets. The range is cut where any branch changes basket, and
+ * each stretch is one batch of views into the pieces, so nothing is copied or converted; events are filled in the
+ * same order as one batch over readColumn's float64 columns would, so the sums are the same to the last bit.
  */
 export function runOverPieces(
   prog: DrawProgram,
-  branches: readonly BranchMeta[],
-  pieces: readonly (readonly Piece[])[],
+  branches: readonly BranchPieces[],
   first: number,
   last: number,
   into: Accumulators,
 ): void {
   const cuts = new Set<number>([first, last]);
-  for (const b of branches) for (const e of b.baskets.entry) if (e > first && e < last) cuts.add(e);
+  for (const { meta, from, pieces } of branches)
+    for (let j = from + 1; j < from + pieces.length; j++) cuts.add(meta.baskets.entry[j]!);
   const points = [...cuts].sort((a, b) => a - b);
   const at = branches.map(() => 0);
   // Fixed-size arrays have no offsets in their baskets: one table of k · n serves every stretch.
   let longest = 0;
   for (let s = 0; s + 1 < points.length; s++) longest = Math.max(longest, points[s + 1]! - points[s]!);
   const fixedOffsets = new Map<number, Uint32Array>();
-  for (const b of branches) {
-    if (b.layout !== 'fixed' || fixedOffsets.has(b.fixedLength)) continue;
+  for (const { meta } of branches) {
+    if (meta.layout !== 'fixed' || fixedOffsets.has(meta.fixedLength)) continue;
     const table = new Uint32Array(longest + 1);
-    for (let k = 0; k <= longest; k++) table[k] = k * b.fixedLength;
-    fixedOffsets.set(b.fixedLength, table);
+    for (let k = 0; k <= longest; k++) table[k] = k * meta.fixedLength;
+    fixedOffsets.set(meta.fixedLength, table);
   }
   const columns = new Map<string, Column>();
   for (let s = 0; s + 1 < points.length; s++) {
     const a = points[s]!;
     const z = points[s + 1]!;
-    branches.forEach((b, i) => {
-      const entry = b.baskets.entry;
-      let j = at[i]!;
-      while (entry[j + 1]! <= a) j++;
-      at[i] = j;
-      const piece = pieces[i]![j]!;
-      const from = a - entry[j]!;
-      const to = z - entry[j]!;
-      if (b.layout === 'scalar') {
-        columns.set(b.name, { kind: 'scalar', values: piece.values.subarray(from, to) });
-      } else if (b.layout === 'fixed') {
-        const n = b.fixedLength;
-        const offsets = fixedOffsets.get(n)!.subarray(0, to - from + 1);
-        columns.set(b.name, { kind: 'array', offsets, values: piece.values.subarray(from * n, to * n) });
+    branches.forEach(({ meta, from, pieces }, i) => {
+      const entry = meta.baskets.entry;
+      let k = at[i]!;
+      while (entry[from + k + 1]! <= a) k++;
+      at[i] = k;
+      const piece = pieces[k]!;
+      const start = entry[from + k]!;
+      const lo = a - start;
+      const hi = z - start;
+      if (meta.layout === 'scalar') {
+        columns.set(meta.name, { kind: 'scalar', values: piece.values.subarray(lo, hi) });
+      } else if (meta.layout === 'fixed') {
+        const n = meta.fixedLength;
+        const offsets = fixedOffsets.get(n)!.subarray(0, hi - lo + 1);
+        columns.set(meta.name, { kind: 'array', offsets, values: piece.values.subarray(lo * n, hi * n) });
       } else {
-        columns.set(b.name, { kind: 'array', offsets: piece.offsets!.subarray(from, to + 1), values: piece.values });
+        columns.set(meta.name, { kind: 'array', offsets: piece.offsets!.subarray(lo, hi + 1), values: piece.values });
       }
     });
     prog.fillBatch({ events: z - a, columns }, into);
@@ -103,48 +112,103 @@ class PartError extends Error {
   }
 }
 
-/** Reads (or takes from the cache's pieces) the baskets one part needs; new pieces go to `fresh`. */
+interface KeptFile {
+  table: FileTable;
+  branchIndex: Map<string, number>;
+}
+
+/**
+ * What a worker keeps between tasks: the file tables it was sent and the decoded baskets ("pieces") the column cache
+ * holds, by pieceKey. The cache decides (ToWorker `pieces`); a piece this worker decodes is kept at once, until the
+ * cache's word on it arrives. A piece missing here is simply read again, so the cache and the workers never need to
+ * agree for an answer to be right.
+ */
+export class WorkerStore {
+  private readonly files = new Map<number, KeptFile>();
+  private readonly pieces = new Map<number, Piece>();
+
+  addFiles(tables: readonly FileTable[]): void {
+    for (const table of tables)
+      if (!this.files.has(table.id))
+        this.files.set(table.id, { table, branchIndex: new Map(table.branches.map((b, i) => [b.name, i])) });
+  }
+
+  file(id: number): KeptFile | undefined {
+    return this.files.get(id);
+  }
+
+  piece(key: number): Piece | undefined {
+    return this.pieces.get(key);
+  }
+
+  keep(key: number, piece: Piece): void {
+    this.pieces.set(key, piece);
+  }
+
+  /** The column cache's word: what to add, then what to drop. */
+  update(add: readonly NewPiece[], drop: readonly number[] | 'all'): void {
+    for (const { key, piece } of add) this.pieces.set(key, piece);
+    if (drop === 'all') this.pieces.clear();
+    else for (const key of drop) this.pieces.delete(key);
+  }
+
+  get pieceCount(): number {
+    return this.pieces.size;
+  }
+}
+
+/** The worker thread's own store (tests give runTask one of their own). */
+const ownStore = new WorkerStore();
+
+/** Reads (or takes from the store) the baskets one part needs; new pieces go to `fresh`. */
 async function partPieces(
   prog: DrawProgram,
   part: TaskPart,
-  index: number,
+  store: WorkerStore,
   keep: boolean,
   read: ReadStats,
   fresh: NewPiece[],
-): Promise<{ branches: BranchMeta[]; pieces: Piece[][] }> {
-  const branches: BranchMeta[] = [];
-  const pieces: Piece[][] = [];
+): Promise<BranchPieces[]> {
+  const kept = store.file(part.fileId);
+  if (kept === undefined) throw new Error(`the worker was not sent the table of file ${part.fileId}`);
+  const { table, branchIndex } = kept;
+  const out: BranchPieces[] = [];
   let fd: number | undefined;
   try {
     for (const name of prog.branches) {
-      const b = part.branches.findIndex((m) => m.name === name);
-      const meta = part.branches[b];
-      if (meta === undefined) throw new Error(`branch ${name} is not in the task`);
+      const b = branchIndex.get(name);
+      const meta = b === undefined ? undefined : table.branches[b];
+      if (b === undefined || meta === undefined) throw new Error(`branch ${name} is not in the file's table`);
       const { entry } = meta.baskets;
       if (entry.length < 2 || entry[0]! > part.first || entry.at(-1)! < part.last)
         throw new Error(`branch ${name} has no basket for some entries in ${part.first}..${part.last}`);
-      const list: Piece[] = [];
-      for (let j = 0; j + 1 < entry.length; j++) {
-        let piece = part.pieces?.[b]?.[j] ?? null;
-        if (piece === null) {
-          fd ??= openSync(part.path, 'r');
+      const { from, to } = basketsOver(meta, part.first, part.last);
+      const pieces: Piece[] = [];
+      for (let j = from; j < to; j++) {
+        const key = pieceKey(table.id, b, j);
+        let piece = store.piece(key);
+        if (piece === undefined) {
+          fd ??= openSync(table.path, 'r');
           piece = await readPiece(fd, meta, j, keep);
           read.diskBytes += piece.diskBytes;
-          if (keep) fresh.push({ part: index, branch: b, basket: j, piece });
+          if (keep) {
+            store.keep(key, piece);
+            fresh.push({ key, piece });
+          }
         }
         read.dataBytes += piece.dataBytes;
-        list.push(piece);
+        pieces.push(piece);
       }
-      branches.push(meta);
-      pieces.push(list);
+      out.push({ meta, from, pieces });
     }
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return { branches, pieces };
+  return out;
 }
 
-export async function runTask(task: Task): Promise<TaskResult> {
+export async function runTask(task: Task, store: WorkerStore = ownStore): Promise<TaskResult> {
+  if (task.files !== undefined) store.addFiles(task.files);
   const prog = program(task);
   const nh = task.histograms.length;
   const min = task.histograms.map((h) => h.min);
@@ -155,10 +219,10 @@ export async function runTask(task: Task): Promise<TaskResult> {
   const fresh: NewPiece[] = [];
   const parts: TaskPart[] = [task, ...(task.more ?? [])];
   const sums: PartSums[] = [];
-  for (const [index, part] of parts.entries()) {
+  for (const part of parts) {
     let data;
     try {
-      data = await partPieces(prog, part, index, keep, read, fresh);
+      data = await partPieces(prog, part, store, keep, read, fresh);
     } catch (error) {
       throw new PartError(part.file, error);
     }
@@ -166,7 +230,7 @@ export async function runTask(task: Task): Promise<TaskResult> {
     const sumw2 = task.histograms.map((h) => new Float64Array(h.bins + 2));
     const stats = new Float64Array(nh * STATS);
     // The kernel fills these in place (binning and statistics: Accumulators in expr/types.ts).
-    runOverPieces(prog, data.branches, data.pieces, part.first, part.last, { min, scale, bins, sumw, sumw2, stats });
+    runOverPieces(prog, data, part.first, part.last, { min, scale, bins, sumw, sumw2, stats });
     sums.push({ entries: part.last - part.first, sumw, sumw2, stats });
   }
   const [own, ...more] = sums;
@@ -246,6 +310,10 @@ export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskR
     running = false;
   };
   port.on('message', (message: ToWorker) => {
+    if (message.type === 'pieces') {
+      ownStore.update(message.add, message.drop);
+      return;
+    }
     if (message.type === 'cancel') {
       // A task not started yet is skipped; one already running or done has answered or will answer normally.
       const index = queue.findIndex((m) => m.id === message.id);
@@ -259,6 +327,8 @@ export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskR
       } satisfies FromWorker);
       return;
     }
+    // Tables are taken on arrival, not when the task runs: a later task may need them even if this one is skipped.
+    if (message.task.files !== undefined) ownStore.addFiles(message.task.files);
     queue.push(message);
     if (!running) void drain();
   });
