@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript CLI with no build step in a fresh clone: from a bundle made on first use and again whenever a
+// source changed (bin/cli-bundle.mjs says why), or through tsx with OPENKEY_NO_BUNDLE=1.
+import { loadMain } from './cli-bundle.mjs';
 
-register();
-const { main } = await import('../builder/cli.ts');
+const main = await loadMain();
 process.exitCode = await main(process.argv.slice(2));

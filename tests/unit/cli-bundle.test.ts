@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: plain JavaScript, since it runs before tsx (bin/cli-bundle.mjs)
+import { buildBundle, bundleIsFresh, pinImportMeta } from '../../bin/cli-bundle.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/openkey.mjs');
+const run = promisify(execFile);
+
+describe('the CLI bundle', () => {
+  it('pins import.meta to the source file, but not inside a string', () => {
+    const file = '/repo/builder/plan/survey.ts';
+    const source = [
+      "const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');",
+      'const here = import.meta.dirname + import.meta.filename;',
+      `const header = "const require = createRequire(import.meta.url);";`,
+    ].join('\n');
+    expect(pinImportMeta(source, file).split('\n')).toEqual([
+      `const root = path.resolve(path.dirname(fileURLToPath("file:///repo/builder/plan/survey.ts")), '../..');`,
+      'const here = "/repo/builder/plan" + "/repo/builder/plan/survey.ts";',
+      `const header = "const require = createRequire(import.meta.url);";`,
+    ]);
+  });
+
+  it('is fresh when made, stale when a recorded source differs', async () => {
+    const bundle = path.join(mkdtempSync(path.join(tmpdir(), 'openkey-bundle-')), 'openkey.mjs');
+    expect(bundleIsFresh(bundle)).toBe(false);
+    await buildBundle(bundle);
+    expect(bundleIsFresh(bundle)).toBe(true);
+    const text = readFileSync(bundle, 'utf8');
+    // The first line lists every source with its size and mtime; the CLI's entry is among them.
+    expect(text.slice(0, text.indexOf('\n'))).toContain('["builder/cli.ts",');
+    writeFileSync(bundle, text.replace(/\["builder\/cli\.ts",\d+,/, '["builder/cli.ts",1,'));
+    expect(bundleIsFresh(bundle)).toBe(false);
+    writeFileSync(bundle, text.replace(/\["builder\/cli\.ts",/, '["builder/no-such-file.ts",'));
+    expect(bundleIsFresh(bundle)).toBe(false);
+  }, 120_000);
+
+  it('gives the same answers as the sources through tsx', async () => {
+    // plan resolves the project's files from import.meta (PROJECT_ROOT): the bundle must find the same ones.
+    const args = [BIN, 'plan', '--json', 'manifests/s.yaml'];
+    const bundled = await run(process.execPath, args, { cwd: ROOT });
+    const fromSources = await run(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, OPENKEY_NO_BUNDLE: '1' },
+    });
+    expect(bundled.stdout).toBe(fromSources.stdout);
+    const stages = (JSON.parse(bundled.stdout) as { plan: { stages: { name: string }[] } }).plan.stages;
+    expect(stages.map((stage) => stage.name)).toEqual(expect.arrayContaining(['rootfs', 'bootloader', 'content']));
+    expect(bundleIsFresh()).toBe(true);
+  }, 120_000);
+});
