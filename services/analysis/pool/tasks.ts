@@ -218,6 +218,12 @@ export async function runTask(task: Task, store: WorkerStore = ownStore): Promis
   const keep = task.keep === true;
   const fresh: NewPiece[] = [];
   const parts: TaskPart[] = [task, ...(task.more ?? [])];
+  // Every part's sums are views of one buffer, transferred back at once: a transfer costs more than a small copy,
+  // and a task of ten small files has sixty arrays.
+  const perPart = task.histograms.reduce((n, h) => n + 2 * (h.bins + 2), 0) + nh * STATS;
+  const memory = new Float64Array(perPart * parts.length);
+  let at = 0;
+  const take = (length: number): Float64Array => memory.subarray(at, (at += length));
   const sums: PartSums[] = [];
   for (const part of parts) {
     let data;
@@ -226,9 +232,9 @@ export async function runTask(task: Task, store: WorkerStore = ownStore): Promis
     } catch (error) {
       throw new PartError(part.file, error);
     }
-    const sumw = task.histograms.map((h) => new Float64Array(h.bins + 2));
-    const sumw2 = task.histograms.map((h) => new Float64Array(h.bins + 2));
-    const stats = new Float64Array(nh * STATS);
+    const sumw = task.histograms.map((h) => take(h.bins + 2));
+    const sumw2 = task.histograms.map((h) => take(h.bins + 2));
+    const stats = take(nh * STATS);
     // The kernel fills these in place (binning and statistics: Accumulators in expr/types.ts).
     runOverPieces(prog, data, part.first, part.last, { min, scale, bins, sumw, sumw2, stats });
     sums.push({ entries: part.last - part.first, sumw, sumw2, stats });
@@ -262,12 +268,12 @@ function errorOf(
       : { code, message };
 }
 
-/** Every buffer a result can hand over without a copy (the sums; pieces are shared memory, not transferred). */
+/** The buffer a result hands over without a copy: the one all its sums are views of (pieces are shared memory). */
 function transferList(result: TaskResult): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
+  const buffers = new Set<ArrayBuffer>();
   for (const p of [result, ...(result.more ?? [])])
-    for (const a of [...p.sumw, ...p.sumw2, p.stats]) out.push(a.buffer as ArrayBuffer);
-  return out;
+    for (const a of [...p.sumw, ...p.sumw2, p.stats]) buffers.add(a.buffer as ArrayBuffer);
+  return [...buffers];
 }
 
 /** The workers' nice value unless the pool says otherwise (PoolOptions.nice). */
