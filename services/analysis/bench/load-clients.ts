@@ -4,6 +4,7 @@
  * SSE, some with ?wait=1, a few opening the event stream and never reading it), while a prober times GET /api/health
  * and a sampler reads the service's RSS. Loopback only; everything stops by itself at `durationMs`.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -90,6 +91,50 @@ function stalledStream(base: string, id: string, localAddress: string): () => vo
   return () => socket.destroy();
 }
 
+/**
+ * The prober: GET /api/health every 20 ms (one connection each, as a new client would), timed in a process of its
+ * own. In this one it would also time the clients' own work (reading and parsing results of 100 000 bins), which on
+ * a LAN happens on fifty other machines.
+ */
+const PROBER = `
+const http = require('node:http');
+const [base, durationMs] = [process.argv[1], Number(process.argv[2])];
+const deadline = Date.now() + durationMs;
+const times = [];
+let errors = 0;
+const once = () => new Promise((resolve) => {
+  const t0 = performance.now();
+  const req = http.get(base + '/api/health', { agent: false, localAddress: '127.0.0.1' }, (res) => {
+    res.resume();
+    res.on('end', () => { if (res.statusCode === 200) times.push(performance.now() - t0); else errors++; resolve(); });
+  });
+  req.setTimeout(10000, () => req.destroy(new Error('timeout')));
+  req.on('error', () => { errors++; resolve(); });
+});
+(async () => {
+  while (Date.now() < deadline) { await once(); await new Promise((r) => setTimeout(r, 20)); }
+  process.stdout.write(JSON.stringify({ times, errors }));
+})();
+`;
+
+function probeHealth(base: string, durationMs: number): Promise<{ times: number[]; errors: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', PROBER, base, String(durationMs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve(JSON.parse(out) as { times: number[]; errors: number });
+      } catch {
+        reject(new Error(`the health prober exited with ${code} and printed ${JSON.stringify(out.slice(0, 200))}`));
+      }
+    });
+  });
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const { base, clients, durationMs } = options;
   const started = performance.now();
@@ -104,19 +149,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   const sampler = setInterval(() => (rss.peakMiB = Math.max(rss.peakMiB, rssMiB(options.pid))), 100);
 
-  const prober = (async () => {
-    while (Date.now() < deadline) {
-      const t0 = performance.now();
-      try {
-        const res = await call(base, '/api/health', { localAddress: '127.0.0.1', timeoutMs: 10_000 });
-        if (res.status === 200) times.push(performance.now() - t0);
-        else healthErrors++;
-      } catch {
-        healthErrors++;
-      }
-      await sleep(20);
-    }
-  })();
+  const prober = probeHealth(base, durationMs).then((probe) => {
+    times.push(...probe.times);
+    healthErrors += probe.errors;
+  });
 
   const client = async (index: number) => {
     const stalls = index < (options.stalled ?? 0);
