@@ -39,6 +39,7 @@ if (parentPort) {
       } satisfies FromWorker);
       return;
     }
+    if (message.type !== 'task') throw new Error('the stand-in worker runs tasks only');
     queue.push(message);
     if (!running) void drain();
   });

@@ -2,9 +2,8 @@
  * Running a planned analysis: one task per entry range on the worker pool, the partial sums merged per file and in
  * total as they come back (progress published as they do), then the result with its TH1D histograms.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { AnalysisResult, TH1DJson } from '../api.ts';
-import { HistogramSet } from '../histogram.ts';
+import type { AnalysisResult } from '../api.ts';
+import { HistogramSet, template } from '../histogram.ts';
 import { TaskError, type WorkerPool } from '../pool/pool.ts';
 import {
   pieceKey,
@@ -19,6 +18,8 @@ import type { TreeMeta } from '../../../rootio/read/types.ts';
 import type { FileInfo } from '../datasets.ts';
 import type { ColumnCache } from './columns-cache.ts';
 import type { Plan } from './plan.ts';
+import { keepResultJson, resultBody, type ResultJob } from '../result-json.ts';
+import type { Sums } from '../th1d.ts';
 import type { Analysis } from './publish.ts';
 
 /**
@@ -66,6 +67,10 @@ export class Executor {
     const started = performance.now();
     const total = new HistogramSet(plan.specs);
     const perFile = new Map<string, HistogramSet>();
+    // Per-file histograms let the apps stack samples; past a few million bins in all they would only bloat the
+    // answer (and the threads building it), so they are left out, and not even summed, and the result says so.
+    const cells = plan.files.length * plan.specs.reduce((n, h) => n + h.bins + 2, 0);
+    const byFileOmitted = cells > this.options.maxByFileCells;
     let bytesRead = 0;
     const jobs: Promise<void>[] = [];
     const cache = this.options.columns?.enabled === true ? this.options.columns : undefined;
@@ -75,13 +80,14 @@ export class Executor {
     // used, so what a request reads stays in memory.
     interface Part {
       part: TaskPart;
-      set: HistogramSet;
+      /** The file's sums, when the result has them. */
+      set: HistogramSet | undefined;
       table: FileTable;
     }
     const parts: Part[] = [];
     for (const { info, meta, ranges } of plan.files) {
-      const set = new HistogramSet(plan.specs);
-      perFile.set(info.name, set);
+      const set = byFileOmitted ? undefined : new HistogramSet(plan.specs);
+      if (set !== undefined) perFile.set(info.name, set);
       const { table, branchIndex } = this.table(info, meta);
       const read = plan.branches.map((n) => branchIndex.get(n)!);
       for (const [first, last] of ranges) {
@@ -101,7 +107,7 @@ export class Executor {
     const merge = (): void => {
       for (let next = waiting[merged]; next !== undefined; next = waiting[merged]) {
         total.add(next);
-        parts[merged]!.set.add(next);
+        parts[merged]!.set?.add(next);
         waiting[merged++] = undefined;
       }
     };
@@ -155,32 +161,26 @@ export class Executor {
       throw error instanceof TaskError ? error : new TaskError('E_INTERNAL', String(error));
     }
     if (a.state !== 'running') return undefined;
-    const histograms = a.request.histograms;
-    const toJson = (set: HistogramSet): Record<string, TH1DJson> => {
-      const out: Record<string, TH1DJson> = {};
-      histograms.forEach((h, i) => (out[h.name] = set.toTH1D(i, h.name, h.name, h.expr)));
-      return out;
-    };
-    // Per-file histograms let the apps stack samples; past a few million bins in all they would only bloat the
-    // answer (and the main thread building it), so they are left out and the result says so.
-    const byFile: Record<string, Record<string, TH1DJson>> = {};
-    const cells = perFile.size * plan.specs.reduce((n, h) => n + h.bins + 2, 0);
-    const byFileOmitted = cells > this.options.maxByFileCells;
-    if (!byFileOmitted)
-      for (const [name, set] of perFile) {
-        byFile[name] = toJson(set);
-        // Other requests get a turn between files: half a million numbers are copied here.
-        await nextTurn();
-      }
-    return {
+    const sums = (set: HistogramSet): Sums => ({ sumw: set.sumw, sumw2: set.sumw2, stats: set.stats });
+    const job: ResultJob = {
+      template: template(),
+      specs: plan.specs,
+      histograms: a.request.histograms.map((h) => ({ name: h.name, expr: h.expr })),
       entries: a.progress.entriesDone,
-      selected: total.fills(histograms.length),
       seconds: (performance.now() - started) / 1000,
-      cached: false,
       bytesRead,
-      histograms: toJson(total),
-      byFile,
-      ...(byFileOmitted ? { byFileOmitted: true } : {}),
+      total: sums(total),
+      ...(byFileOmitted ? {} : { byFile: [...perFile].map(([name, set]): [string, Sums] => [name, sums(set)]) }),
     };
+    const result: AnalysisResult = { cached: false, ...resultBody(job) };
+    try {
+      // The sums go to the worker (this thread keeps the result built above); their JSON comes back as bytes.
+      keepResultJson(result, await this.pool.resultJson(job, a.id));
+    } catch (error) {
+      if (a.state !== 'running') return undefined;
+      // A worker that died writing it: the routes write the JSON here, in slices, as before the workers did.
+      if (!(error instanceof TaskError)) throw error;
+    }
+    return result;
   }
 }

@@ -13,6 +13,7 @@ import { Executor } from './execute.ts';
 import { planAnalysis } from './plan.ts';
 import { Analysis, type Listener } from './publish.ts';
 import { Scheduler } from './schedule.ts';
+import { withCached } from '../result-json.ts';
 
 export interface ManagerOptions {
   store: DatasetStore;
@@ -113,7 +114,7 @@ export class AnalysisManager {
     const cached = this.cache.get(plan.cacheKey);
     if (cached) {
       analysis.progress.entriesDone = analysis.progress.entriesTotal;
-      analysis.end('done', { result: { ...cached, cached: true } });
+      analysis.end('done', { result: withCached(cached, true) });
       return analysis;
     }
     try {

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, Task, TaskResult, ToWorker } from './protocol.ts';
+import type { ResultJob } from '../result-json.ts';
+import type { FromWorker, Task, TaskResult, ToWorker, Work } from './protocol.ts';
 
 /** The files a task reads, for messages: "a.root", or "a.root and 3 more files" when small files travel together. */
 export function filesOf(task: Task): string {
@@ -26,12 +27,15 @@ export class TaskError extends Error {
   }
 }
 
+/** What a job's work gives back. */
+type Answer = TaskResult | Uint8Array;
+
 interface Job {
   id: number;
-  task: Task;
+  work: Work;
   /** Jobs of one analysis share a group so they can be cancelled together. */
   group: string;
-  resolve: (result: TaskResult) => void;
+  resolve: (answer: Answer) => void;
   reject: (error: TaskError) => void;
   /** Cancelled while waiting in a worker: already rejected, the worker was told to skip it and will acknowledge. */
   dropped?: boolean;
@@ -137,6 +141,7 @@ export class WorkerPool {
     const [job] = slot.jobs.splice(index, 1);
     this.disarm(slot);
     if (message.type === 'done') job!.resolve(message.result);
+    else if (message.type === 'json') job!.resolve(message.bytes);
     else job!.reject(new TaskError(message.code, message.message, message.params));
     this.dispatch();
   }
@@ -178,10 +183,12 @@ export class WorkerPool {
     this.queue.unshift(...requeue);
     if (running) {
       if (slot.cancelled.has(running.group)) running.reject(new TaskError('E_CANCELLED', 'cancelled'));
+      else if (running.work.type === 'result')
+        running.reject(new TaskError('E_WORKER_CRASHED', `writing the result: ${reason}; the task was abandoned`));
       else
         running.reject(
-          new TaskError('E_WORKER_CRASHED', `${filesOf(running.task)}: ${reason}; the task was abandoned`, {
-            file: filesOf(running.task),
+          new TaskError('E_WORKER_CRASHED', `${filesOf(running.work.task)}: ${reason}; the task was abandoned`, {
+            file: filesOf(running.work.task),
           }),
         );
     }
@@ -195,7 +202,11 @@ export class WorkerPool {
         if (!slot.ready || slot.jobs.length >= depth || slot.killTimer !== undefined) continue;
         const job = this.queue.shift()!;
         slot.jobs.push(job);
-        slot.worker.postMessage({ type: 'task', id: job.id, task: this.forSlot(slot, job.task) } satisfies ToWorker);
+        const { work } = job;
+        if (work.type === 'result')
+          slot.worker.postMessage({ ...work, id: job.id } satisfies ToWorker, sumsBuffers(work.job));
+        else
+          slot.worker.postMessage({ type: 'task', id: job.id, task: this.forSlot(slot, work.task) } satisfies ToWorker);
       }
     }
   }
@@ -216,9 +227,23 @@ export class WorkerPool {
   }
 
   run(task: Task, group: string): Promise<TaskResult> {
+    return this.submit({ type: 'task', task }, group, false) as Promise<TaskResult>;
+  }
+
+  /**
+   * A finished analysis's JSON (result-json.ts), written by a worker; its sums' buffers are transferred (detached
+   * here). It goes ahead of the queued tasks: it is short, and the analysis is done but for it.
+   */
+  resultJson(job: ResultJob, group: string): Promise<Uint8Array> {
+    return this.submit({ type: 'result', job }, group, true) as Promise<Uint8Array>;
+  }
+
+  private submit(work: Work, group: string, first: boolean): Promise<Answer> {
     if (this.closed) return Promise.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, group, resolve, reject });
+      const job: Job = { id: this.nextId++, work, group, resolve, reject };
+      if (first) this.queue.unshift(job);
+      else this.queue.push(job);
       this.dispatch();
     });
   }
@@ -262,4 +287,12 @@ export class WorkerPool {
     for (const job of this.queue.splice(0)) job.reject(new TaskError('E_POOL_CLOSED', 'the service is shutting down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
+}
+
+/** The buffers of a result job's sums, handed over to the worker without a copy. */
+function sumsBuffers(job: ResultJob): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const sums of [job.total, ...(job.byFile ?? []).map(([, s]) => s)])
+    for (const a of [...sums.sumw, ...sums.sumw2, sums.stats]) out.add(a.buffer as ArrayBuffer);
+  return [...out];
 }

@@ -1,6 +1,7 @@
 /** Messages between the main thread and the analysis workers: plain data in, transferable typed arrays out. */
 import type { Piece } from '../../../rootio/read/pieces.ts';
 import type { BranchMeta } from '../../../rootio/read/types.ts';
+import type { ResultJob } from '../result-json.ts';
 
 export interface HistSpec {
   bins: number;
@@ -103,16 +104,19 @@ export interface TaskResult extends PartSums {
 }
 
 /**
+ * `task` reads and sums; `result` writes a finished analysis's JSON (result-json.ts), answered with its UTF-8 bytes.
  * `cancel` skips a task still waiting in the worker, which then answers it with an E_CANCELLED error. `pieces` is
  * the column cache's word on what every worker keeps: pieces to add (shared memory, no copy), keys to drop (`all`:
  * every piece), in the order the cache decided them, so each worker ends up holding what the cache holds.
  */
+export type Work = { type: 'task'; task: Task } | { type: 'result'; job: ResultJob };
 export type ToWorker =
-  | { type: 'task'; id: number; task: Task }
+  | (Work & { id: number })
   | { type: 'cancel'; id: number }
   | { type: 'pieces'; add: NewPiece[]; drop: number[] | 'all' };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'done'; id: number; result: TaskResult }
+  | { type: 'json'; id: number; bytes: Uint8Array }
   | { type: 'error'; id: number; code: string; message: string; params?: Record<string, string | number> };

@@ -9,6 +9,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { compileDraw, type Accumulators, type BranchInfo, type Column, type DrawProgram } from '../expr/index.ts';
 import type { ReadStats } from '../../../rootio/read/columns.ts';
 import { basketsOver, readPiece, type Piece } from '../../../rootio/read/pieces.ts';
+import { resultBodyBytes } from '../result-json.ts';
 import type { BranchMeta } from '../../../rootio/read/types.ts';
 import {
   pieceKey,
@@ -300,12 +301,22 @@ function lowerPriority(nice: number): void {
 export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskResult> = runTask): void {
   const nice = (workerData as { nice?: unknown } | null)?.nice;
   lowerPriority(typeof nice === 'number' ? nice : WORKER_NICE);
-  const queue: Extract<ToWorker, { type: 'task' }>[] = [];
+  const queue: Extract<ToWorker, { type: 'task' | 'result' }>[] = [];
   let running = false;
   const drain = async (): Promise<void> => {
     running = true;
     for (let message = queue.shift(); message !== undefined; message = queue.shift()) {
-      const { id, task } = message;
+      const { id } = message;
+      if (message.type === 'result') {
+        try {
+          const bytes = resultBodyBytes(message.job);
+          port.postMessage({ type: 'json', id, bytes } satisfies FromWorker, [bytes.buffer as ArrayBuffer]);
+        } catch (error) {
+          port.postMessage({ type: 'error', id, code: 'E_INTERNAL', message: String(error) } satisfies FromWorker);
+        }
+        continue;
+      }
+      const { task } = message;
       try {
         const result = await run(task);
         port.postMessage({ type: 'done', id, result } satisfies FromWorker, transferList(result));
@@ -334,7 +345,7 @@ export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskR
       return;
     }
     // Tables are taken on arrival, not when the task runs: a later task may need them even if this one is skipped.
-    if (message.task.files !== undefined) ownStore.addFiles(message.task.files);
+    if (message.type === 'task' && message.task.files !== undefined) ownStore.addFiles(message.task.files);
     queue.push(message);
     if (!running) void drain();
   });

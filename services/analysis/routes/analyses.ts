@@ -20,7 +20,7 @@ import {
   type IdParams,
   type SubmitQuery,
 } from '../api.ts';
-import { stringifyInSlices } from '../json-slices.ts';
+import { viewJson } from '../result-json.ts';
 import { EventStream } from './events.ts';
 import type { ServiceParts } from './parts.ts';
 
@@ -30,24 +30,28 @@ export function sseFrame<E extends AnalysisEventName>(event: E, data: AnalysisEv
 }
 
 /**
- * Result frames by view: every stream following an analysis gets the same view, serialised once, in slices (a result
- * may hold a million numbers, and the other requests must not wait for all of them).
+ * Result frames by view: every stream following an analysis gets the same view, its JSON made once (around the
+ * worker's bytes, or in slices: a result may hold a million numbers, and the other requests must not wait for all).
  */
-const resultFrames = new WeakMap<AnalysisView, Promise<string>>();
-function resultFrame(view: AnalysisView): Promise<string> {
+const resultFrames = new WeakMap<AnalysisView, Promise<Buffer>>();
+function resultFrame(view: AnalysisView): Promise<Buffer> {
   let frame = resultFrames.get(view);
   if (frame === undefined) {
-    frame = stringifyInSlices(view satisfies AnalysisEvents['result']).then(
-      (json) => `event: result\ndata: ${json}\n\n`,
+    frame = viewJson(view satisfies AnalysisEvents['result']).then((json) =>
+      Buffer.concat([
+        Buffer.from('event: result\ndata: '),
+        typeof json === 'string' ? Buffer.from(json) : json,
+        Buffer.from('\n\n'),
+      ]),
     );
     resultFrames.set(view, frame);
   }
   return frame;
 }
 
-/** A view as the response's JSON, written in slices like the result frames (the response schema describes it). */
+/** A view as the response's JSON, made like the result frames (the response schema describes it). */
 async function sendView(reply: FastifyReply, view: AnalysisView): Promise<FastifyReply> {
-  return reply.type('application/json; charset=utf-8').send(await stringifyInSlices(view));
+  return reply.type('application/json; charset=utf-8').send(await viewJson(view));
 }
 
 /**

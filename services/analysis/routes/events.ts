@@ -42,7 +42,7 @@ export class EventStream {
   }
 
   /** The last frame; the stream ends once the client has it (or is dropped). */
-  end(frame: string): void {
+  end(frame: string | Uint8Array): void {
     if (this.closed) return;
     this.pending = undefined;
     // 'finish' comes once the kernel has taken every byte: the client is reading.
