@@ -6,10 +6,15 @@
  * The search runs in the browser: it reads the docs key-index.js lists and, from each, the Markdown pages it links
  * to inside the key (a curriculum's index links every exercise), renders them the way the page does and cuts them
  * into sections (outline.ts), so a hit opens the right page at the right heading. Nothing leaves the key.
+ *
+ * Each page shows in the apps' language (i18n.ts): `z-mass.md` in French is `z-mass.fr.md` beside it
+ * (common/languages.ts), and key-index.js lists which translations the key has. A page without one shows in English
+ * and says so; the search reads the pages in the same language; links keep the language (?lang=).
  */
 import { marked } from 'marked';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
 import { describeError } from '../shared/errors.ts';
+import { translatedPath, translationOf, type Language } from '../../common/languages.ts';
 import { setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex, type KeyIndex } from '../shared/key-index.ts';
 import { assignIds, search, sectionsOf, type Hit, type IndexedDoc } from './outline.ts';
@@ -30,15 +35,38 @@ function inside(url: URL, root: URL): string | undefined {
   return safeDocPath(decodeURIComponent(url.pathname.slice(root.pathname.length)));
 }
 
-/** The viewer's URL for a document (and a heading in it). */
+/** The reader's language (set once by main), which every link the viewer makes carries on. */
+let reader: Language = 'en';
+
+/** The viewer's URL for a document (and a heading in it), in the reader's language. */
 function viewerHref(path: string, hash = ''): string {
   const url = new URL(location.href);
   url.search = '';
   url.searchParams.set('path', path);
-  const lang = new URLSearchParams(location.search).get('lang');
-  if (lang !== null) url.searchParams.set('lang', lang);
+  url.searchParams.set('lang', reader);
   url.hash = hash;
   return url.href;
+}
+
+interface Loaded {
+  text: string;
+  /** The language the text is in: the reader's, or English when the page has no translation into it. */
+  lang: Language;
+}
+
+/**
+ * A document in the reader's language, or in English. With key-index.js the viewer asks only for a translation the
+ * key has; without it (a hand-made folder) it tries and falls back when the translation is not there.
+ */
+async function loadDoc(path: string, index: KeyIndex | undefined, root: URL): Promise<Loaded | Response> {
+  const translated = translatedPath(path, reader);
+  const listed = index?.docLanguages === undefined || (index.docLanguages[path] ?? []).includes(reader);
+  if (translated !== path && listed) {
+    const response = await fetch(new URL(translated, root));
+    if (response.ok) return { text: await response.text(), lang: reader };
+  }
+  const response = await fetch(new URL(path, root));
+  return response.ok ? { text: await response.text(), lang: 'en' } : response;
 }
 
 /** Markdown (or a pre-rendered .html doc) as a detached element. */
@@ -66,9 +94,16 @@ function relink(doc: HTMLElement, url: URL, root: URL): string[] {
     const target = new URL(href, url);
     const path = inside(target, root);
     if (path !== undefined && /\.md$/i.test(path)) {
-      a.href = viewerHref(path, target.hash);
-      linked.push(path);
-    } else a.href = target.href;
+      // A translation may link to another translation by its own name: the viewer opens it by the English one.
+      const original = translationOf(path)?.original ?? path;
+      a.href = viewerHref(original, target.hash);
+      linked.push(original);
+    } else {
+      // The key's apps (the analyser with a preset) open in the same language.
+      if (path !== undefined && (path === '' || path.endsWith('/') || /\.html?$/i.test(path)))
+        target.searchParams.set('lang', reader);
+      a.href = target.href;
+    }
   }
   for (const img of doc.querySelectorAll<HTMLImageElement>('img[src]'))
     img.src = new URL(img.getAttribute('src') ?? '', url).href;
@@ -112,20 +147,25 @@ function buildIndex(index: KeyIndex | undefined, root: URL, first: Shown): Promi
       ...(index?.docs ?? []).map((d) => d.path).filter((p) => /\.(md|html?)$/i.test(p)),
     ];
     const seen = new Set<string>();
-    const titleOf = (doc: HTMLElement, path: string) =>
-      doc.querySelector('h1')?.textContent?.trim() ||
-      index?.docs.find((d) => d.path === path)?.title ||
-      path.split('/').pop() ||
-      path;
+    const titleOf = (doc: HTMLElement, path: string) => {
+      const listed = index?.docs.find((d) => d.path === path);
+      return (
+        doc.querySelector('h1')?.textContent?.trim() ||
+        listed?.translations?.[reader]?.title ||
+        listed?.title ||
+        path.split('/').pop() ||
+        path
+      );
+    };
     const read = async (path: string): Promise<void> => {
       let doc: HTMLElement;
       if (path === first.path) doc = first.doc.cloneNode(true) as HTMLElement;
       else {
-        const url = new URL(path, root);
-        const response = await fetch(url);
-        if (!response.ok) return;
-        doc = await render(await response.text(), path);
-        queue.push(...relink(doc, url, root));
+        // The search reads each page in the language it would show in.
+        const loaded = await loadDoc(path, index, root);
+        if (loaded instanceof Response) return;
+        doc = await render(loaded.text, path);
+        queue.push(...relink(doc, new URL(path, root), root));
         assignIds(doc);
       }
       docs.set(path, { path, title: titleOf(doc, path), sections: sectionsOf(doc) });
@@ -210,7 +250,7 @@ function setupSearch(index: KeyIndex | undefined, root: URL, first: Shown): void
 
 async function main(): Promise<void> {
   const keyIndex = readKeyIndex(window.OPENKEY_INDEX);
-  setupPage(keyIndex?.locale);
+  reader = setupPage(keyIndex?.locale);
   const status = byId('status');
   const path = safeDocPath(new URLSearchParams(location.search).get('path'));
   if (path === undefined) {
@@ -218,17 +258,23 @@ async function main(): Promise<void> {
     return;
   }
   const root = siteRoot();
-  const url = new URL(path, root);
-  const response = await fetch(url);
-  if (!response.ok) {
-    setStatus(status, t('docs.cannotRead', { path, status: `${response.status} ${response.statusText}` }), 'error');
+  const loaded = await loadDoc(path, keyIndex, root);
+  if (loaded instanceof Response) {
+    setStatus(status, t('docs.cannotRead', { path, status: `${loaded.status} ${loaded.statusText}` }), 'error');
     return;
   }
-  const rendered = await render(await response.text(), path);
-  const links = relink(rendered, url, root);
+  const rendered = await render(loaded.text, path);
+  const links = relink(rendered, new URL(path, root), root);
   const toc = tableOfContents(rendered);
   const doc = byId('doc');
   doc.replaceChildren(...rendered.childNodes);
+  // The text's own language (hyphenation, the reader's voice), which is English where a translation is missing.
+  doc.lang = loaded.lang;
+  // Above the text and its contents, not in it: the search indexes the text alone.
+  if (loaded.lang !== reader)
+    (doc.parentElement ?? doc).before(
+      el('p', { id: 'untranslated', class: 'notice', role: 'note', lang: reader }, t('docs.untranslated')),
+    );
   if (toc !== undefined) doc.before(toc);
   const title = doc.querySelector('h1')?.textContent;
   if (title) document.title = `Open Key · ${title}`;

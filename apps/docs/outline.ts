@@ -19,17 +19,38 @@ export function slugify(text: string, taken: Set<string>): string {
   return slug;
 }
 
+/**
+ * A heading may name its anchor, `## Masse du Z {#the-z-boson}`, so a translated page keeps the English page's
+ * anchors (links and bookmarks into it work in every language). Returns the text without it, and the anchor.
+ */
+export function splitExplicitId(text: string): { text: string; id?: string } {
+  const match = /\s*\{#([\p{L}\p{N}_-]+)\}\s*$/u.exec(text);
+  return match === null ? { text } : { text: text.slice(0, match.index), id: match[1]! };
+}
+
 export interface Heading {
   level: number;
   text: string;
   id: string;
 }
 
-/** Gives every h1–h4 under `root` an id (keeping one it has) and returns them in order. */
+/**
+ * Gives every h1–h4 under `root` an id (keeping one it has, else the one it names, else its slug), takes a named
+ * anchor out of its text, and returns them in order.
+ */
 export function assignIds(root: ParentNode): Heading[] {
   const taken = new Set<string>();
   const out: Heading[] = [];
   for (const h of root.querySelectorAll<HTMLElement>('h1, h2, h3, h4')) {
+    const last = h.lastChild;
+    // Markdown leaves `{#id}` as the end of the heading's last text node.
+    if (last !== null && last.nodeType === 3) {
+      const split = splitExplicitId(last.textContent ?? '');
+      if (split.id !== undefined) {
+        last.textContent = split.text;
+        if (h.id === '') h.id = split.id;
+      }
+    }
     const text = (h.textContent ?? '').trim();
     const id = h.id !== '' && !taken.has(h.id) ? h.id : slugify(text, taken);
     taken.add(id);

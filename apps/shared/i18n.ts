@@ -8,20 +8,13 @@ import { en, type MessageKey } from './i18n/en.ts';
 import { es } from './i18n/es.ts';
 import { fr } from './i18n/fr.ts';
 import { pt } from './i18n/pt.ts';
+import { LANGUAGES, LANGUAGE_NAMES, type Language } from '../../common/languages.ts';
 
-export const LANGUAGES = ['en', 'es', 'fr', 'pt'] as const;
-export type Language = (typeof LANGUAGES)[number];
+// The docs share the list (their translations are named by it), so it lives in common/.
+export { LANGUAGES, LANGUAGE_NAMES, type Language };
 export type { MessageKey };
 
 export const MESSAGES: Record<Language, Record<MessageKey, string>> = { en, es, fr, pt };
-
-/** Each language's name in itself, for the switch. */
-export const LANGUAGE_NAMES: Record<Language, string> = {
-  en: 'English',
-  es: 'Español',
-  fr: 'Français',
-  pt: 'Português',
-};
 
 const STORAGE_KEY = 'openkey.lang';
 

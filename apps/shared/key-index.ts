@@ -6,6 +6,8 @@
  * A script rather than JSON because browsers refuse fetch() from file://, and the portal must list the key's content
  * when opened from a plugged-in key with no service running. Paths are relative to /openkey/ (the portal's folder).
  */
+import { TRANSLATED, type Language } from '../../common/languages.ts';
+
 export interface KeyIndex {
   /** Key name shown as the portal's title, e.g. "Open Key". */
   name: string;
@@ -18,6 +20,11 @@ export interface KeyIndex {
   datasets: KeyIndexDataset[];
   /** Docs: `.html` (pre-rendered) opens as is; `.md` is rendered by docs/index.html when the service runs. */
   docs: KeyIndexLink[];
+  /**
+   * Every doc of the key that has translations (`docs/curriculum/z-mass.md` → `['es', 'fr', 'pt']`; the French one
+   * is `z-mass.fr.md`, common/languages.ts), so the viewer asks only for files that exist.
+   */
+  docLanguages?: Record<string, Language[]>;
   /** Jupyter notebooks (.ipynb) on the key. */
   notebooks: KeyIndexLink[];
   /** The virtual machine image to copy, if the key carries one. */
@@ -47,6 +54,8 @@ export interface KeyIndexLink {
   id: string;
   title: string;
   path: string;
+  /** The same doc in other languages: its title (the translation's heading) and path. */
+  translations?: Partial<Record<Language, { title: string; path: string }>>;
 }
 
 declare global {
@@ -61,13 +70,24 @@ export function readKeyIndex(value: unknown): KeyIndex | undefined {
   const raw = value as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const object = (v: unknown): Record<string, unknown> | undefined =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   const list = (v: unknown): Record<string, unknown>[] =>
     Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null) : [];
   const links = (v: unknown): KeyIndexLink[] =>
     list(v).flatMap((l) => {
       const id = str(l.id);
       const path = str(l.path);
-      return id !== undefined && path !== undefined ? [{ id, title: str(l.title) ?? id, path }] : [];
+      if (id === undefined || path === undefined) return [];
+      const link: KeyIndexLink = { id, title: str(l.title) ?? id, path };
+      const translations = object(l.translations);
+      for (const lang of TRANSLATED) {
+        const entry = object(translations?.[lang]);
+        const translated = str(entry?.path);
+        if (translated !== undefined)
+          (link.translations ??= {})[lang] = { title: str(entry?.title) ?? link.title, path: translated };
+      }
+      return [link];
     });
   const index: KeyIndex = {
     name: str(raw.name) ?? 'Open Key',
@@ -91,6 +111,12 @@ export function readKeyIndex(value: unknown): KeyIndex | undefined {
     docs: links(raw.docs),
     notebooks: links(raw.notebooks),
   };
+  const docLanguages = object(raw.docLanguages);
+  if (docLanguages !== undefined) {
+    index.docLanguages = {};
+    for (const [path, langs] of Object.entries(docLanguages))
+      if (Array.isArray(langs)) index.docLanguages[path] = TRANSLATED.filter((lang) => langs.includes(lang));
+  }
   const variant = str(raw.variant);
   if (variant !== undefined) index.variant = variant;
   const locale = str(raw.locale);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { run } from '../tools/exec.ts';
+import { translationPaths } from '../../common/languages.ts';
 import { HOST_TOOLS } from '../doctor/host-tools.ts';
 import { stageCodePaths } from '../stages/registry.ts';
 import type { HostFacts } from './index.ts';
@@ -63,6 +64,8 @@ export async function surveyHost(manifest: ResolvedManifest, projectRoot: string
   const files = [
     ...manifest.overlays,
     ...manifest.docs.map((doc) => doc.path),
+    // A Markdown doc's translations beside it travel with it (a missing one is digested as 'missing').
+    ...manifest.docs.flatMap((doc) => translationPaths(doc.path)),
     ...manifest.notebooks.map((notebook) => notebook.path),
     ...manifest.datasets.flatMap((dataset) => (dataset.source === 'local' ? [dataset.path] : [])),
   ];

@@ -1,17 +1,27 @@
-import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LANGUAGE_NAMES, TRANSLATED, translatedPath, translationOf, type Language } from '../../common/languages.ts';
 import { treeBytes } from '../cache/index.ts';
+import type { KeyIndexLink } from '../../apps/shared/key-index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { readDatasetSummaries, type DatasetSummary } from './datasets.ts';
 import { linkTree } from './iso.ts';
 import { carriesOva, keyOvaPath, ovaFileName } from './ova.ts';
 import { dependency, type StageDefinition } from './types.ts';
 
+/** Places one doc (a file, or a folder's files) in `dir` and returns its entry file; a file's translations go along. */
 async function placeDoc(source: string, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const info = await stat(source);
   if (info.isFile()) {
     await copyFile(source, path.join(dir, path.basename(source)));
+    for (const lang of TRANSLATED) {
+      const translation = translatedPath(source, lang);
+      if (translation === source) continue;
+      // lstat: a translation beside the doc is taken only as a plain file, never through a link out of the folder.
+      const found = await lstat(translation).catch(() => undefined);
+      if (found?.isFile() === true) await copyFile(translation, path.join(dir, path.basename(translation)));
+    }
     return path.basename(source);
   }
   const names = (await readdir(source)).sort();
@@ -22,9 +32,49 @@ async function placeDoc(source: string, dir: string): Promise<string> {
   return (
     names.find((name) => /^index\.(html|md)$/i.test(name)) ??
     names.find((name) => /^readme\.md$/i.test(name)) ??
-    names[0] ??
+    names.find((name) => translationOf(name) === undefined) ??
     ''
   );
+}
+
+export interface PlacedDocs {
+  /** key-index.js's `docs`: each with the translations of its entry page. */
+  docs: KeyIndexLink[];
+  /** key-index.js's `docLanguages`: every doc file with translations, and their languages. */
+  docLanguages: Record<string, Language[]>;
+}
+
+/** A page's title: its first level-1 heading, without an explicit anchor (`{#id}`). */
+function titleOf(markdown: string): string | undefined {
+  const heading = /^# +(.+?)\s*$/m.exec(markdown)?.[1];
+  return heading?.replace(/\s*\{#[\w-]+\}$/, '').trim() || undefined;
+}
+
+/**
+ * The manifest's docs under `openkey/docs/<id>/`, as key-index.js lists them. A translation is a file named like the
+ * English page with the language before `.md` (common/languages.ts); one without its English page is left unlisted.
+ */
+export async function placeDocs(manifestDocs: ResolvedManifest['docs'], openkey: string): Promise<PlacedDocs> {
+  const docs: KeyIndexLink[] = [];
+  const docLanguages: Record<string, Language[]> = {};
+  for (const doc of manifestDocs) {
+    const dir = path.join(openkey, 'docs', doc.id);
+    const entry = await placeDoc(doc.path, dir);
+    const names = new Set(await readdir(dir));
+    for (const name of [...names].sort()) {
+      const translation = translationOf(name);
+      if (translation === undefined || !names.has(translation.original)) continue;
+      (docLanguages[`docs/${doc.id}/${translation.original}`] ??= []).push(translation.lang);
+    }
+    const link: KeyIndexLink = { id: doc.id, title: doc.title, path: `docs/${doc.id}/${entry}` };
+    for (const lang of docLanguages[link.path] ?? []) {
+      const file = translatedPath(entry, lang);
+      const title = titleOf(await readFile(path.join(dir, file), 'utf8')) ?? doc.title;
+      (link.translations ??= {})[lang] = { title, path: `docs/${doc.id}/${file}` };
+    }
+    docs.push(link);
+  }
+  return { docs, docLanguages };
 }
 
 function escapeHtml(text: string): string {
@@ -34,7 +84,25 @@ function escapeHtml(text: string): string {
   );
 }
 
-export function startHereHtml(manifest: ResolvedManifest): string {
+/** The docs as a list for START-HERE.html: each title, then its translations by language name. */
+function startHereDocs(docs: readonly KeyIndexLink[]): string {
+  if (docs.length === 0) return '';
+  const items = docs.map((doc) => {
+    const translations = TRANSLATED.flatMap((lang) => {
+      const translation = doc.translations?.[lang];
+      return translation === undefined
+        ? []
+        : [
+            `<a href="openkey/${escapeHtml(translation.path)}" hreflang="${lang}" lang="${lang}">${LANGUAGE_NAMES[lang]}</a>`,
+          ];
+    });
+    const others = translations.length === 0 ? '' : ` (${translations.join(' · ')})`;
+    return `<li><a href="openkey/${escapeHtml(doc.path)}">${escapeHtml(doc.title)}</a>${others}</li>`;
+  });
+  return `<h2>Documentation</h2>\n<ul>\n${items.join('\n')}\n</ul>\n`;
+}
+
+export function startHereHtml(manifest: ResolvedManifest, docs: readonly KeyIndexLink[] = []): string {
   const { port, lan } = manifest.services.analysis;
   return `<!doctype html>
 <html lang="en">
@@ -50,7 +118,7 @@ export function startHereHtml(manifest: ResolvedManifest): string {
 <p>${escapeHtml(manifest.description)}</p>
 <p><a href="openkey/index.html">Open the portal</a>: datasets, documentation and notebooks on this key.</p>
 <p>Booted from this key, the key also runs the analysis service on port ${port}${lan ? ', reachable from the local network' : ''}.</p>
-</body>
+${startHereDocs(docs)}</body>
 </html>
 `;
 }
@@ -73,11 +141,7 @@ export const contentStage: StageDefinition = {
     const datasets = await readDatasetSummaries(placed);
     for (const dataset of datasets)
       await linkTree(path.join(placed, 'datasets', dataset.id), path.join(openkey, 'datasets', dataset.id));
-    const docs = [];
-    for (const doc of manifest.docs) {
-      const entry = await placeDoc(doc.path, path.join(openkey, 'docs', doc.id));
-      docs.push({ id: doc.id, title: doc.title, path: `docs/${doc.id}/${entry}` });
-    }
+    const { docs, docLanguages } = await placeDocs(manifest.docs, openkey);
     const notebooks = [];
     for (const notebook of manifest.notebooks) {
       const entry = await placeDoc(notebook.path, path.join(openkey, 'notebooks', notebook.id));
@@ -91,6 +155,7 @@ export const contentStage: StageDefinition = {
       locale: manifest.system.locale,
       datasets,
       docs,
+      docLanguages,
       notebooks,
       // M and L keys carry their OVA (the usb stage adds it after the content partition's other files).
       vm: carriesOva(manifest) ? { ova: keyOvaPath(ovaFileName(manifest)) } : {},
@@ -107,7 +172,7 @@ export const contentStage: StageDefinition = {
         : {}),
     };
     await writeFile(path.join(openkey, 'key-index.js'), `window.OPENKEY_INDEX = ${JSON.stringify(index, null, 2)};\n`);
-    await writeFile(path.join(root, 'START-HERE.html'), startHereHtml(manifest));
+    await writeFile(path.join(root, 'START-HERE.html'), startHereHtml(manifest, docs));
     await writeFile(path.join(context.outDir, 'datasets.json'), JSON.stringify(datasets, null, 2) + '\n');
     const outputs: Record<string, number> = {};
     for (const dataset of datasets) outputs[`datasets/${dataset.id}`] = dataset.size;

@@ -1,3 +1,4 @@
+import { translationPaths } from '../../common/languages.ts';
 import { SYNTHETIC_BYTES_PER_EVENT } from '../manifest/semantic.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
 import { bootloaderStage } from './bootloader.ts';
@@ -230,14 +231,18 @@ export const STAGES: readonly StageRecord[] = [
       variant: manifest.variant,
       description: manifest.description,
       locale: manifest.system.locale,
-      docs: manifest.docs.map((doc) => ({ ...doc, ...digest(doc.path) })),
+      docs: manifest.docs.map((doc) => ({
+        ...doc,
+        ...digest(doc.path),
+        translations: translationPaths(doc.path).map(digest),
+      })),
       notebooks: manifest.notebooks.map((notebook) => ({ ...notebook, ...digest(notebook.path) })),
       apps: manifest.apps,
       service: { port: manifest.services.analysis.port, lan: manifest.services.analysis.lan },
       jupyter: manifest.services.jupyter,
       sourceDateEpoch: manifest.sourceDateEpoch,
     }),
-    code: [stage('content'), stage('datasets')],
+    code: [stage('content'), stage('datasets'), 'common/languages.ts'],
     tools: [],
     // hard links to the datasets stage's files, and the docs
     diskBytes: () => 0.1 * GiB,

@@ -64,6 +64,7 @@ export const en = {
   'docs.results': '{count} places found for “{query}”',
   'docs.noResults': 'Nothing found for “{query}”.',
   'docs.print': 'Print (worksheet)',
+  'docs.untranslated': 'This page is not translated yet: here is the English original.',
 
   'browser.pageTitle': 'Open Key · ROOT browser',
   'browser.skip': 'Skip to the files',

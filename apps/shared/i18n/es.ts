@@ -68,6 +68,7 @@ export const es: Record<MessageKey, string> = {
   'docs.results': '{count} lugares encontrados para “{query}”',
   'docs.noResults': 'No se encontró nada para “{query}”.',
   'docs.print': 'Imprimir (hoja de trabajo)',
+  'docs.untranslated': 'Esta página aún no está traducida al español: aquí tienes el original en inglés.',
 
   'browser.pageTitle': 'Open Key · Explorador ROOT',
   'browser.skip': 'Ir a los archivos',

@@ -68,6 +68,7 @@ export const fr: Record<MessageKey, string> = {
   'docs.results': '{count} endroits trouvés pour « {query} »',
   'docs.noResults': 'Rien trouvé pour « {query} ».',
   'docs.print': 'Imprimer (fiche)',
+  'docs.untranslated': 'Cette page n’est pas encore traduite en français : voici l’original anglais.',
 
   'browser.pageTitle': 'Open Key · Explorateur ROOT',
   'browser.skip': 'Aller aux fichiers',

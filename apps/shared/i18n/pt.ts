@@ -68,6 +68,7 @@ export const pt: Record<MessageKey, string> = {
   'docs.results': '{count} lugares encontrados para “{query}”',
   'docs.noResults': 'Nada encontrado para “{query}”.',
   'docs.print': 'Imprimir (folha de exercícios)',
+  'docs.untranslated': 'Esta página ainda não foi traduzida para o português: aqui está o original em inglês.',
 
   'browser.pageTitle': 'Open Key · Navegador ROOT',
   'browser.skip': 'Ir para os arquivos',
