@@ -6,7 +6,7 @@
 import { Api, type DatasetSummary, type Health, type JupyterState } from '../shared/api.ts';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
 import { formatBytes } from '../shared/format.ts';
-import { formatNumber as formatCount, setupPage, t } from '../shared/i18n.ts';
+import { formatNumber as formatCount, language, setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex, type KeyIndex, type KeyIndexDataset, type KeyIndexLink } from '../shared/key-index.ts';
 import { drawQr } from './qr.ts';
 
@@ -62,8 +62,17 @@ function renderDatasets(rows: DatasetRow[], served: boolean): void {
 }
 
 function docHref(doc: KeyIndexLink, served: boolean): string {
-  // Markdown is rendered by the docs viewer, which fetches it; from file:// the browser shows the raw text instead.
-  return served && doc.path.endsWith('.md') ? `docs/?path=${encodeURIComponent(doc.path)}` : doc.path;
+  // Markdown is rendered by the docs viewer, which fetches it (in the reader's language); from file:// the browser
+  // shows the raw text instead, so the link is the translation's file itself.
+  if (!served || !doc.path.endsWith('.md')) return doc.translations?.[language()]?.path ?? doc.path;
+  // The viewer finds the language as this page did, except from this page's own ?lang=, which goes along.
+  const lang = new URLSearchParams(location.search).get('lang');
+  return `docs/?path=${encodeURIComponent(doc.path)}${lang === null ? '' : `&lang=${encodeURIComponent(lang)}`}`;
+}
+
+/** A doc as the portal lists it: its title in the reader's language when the key has that translation. */
+function inLanguage(doc: KeyIndexLink): KeyIndexLink {
+  return { ...doc, title: doc.translations?.[language()]?.title ?? doc.title };
 }
 
 /**
@@ -191,7 +200,7 @@ async function main(): Promise<void> {
     byId('key-name').textContent = index.name;
     byId('key-version').textContent = [index.version, index.variant].filter(Boolean).join(' · ');
   }
-  renderLinks('docs', 'docs-section', index?.docs ?? [], (l) => docHref(l, false));
+  renderLinks('docs', 'docs-section', (index?.docs ?? []).map(inLanguage), (l) => docHref(l, false));
   renderLinks('notebooks', 'notebooks-section', index?.notebooks ?? [], (l) => l.path);
   const ova = index?.vm?.ova;
   byId('vm-section').hidden = ova === undefined;
@@ -219,7 +228,7 @@ async function main(): Promise<void> {
   );
   status.classList.add('ok');
   renderDatasets(mergeDatasets(index, live.datasets), true);
-  renderLinks('docs', 'docs-section', index?.docs ?? [], (l) => docHref(l, true));
+  renderLinks('docs', 'docs-section', (index?.docs ?? []).map(inLanguage), (l) => docHref(l, true));
   byId('datasets-source').textContent = t('portal.live');
   document.body.dataset.mode = 'live';
   if (index?.jupyter !== undefined) await watchJupyter(new Api(siteRoot()), index);
