@@ -1,14 +1,21 @@
 /**
- * The docs viewer in Debian's Chromium over the real curriculum (content/docs, laid out as the content stage puts
- * it on the key): the table of contents jumps to its headings, the search finds a word in another document (one
- * the key index does not even list, reached through the curriculum's links), and the print style hides the menus
- * and fits A4. Every page fails on a console error or a request to another host than 127.0.0.1.
+ * The docs viewer in Debian's Chromium over the real curriculum (content/docs, placed by the content stage's own
+ * placeDocs as on the key, key-index.js from what it returns): the table of contents jumps to its headings, the
+ * search finds a word in another document (one the key index does not even list, reached through the curriculum's
+ * links), and the print style hides the menus and fits A4. In French (?lang=fr) the viewer shows the French pages with
+ * the English anchors, searches them, and its links keep the language; a page whose translation the key lacks (the
+ * French glossary, left out here) shows in English and says so. Every page fails on a console error or a request to
+ * another host than 127.0.0.1.
  */
-import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold } from '../../apps/docs/outline.ts';
+import { fr } from '../../apps/shared/i18n/fr.ts';
+import { placeDocs } from '../../builder/stages/content.ts';
+import { translationOf } from '../../common/languages.ts';
 import {
   artifacts,
   guardedPage,
@@ -26,25 +33,31 @@ let service: Service;
 let browser: Browser;
 const curriculum = join(repoRoot, 'content', 'docs', 'curriculum');
 
+let sources: string;
+
 beforeAll(async () => {
   ws = await makeWorkspace();
-  // As the content stage places the docs of s.yaml and base.yaml: docs/<id>/<files>, the entry in key-index.js.
-  await cp(curriculum, join(ws.apps, 'docs', 'curriculum'), { recursive: true });
-  await cp(
-    join(repoRoot, 'content', 'docs', 'getting-started.md'),
-    join(ws.apps, 'docs', 'getting-started', 'getting-started.md'),
-    {
-      recursive: true,
-    },
+  // The docs of s.yaml (and base.yaml) as the content stage places them: docs/<id>/<files>, listed in key-index.js.
+  // The curriculum comes from a copy without its French glossary: a key whose translation of one page is missing.
+  sources = await mkdtemp(join(tmpdir(), 'openkey-docs-src-'));
+  await cp(curriculum, join(sources, 'curriculum'), { recursive: true });
+  await rm(join(sources, 'curriculum', 'glossary.fr.md'));
+  const { docs, docLanguages } = await placeDocs(
+    [
+      {
+        id: 'getting-started',
+        title: 'Getting started',
+        path: join(repoRoot, 'content', 'docs', 'getting-started.md'),
+      },
+      { id: 'curriculum', title: 'Exercises', path: join(sources, 'curriculum') },
+    ],
+    ws.apps,
   );
   const indexPath = join(ws.apps, 'key-index.js');
   const index = JSON.parse(
     (await readFile(indexPath, 'utf8')).replace(/^window\.OPENKEY_INDEX = /, '').replace(/;\s*$/, ''),
   );
-  index.docs = [
-    { id: 'getting-started', title: 'Getting started', path: 'docs/getting-started/getting-started.md' },
-    { id: 'curriculum', title: 'Exercises', path: 'docs/curriculum/index.md' },
-  ];
+  Object.assign(index, { docs, docLanguages });
   await writeFile(indexPath, `window.OPENKEY_INDEX = ${JSON.stringify(index, null, 2)};\n`);
   service = await startService(ws);
   browser = await launchChromium();
@@ -54,9 +67,12 @@ afterAll(async () => {
   await browser?.close();
   await service?.stop();
   await ws?.cleanup();
+  if (sources !== undefined) await rm(sources, { recursive: true, force: true });
 });
 
-const open = (path: string, hash = '') => new URL(`docs/?path=${encodeURIComponent(path)}${hash}`, service.url).href;
+const open = (path: string, hash = '', lang?: string) =>
+  new URL(`docs/?path=${encodeURIComponent(path)}${lang === undefined ? '' : `&lang=${lang}`}${hash}`, service.url)
+    .href;
 
 describe('the docs viewer', () => {
   it('lists the headings in a table of contents whose links jump to them', async () => {
@@ -115,7 +131,8 @@ describe('the docs viewer', () => {
     for (const path of new Set(hits)) expect(fold(await readFile(join(ws.apps, path), 'utf8')), path).toContain(word);
     expect(await page.textContent('#search-results mark')).toMatch(new RegExp(word, 'i'));
     expect(Number(await page.getAttribute('#search', 'data-searched'))).toBeGreaterThanOrEqual(
-      (await readdir(curriculum)).filter((n) => n.endsWith('.md')).length,
+      // The English pages: the search reads each page once, in the language shown.
+      (await readdir(curriculum)).filter((n) => n.endsWith('.md') && translationOf(n) === undefined).length,
     );
     await screenshot(page, 'docs-search', true);
     await page.click('#search-results li[data-path="docs/curriculum/teachers.md"] a');
@@ -175,6 +192,128 @@ describe('the docs viewer', () => {
     const first = (await page.getAttribute('#doc table a', 'href'))!;
     expect(new URL(first).pathname).toBe('/docs/');
     expect(new URL(first).searchParams.get('path')).toMatch(/^docs\/curriculum\/[\w-]+\.md$/);
+    expect(problems.join('\n')).toBe('');
+    await page.context().close();
+  }, 120_000);
+});
+
+describe('the docs viewer in French', () => {
+  const words = (text: string) => new Set(fold(text).match(/\p{L}{7,}/gu) ?? []);
+
+  it('shows the French page with the English anchors, prints it, and its links keep the language', async () => {
+    const { page, problems } = await guardedPage(browser);
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await page.goto(open('docs/curriculum/index.md', '', 'fr'));
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.getAttribute('html', 'lang')).toBe('fr');
+    expect(await page.getAttribute('#doc', 'lang')).toBe('fr');
+    expect(await page.textContent('#doc h1')).toBe(
+      'La physique des particules avec des données ouvertes : les exercices',
+    );
+    expect(await page.textContent('#print')).toBe(fr['docs.print']);
+    expect(await page.isVisible('#untranslated')).toBe(false);
+    expect(asked).toContain('/docs/curriculum/index.fr.md');
+    expect(asked).not.toContain('/docs/curriculum/index.md');
+    // An exercise's link opens its French page, in French, with the same anchors as the English one.
+    const first = page.locator('#doc table a').first();
+    expect(await first.textContent()).toBe('Le boson Z');
+    expect(new URL((await first.getAttribute('href'))!).searchParams.get('lang')).toBe('fr');
+    await first.click();
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(new URL(page.url()).searchParams.get('path')).toBe('docs/curriculum/z-mass.md');
+    expect(new URL(page.url()).searchParams.get('lang')).toBe('fr');
+    expect(await page.textContent('#doc h1')).toBe('Exercice 1 : le boson Z');
+    const headings = await page.$$eval('#doc h2', (hs) => hs.map((h) => [h.id, h.textContent?.trim() ?? '']));
+    expect(headings).toEqual([
+      ['the-physics', 'La physique'],
+      ['what-to-do', 'Ce qu’il faut faire'],
+      ['what-to-look-for', 'Ce qu’il faut chercher'],
+      ['going-further', 'Pour aller plus loin'],
+    ]);
+    expect(await page.$$eval('#toc a', (as) => as.map((a) => a.getAttribute('href')))).toEqual(
+      headings.map(([id]) => `#${id}`),
+    );
+    expect(await page.textContent('#toc summary')).toBe(fr['docs.toc']);
+    // The analyser's link keeps its preset and the language.
+    const analyser = new URL((await page.getAttribute('#doc a[href*="/analyser/"]', 'href'))!);
+    expect(analyser.pathname).toBe('/analyser/');
+    expect(analyser.searchParams.get('lang')).toBe('fr');
+    expect(analyser.hash).toBe('#dataset=zll&preset=atlas13-zll&run=1');
+    await page.emulateMedia({ media: 'print' });
+    for (const hidden of ['header.top', '#toc', '#search', '#print'])
+      expect(await page.isVisible(hidden), hidden).toBe(false);
+    expect(await page.isVisible('#doc h1')).toBe(true);
+    await screenshot(page, 'docs-fr-print', true);
+    expect(problems.join('\n')).toBe('');
+    await page.context().close();
+    // The analyser opened from that link speaks French too (this workspace has no zll dataset, so only its language).
+    const context = await browser.newContext();
+    const app = await context.newPage();
+    await app.goto(analyser.href);
+    await app.waitForFunction(() => document.documentElement.lang === 'fr');
+    expect(await app.textContent('header.top h1')).toBe(fr['nav.analyser']);
+    await context.close();
+  }, 120_000);
+
+  it('searches the French pages: a French word is found, an English one is not', async () => {
+    const read = (name: string) => readFile(join(curriculum, name), 'utf8');
+    const french = words(await read('teachers.fr.md'));
+    const here = words(await read('z-mass.fr.md'));
+    const english = words(await read('teachers.md'));
+    const word = [...french].find((w) => !here.has(w) && !english.has(w))!;
+    expect(word).toBeDefined();
+    // A word of the English teachers' page in no page the French reader searches (the glossary is English here).
+    const shownInFrench = (await readdir(curriculum)).filter((n) => n.endsWith('.fr.md'));
+    const searched = [await read('glossary.md'), ...(await Promise.all(shownInFrench.map(read)))];
+    searched.push(await readFile(join(repoRoot, 'content', 'docs', 'getting-started.fr.md'), 'utf8'));
+    const elsewhere = new Set(searched.flatMap((text) => [...words(text)]));
+    const englishOnly = [...english].find((w) => !elsewhere.has(w))!;
+    expect(englishOnly).toBeDefined();
+    const { page, problems } = await guardedPage(browser);
+    await page.goto(open('docs/curriculum/z-mass.md', '', 'fr'));
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.fill('#search-q', word.toUpperCase());
+    await page.waitForSelector('#search-results li');
+    const hits = await page.$$eval('#search-results li', (lis) => lis.map((li) => li.getAttribute('data-path') ?? ''));
+    expect(hits).toContain('docs/curriculum/teachers.md');
+    expect(fold((await page.textContent('#search-results mark')) ?? '')).toBe(word);
+    const link = page.locator('#search-results li[data-path="docs/curriculum/teachers.md"] a').first();
+    expect(new URL((await link.getAttribute('href'))!).searchParams.get('lang')).toBe('fr');
+    expect(await link.textContent()).toMatch(/^Pour les enseignants/);
+    await page.fill('#search-q', englishOnly);
+    await page.waitForFunction(() => document.getElementById('search-status')?.textContent?.startsWith('Rien'));
+    expect(await page.textContent('#search-status')).toBe(fr['docs.noResults'].replace('{query}', englishOnly));
+    await page.fill('#search-q', word);
+    await page.waitForSelector('#search-results li');
+    await link.click();
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(new URL(page.url()).searchParams.get('lang')).toBe('fr');
+    expect(await page.textContent('#doc h1')).toMatch(/^Pour les enseignants/);
+    expect(problems.join('\n')).toBe('');
+    await page.context().close();
+  }, 120_000);
+
+  it('shows a page the key has no translation of in English, and says so', async () => {
+    const { page, problems } = await guardedPage(browser);
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await page.goto(open('docs/curriculum/glossary.md', '', 'fr'));
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.textContent('#untranslated')).toBe(fr['docs.untranslated']);
+    expect(await page.getAttribute('#untranslated', 'lang')).toBe('fr');
+    expect(await page.getAttribute('#doc', 'lang')).toBe('en');
+    expect(await page.textContent('#doc h1')).toBe('Glossary');
+    // The rest of the page stays French, and the viewer never asked for the file the key does not have.
+    expect(await page.getAttribute('html', 'lang')).toBe('fr');
+    expect(await page.textContent('#print')).toBe(fr['docs.print']);
+    expect(asked).not.toContain('/docs/curriculum/glossary.fr.md');
+    await screenshot(page, 'docs-fr-fallback', true);
+    // The same page in Spanish has its translation: no notice.
+    await page.goto(open('docs/curriculum/glossary.md', '', 'es'));
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.textContent('#doc h1')).toBe('Glosario');
+    expect(await page.isVisible('#untranslated')).toBe(false);
     expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
