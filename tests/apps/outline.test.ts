@@ -1,6 +1,6 @@
 /** The docs viewer's anchors and search, on plain data (the browser tests drive them over the real curriculum). */
 import { describe, expect, it } from 'vitest';
-import { fold, search, slugify, type IndexedDoc } from '../../apps/docs/outline.ts';
+import { fold, search, slugify, splitExplicitId, type IndexedDoc } from '../../apps/docs/outline.ts';
 
 describe('anchors', () => {
   it('are lower case, without accents or punctuation, and unique in a page', () => {
@@ -10,6 +10,20 @@ describe('anchors', () => {
         slugify(t, taken),
       ),
     ).toEqual(['the-z-boson-mass-width', 'energie-transverse', 'the-z-boson-mass-width-2', 'section', 'h-γγ']);
+  });
+});
+
+describe('named anchors', () => {
+  it('are taken from the end of a heading, so a translation keeps the English anchors', () => {
+    expect(splitExplicitId('Ce qu’il faut faire {#what-to-do}')).toEqual({
+      text: 'Ce qu’il faut faire',
+      id: 'what-to-do',
+    });
+    expect(splitExplicitId('La física {#the-physics}  ')).toEqual({ text: 'La física', id: 'the-physics' });
+    // Only at the end, and only letters, digits, - and _: anything else is text.
+    expect(splitExplicitId('{#x} first')).toEqual({ text: '{#x} first' });
+    expect(splitExplicitId('Sets {#a b}')).toEqual({ text: 'Sets {#a b}' });
+    expect(splitExplicitId('Plain')).toEqual({ text: 'Plain' });
   });
 });
 
