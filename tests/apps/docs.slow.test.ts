@@ -317,4 +317,23 @@ describe('the docs viewer in French', () => {
     expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
+
+  it('the portal lists the docs by their French titles, and opens them in French', async () => {
+    const { page, problems } = await guardedPage(browser);
+    await page.goto(new URL('?lang=fr', service.url).href);
+    await page.waitForSelector('body[data-mode="live"]');
+    const links = await page.$$eval('#docs a', (as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
+    expect(links).toEqual([
+      ['Premiers pas avec Open Key', 'docs/?path=docs%2Fgetting-started%2Fgetting-started.md&lang=fr'],
+      [
+        'La physique des particules avec des données ouvertes : les exercices',
+        'docs/?path=docs%2Fcurriculum%2Findex.md&lang=fr',
+      ],
+    ]);
+    await page.click('#docs a >> nth=1');
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.getAttribute('#doc', 'lang')).toBe('fr');
+    expect(problems.join('\n')).toBe('');
+    await page.context().close();
+  }, 120_000);
 });
