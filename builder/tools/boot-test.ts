@@ -24,6 +24,7 @@ import { UsageError } from '../../common/errors.ts';
 import { parseBenchArgs, wholeNumber } from '../../common/bench.ts';
 import {
   bootTest,
+  describeQemuCpu,
   requireFirmware,
   screenshotWhenGraphical,
   type BootMedia,
@@ -525,11 +526,16 @@ export async function bootMatrix(
     }
     results.push(result);
     log(
-      `${result.passed ? 'PASS' : 'FAIL'} ${firmware}-${media}: healthy after ${result.secondsToHealthy ?? '-'} s, boot report after ${result.secondsToReport ?? '-'} s (${result.systemState ?? 'no report'})${result.reason ? `: ${result.reason}` : ''}`,
+      `${result.passed ? 'PASS' : 'FAIL'} ${firmware}-${media}: healthy after ${result.secondsToHealthy ?? '-'} s (${cpuNote(result)}), boot report after ${result.secondsToReport ?? '-'} s (${result.systemState ?? 'no report'})${result.reason ? `: ${result.reason}` : ''}`,
     );
     if (!result.passed) for (const line of result.serialTail.slice(-25)) log(`  | ${line}`);
   }
   return results;
+}
+
+/** QEMU's CPU time by the healthy answer (or by the end of a failed boot), beside the wall time it took. */
+function cpuNote(result: BootTestResult): string {
+  return describeQemuCpu(result.secondsToHealthy ?? result.secondsRun, result.qemuCpuSeconds) || 'QEMU CPU -';
 }
 
 /** Runs what the command line asked for; the results without their serial tails, for --json. */

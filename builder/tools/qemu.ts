@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export interface BootTestOptions {
   memoryMiB?: number;
   /** Called with every line the guest prints on its serial console. */
   onSerial?: (line: string) => void;
+  /** Called with QEMU's process id once it started (a caller's own CPU time reading: processCpuSeconds). */
+  onSpawn?: (pid: number) => void;
   /** While the guest runs and is healthy: e.g. take a screendump through the monitor. */
   whileReady?: (vm: RunningVm) => Promise<void>;
   /** false when the service listens on 127.0.0.1 only (no LAN): health then comes from the guest's boot report. */
@@ -49,6 +51,14 @@ export interface BootTestResult {
   secondsToHealthy?: number;
   /** Seconds from starting QEMU to the boot report line on the serial console. */
   secondsToReport?: number;
+  /**
+   * QEMU's CPU time (user + system, read each second) when the service first answered, or at the end if it never
+   * did. Under TCG the guest runs only while QEMU has a core: this over secondsToHealthy is the share of a core the
+   * host gave it, so boots at different loads compare by it.
+   */
+  qemuCpuSeconds?: number;
+  /** Seconds QEMU ran in all, to the end of the boot test. */
+  secondsRun?: number;
   systemState?: string;
   /** The guest's own GET /api/health on 127.0.0.1, from the boot report: ok, down or disabled. */
   guestHealth?: string;
@@ -211,9 +221,18 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
   let exitError: unknown;
   let lineCount = 0;
   let fatal: { kind: ConsoleFailureKind; line: number; at: number; complete: boolean } | undefined;
+  let qemuPid: number | undefined;
+  const sampleCpu = async () => {
+    const cpu = qemuPid === undefined ? undefined : await processCpuSeconds(qemuPid);
+    if (cpu !== undefined) result.qemuCpuSeconds = cpu;
+  };
   const qemu = run('qemu-system-x86_64', args, {
     aptPackage: 'qemu-system-x86',
     signal: stop.signal,
+    onSpawn: (pid) => {
+      qemuPid = pid;
+      options.onSpawn?.(pid);
+    },
     onLine: (line) => {
       // eslint-disable-next-line no-control-regex
       const clean = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
@@ -261,14 +280,16 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
         (options.probe !== undefined && result.probe === undefined))
     ) {
       options.signal?.throwIfAborted();
+      if (result.secondsToHealthy === undefined) await sampleCpu();
       if (result.secondsToHealthy === undefined && options.hostHealth !== false) {
         try {
           const response = await fetch(`http://127.0.0.1:${hostPort}/api/health`, {
             signal: AbortSignal.timeout(3000),
           });
           if (response.ok) {
-            result.health = await response.json().catch(() => undefined);
             result.secondsToHealthy = seconds();
+            await sampleCpu();
+            result.health = await response.json().catch(() => undefined);
           }
         } catch {
           // Not up yet.
@@ -297,6 +318,8 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       }
     }
   } finally {
+    if (result.secondsToHealthy === undefined) await sampleCpu();
+    result.secondsRun = seconds();
     stop.abort();
     await qemu;
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -307,6 +330,40 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     throw exitError;
   }
   return result;
+}
+
+/** Linux's USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on every architecture that has QEMU). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * User + system CPU seconds from the text of /proc/PID/stat; undefined when it is not such a line. The command name
+ * (field 2) is in parentheses and may hold spaces or parentheses, so the fields are counted after its last ')'.
+ */
+export function cpuSecondsFromStat(stat: string): number | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  // After the name: state is field 3, utime field 14, stime field 15.
+  const fields = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
+  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+  if (!Number.isInteger(utime) || !Number.isInteger(stime) || fields[12] === undefined) return undefined;
+  return Math.round(((utime + stime) / CLOCK_TICKS_PER_SECOND) * 10) / 10;
+}
+
+/**
+ * "QEMU CPU 129.5 s, 41 % of a core" for a boot's log line: how much of the wall time the host let the guest run.
+ * Empty when either figure is missing.
+ */
+export function describeQemuCpu(wallSeconds: number | undefined, cpuSeconds: number | undefined): string {
+  if (wallSeconds === undefined || cpuSeconds === undefined || wallSeconds <= 0) return '';
+  return `QEMU CPU ${cpuSeconds} s, ${Math.round((cpuSeconds / wallSeconds) * 100)} % of a core`;
+}
+
+/** A running process's CPU seconds so far, or undefined once it has gone. */
+export async function processCpuSeconds(pid: number): Promise<number | undefined> {
+  return cpuSecondsFromStat(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''));
 }
 
 /** Distinct colours among a sample of a binary PPM's pixels, and the share of (near) black ones. */

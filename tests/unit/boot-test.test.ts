@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { judgePersistence, parseBootTestArgs, parseProbe, PortalWatch } from '../../builder/tools/boot-test.ts';
-import type { BootTestResult } from '../../builder/tools/qemu.ts';
+import { cpuSecondsFromStat, describeQemuCpu, type BootTestResult } from '../../builder/tools/qemu.ts';
 
 const healthy = (probe?: string): BootTestResult => ({
   firmware: 'bios',
@@ -176,5 +176,32 @@ describe('the persistence verdict', () => {
         roomBytes: GiB,
       }).reason,
     ).toBe('second boot: GET /api/health did not answer within 400 s');
+  });
+});
+
+describe("QEMU's CPU time, from /proc/PID/stat", () => {
+  // Fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+  const stat = (name: string, utime: number, stime: number) =>
+    `4242 (${name}) R 1 4242 4242 0 -1 4194304 121 0 0 0 ${utime} ${stime} 0 0 20 0 3 0 1451232 3133440 386`;
+
+  it.each([
+    ['qemu-system-x86', 12_524, 428, 129.5],
+    ['a (b) c', 1, 0, 0],
+    ['', 250, 50, 3],
+  ])('reads utime + stime of %j in seconds', (name, utime, stime, seconds) => {
+    expect(cpuSecondsFromStat(stat(name, utime, stime))).toBe(seconds);
+  });
+
+  it.each([[''], ['4242 qemu R 1'], ['4242 (qemu) R 1 4242 4242 0 -1 4194304 121 0 0 0 12524']])(
+    'gives undefined for %j (no process, no name, cut short)',
+    (text) => {
+      expect(cpuSecondsFromStat(text)).toBeUndefined();
+    },
+  );
+
+  it('says how much of a core the guest had', () => {
+    expect(describeQemuCpu(314, 129.5)).toBe('QEMU CPU 129.5 s, 41 % of a core');
+    expect(describeQemuCpu(undefined, 129.5)).toBe('');
+    expect(describeQemuCpu(314, undefined)).toBe('');
   });
 });
