@@ -52,6 +52,8 @@ interface Loaded {
   text: string;
   /** The language the text is in: the reader's, or English when the page has no translation into it. */
   lang: Language;
+  /** True when the reader's language was wanted and the page has no translation into it. */
+  fellBack: boolean;
 }
 
 /**
@@ -59,14 +61,20 @@ interface Loaded {
  * key has; without it (a hand-made folder) it tries and falls back when the translation is not there.
  */
 async function loadDoc(path: string, index: KeyIndex | undefined, root: URL): Promise<Loaded | Response> {
+  // A translation opened by its own name (z-mass.fr.md) shows as it is.
+  const own = translationOf(path);
+  if (own !== undefined) {
+    const response = await fetch(new URL(path, root));
+    return response.ok ? { text: await response.text(), lang: own.lang, fellBack: false } : response;
+  }
   const translated = translatedPath(path, reader);
   const listed = index?.docLanguages === undefined || (index.docLanguages[path] ?? []).includes(reader);
   if (translated !== path && listed) {
     const response = await fetch(new URL(translated, root));
-    if (response.ok) return { text: await response.text(), lang: reader };
+    if (response.ok) return { text: await response.text(), lang: reader, fellBack: false };
   }
   const response = await fetch(new URL(path, root));
-  return response.ok ? { text: await response.text(), lang: 'en' } : response;
+  return response.ok ? { text: await response.text(), lang: 'en', fellBack: reader !== 'en' } : response;
 }
 
 /** Markdown (or a pre-rendered .html doc) as a detached element. */
@@ -271,7 +279,7 @@ async function main(): Promise<void> {
   // The text's own language (hyphenation, the reader's voice), which is English where a translation is missing.
   doc.lang = loaded.lang;
   // Above the text and its contents, not in it: the search indexes the text alone.
-  if (loaded.lang !== reader)
+  if (loaded.fellBack)
     (doc.parentElement ?? doc).before(
       el('p', { id: 'untranslated', class: 'notice', role: 'note', lang: reader }, t('docs.untranslated')),
     );
