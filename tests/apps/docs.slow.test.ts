@@ -314,6 +314,12 @@ describe('the docs viewer in French', () => {
     await page.waitForSelector('body[data-ready="1"]');
     expect(await page.textContent('#doc h1')).toBe('Glosario');
     expect(await page.isVisible('#untranslated')).toBe(false);
+    // A translation opened by its own name shows as it is, in its language, whatever the reader's.
+    await page.goto(open('docs/curriculum/glossary.es.md', '', 'fr'));
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.textContent('#doc h1')).toBe('Glosario');
+    expect(await page.getAttribute('#doc', 'lang')).toBe('es');
+    expect(await page.isVisible('#untranslated')).toBe(false);
     expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
