@@ -10,6 +10,7 @@
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold } from '../../apps/docs/outline.ts';
@@ -339,6 +340,13 @@ describe('the docs viewer in French', () => {
     await page.click('#docs a >> nth=1');
     await page.waitForSelector('body[data-ready="1"]');
     expect(await page.getAttribute('#doc', 'lang')).toBe('fr');
+    // From a plugged-in key (file://, no service) the links are the French files themselves.
+    await page.goto(`${pathToFileURL(join(ws.apps, 'index.html')).href}?lang=fr`);
+    await page.waitForSelector('body[data-mode="static"]');
+    expect(await page.$$eval('#docs a', (as) => as.map((a) => a.getAttribute('href')))).toEqual([
+      'docs/getting-started/getting-started.fr.md',
+      'docs/curriculum/index.fr.md',
+    ]);
     expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
