@@ -16,7 +16,10 @@ import shutil
 import subprocess
 
 from jupyterhub.auth import Authenticator
+from jupyterhub.objects import Server
+from jupyterhub.proxy import ConfigurableHTTPProxy
 from jupyterhub.spawner import LocalProcessSpawner
+from tornado.ioloop import PeriodicCallback
 
 c = get_config()  # noqa: F821 (JupyterHub's config loader defines it)
 
@@ -34,6 +37,9 @@ STUDENT_MEMORY_MAX = os.environ.get("OPENKEY_HUB_MEMORY_MAX", "768M")
 STUDENT_CPU_QUOTA = os.environ.get("OPENKEY_HUB_CPU_QUOTA", "100%")
 STUDENT_TASKS_MAX = "256"
 FIRST_STUDENT_UID = 2000
+# The hub gives the proxy 10 s to listen; Node's first start from a USB stick or a CD (or under QEMU's TCG) can take
+# longer, so a slow start is waited for up to this long before the hub gives up.
+PROXY_START_SECONDS = 180
 
 
 def _secret(name):
@@ -135,6 +141,25 @@ class LimitedSpawner(LocalProcessSpawner):
         return await super().start()
 
 
+class PatientProxy(ConfigurableHTTPProxy):
+    """configurable-http-proxy, waited for longer than the hub's fixed 10 s when its process is still running."""
+
+    async def start(self):
+        try:
+            await super().start()
+            return
+        except TimeoutError:
+            if self.proxy_process is None or self.proxy_process.poll() is not None:
+                raise
+        self.log.warning("the proxy is slow to start; waiting up to %d s for it", PROXY_START_SECONDS)
+        for url in (self.public_url, self.api_url):
+            await Server.from_url(url).wait_up(PROXY_START_SECONDS)
+        # What the parent's start does once the proxy answers: watch that it keeps running.
+        self._check_running_callback = PeriodicCallback(self.check_running, 1e3 * self.check_running_interval)
+        self._check_running_callback.start()
+
+
+c.JupyterHub.proxy_class = PatientProxy
 c.JupyterHub.authenticator_class = ClassPasswordAuthenticator
 c.JupyterHub.spawner_class = LimitedSpawner
 c.JupyterHub.bind_url = "http://{}:{}/".format(
