@@ -8,6 +8,10 @@
  *   twice each, the persistence partition grown to the manifest's diskGiB.
  * Each boot passes when GET /api/health answers through hostfwd and the key's boot report on the serial console lists
  * no failed unit. Seconds to healthy go to test-artifacts/boot-times.json.
+ * When mu.yaml runs the JupyterHub (services.jupyter.mode hub), the ISO boot under SeaBIOS also holds a class on it
+ * (builder/tools/jupyter-check.ts): five students log in through hostfwd, each runs a notebook in their own limited
+ * scope and sees only their own home, and the teacher reads every student's file. It rides on a boot CI makes
+ * anyway, so it costs the check, not a boot.
  *
  * One build serves every boot. Set OPENKEY_E2E_CACHE to reuse a cache between runs (CI starts empty).
  */
@@ -23,7 +27,8 @@ import { isoFileName } from '../../builder/stages/iso.ts';
 import { ovaFileName } from '../../builder/stages/ova.ts';
 import { qcow2FileName } from '../../builder/stages/qcow2.ts';
 import { usbFileName } from '../../builder/stages/usb.ts';
-import { persistenceBootTest, type PersistenceBoot } from '../../builder/tools/boot-test.ts';
+import { jupyterDuringBoot, persistenceBootTest, type PersistenceBoot } from '../../builder/tools/boot-test.ts';
+import type { HubReport, SingleReport } from '../../builder/tools/jupyter-check.ts';
 import {
   bootTest,
   requireFirmware,
@@ -41,12 +46,18 @@ const BOOT_DEADLINE_MS = Number(process.env.OPENKEY_BOOT_DEADLINE ?? 720) * 1000
  * `OPENKEY_E2E_BOOTS=all npx vitest run tests/e2e` runs them too.
  */
 const ALL_BOOTS = process.env.OPENKEY_E2E_BOOTS === 'all';
+/** Five students' logins, servers and a fitted notebook each, under TCG. */
+const HUB_DEADLINE_MS = 900_000;
 let iso = '';
 let key = '';
 let scratch = '';
 let cacheDir = '';
+/** mu.yaml's hub port when it runs the hub (forwarded for the class check), else undefined. */
+let hubPort: number | undefined;
 let outcome: BuildOutcome;
-const results: (BootTestResult | PersistenceBoot)[] = [];
+const results: (BootTestResult | PersistenceBoot | (BootTestResult & { jupyter: HubReport | SingleReport }))[] = [];
+/** Students of the hub check in the ISO boot. */
+const STUDENTS = 5;
 /** The VM twins on a 4 GiB disk (the manifests' 8 would only make the test's overlays bigger). */
 const VM_GIB = 4;
 
@@ -103,6 +114,8 @@ async function persistenceBoots(disk: string, firmwares: Firmware[], once = fals
 
 beforeAll(async () => {
   const manifest = await muManifest();
+  const jupyter = manifest.services.jupyter;
+  hubPort = jupyter.enabled && jupyter.mode === 'hub' ? jupyter.port : undefined;
   scratch = await mkdtemp(path.join(os.tmpdir(), 'openkey-e2e-'));
   cacheDir = process.env.OPENKEY_E2E_CACHE ?? path.join(scratch, 'cache');
   outcome = await buildImage({ manifest, projectRoot: PROJECT, outDir: path.join(scratch, 'out'), cacheDir });
@@ -205,15 +218,41 @@ describe('mu boots', () => {
       ]
     : [['bios', 'cd']];
   it.each(combos)(
-    'boots the ISO under %s as a %s and the service answers',
+    'boots the ISO under %s as a %s, the service answers (and a class of five works on the hub, when μ runs it)',
     async (firmware, media) => {
       await requireFirmware(firmware);
-      let result = await bootTest({ image: iso, firmware, media, deadlineMs: BOOT_DEADLINE_MS });
+      const boot = async () => {
+        const hub =
+          hubPort === undefined
+            ? undefined
+            : jupyterDuringBoot(
+                { mode: 'hub', port: hubPort, students: STUDENTS, deadlineMs: HUB_DEADLINE_MS },
+                (line) => process.stderr.write(`hub: ${line}\n`),
+              );
+        const result = await bootTest({
+          image: iso,
+          firmware,
+          media,
+          deadlineMs: BOOT_DEADLINE_MS,
+          ...(hub === undefined
+            ? {}
+            : {
+                // Five students' servers and kernels beside the hub and the service.
+                memoryMiB: 3072,
+                forwardPorts: hub.forwardPorts,
+                whileReady: hub.whileReady,
+                onSerial: hub.onSerial,
+              }),
+        });
+        const report = hub?.report();
+        return report === undefined ? result : { ...result, jupyter: report };
+      };
+      let result = await boot();
       results.push(result);
       // A kernel panic under TCG is QEMU's emulation failing (issue 13; the same ISO boots the next time), not the
       // key: the watch stops on it at once, it stays in boot-times.json, and the boot is tried once more.
       if (result.consoleFailure === 'kernel panic') {
-        result = await bootTest({ image: iso, firmware, media, deadlineMs: BOOT_DEADLINE_MS });
+        result = await boot();
         results.push(result);
       }
       await keepTimes();
@@ -221,8 +260,29 @@ describe('mu boots', () => {
         throw new Error(`${firmware}/${media}: ${result.reason}\n${result.serialTail.slice(-30).join('\n')}`);
       expect(result.failedUnits).toEqual([]);
       expect(result.health).toMatchObject({ status: 'ok' });
+      if (hubPort === undefined) return;
+      const hub = 'jupyter' in result ? result.jupyter : undefined;
+      if (hub === undefined || !('teacherSaw' in hub)) throw new Error('the hub check never ran');
+      expect(hub.reasons).toEqual([]);
+      expect(hub.students.map((student) => [student.name, student.passed])).toEqual(
+        Array.from({ length: STUDENTS }, (_, i) => [`student${i + 1}`, true]),
+      );
+      for (const student of hub.students) {
+        const others = hub.students.map((other) => other.name).filter((name) => name !== student.name);
+        // The scope's limits as the kernel reads them from its own cgroup (jupyterhub_config.py): 768 MiB, one CPU.
+        expect(student.inside).toMatchObject({
+          user: student.name,
+          memoryMax: String(768 * 1024 ** 2),
+          cpuMax: '100000 100000',
+          readable: [],
+          missing: [],
+        });
+        expect([...(student.inside?.denied ?? [])].sort()).toEqual(others);
+      }
+      expect(Object.keys(hub.teacherSaw).sort()).toEqual(hub.students.map((student) => student.name));
     },
-    BOOT_DEADLINE_MS + 60_000,
+    // Known before beforeAll reads the manifest, so the bound of a boot with the hub check.
+    BOOT_DEADLINE_MS + HUB_DEADLINE_MS + 120_000,
   );
 
   it.runIf(ALL_BOOTS)(
