@@ -1,4 +1,4 @@
-import { P4 } from './kinematics.ts';
+import { P4, quadrature } from './kinematics.ts';
 import type { Rng } from './random.ts';
 
 /**
@@ -92,7 +92,7 @@ function inCrack(eta: number): boolean {
 /** Calorimeter energy resolution σ/E = a/√E ⊕ c, with E in GeV. */
 function caloSmear(rng: Rng, energy: number, stochastic: number, constant: number): number {
   const eGeV = energy / GEV;
-  const sigma = Math.hypot(stochastic / Math.sqrt(Math.max(eGeV, 1e-3)), constant);
+  const sigma = quadrature(stochastic / Math.sqrt(Math.max(eGeV, 1e-3)), constant);
   return energy * Math.max(0.05, 1 + sigma * rng.gauss());
 }
 
@@ -131,7 +131,7 @@ export class Detector {
     const rng = this.rng;
     if (Math.abs(truth.eta) > 2.5 || !rng.bernoulli(0.97)) return null;
     const ptGeV = truth.pt / GEV;
-    const sigma = Math.hypot(0.017, 0.00012 * ptGeV);
+    const sigma = quadrature(0.017, 0.00012 * ptGeV);
     const scale = Math.max(0.05, 1 + sigma * rng.gauss());
     const p = new P4(truth.px * scale, truth.py * scale, truth.pz * scale, 0);
     p.e = Math.sqrt(p.p * p.p + MUON_MASS * MUON_MASS);
@@ -185,7 +185,7 @@ export class Detector {
     const rng = this.rng;
     if (Math.abs(truth.eta) > 2.5) return null;
     const ptGeV = Math.max(truth.pt / GEV, 1);
-    const sigma = Math.hypot(0.65 / Math.sqrt(ptGeV), 0.035);
+    const sigma = quadrature(0.65 / Math.sqrt(ptGeV), 0.035);
     const scale = Math.max(0.1, 1 + sigma * rng.gauss());
     const mass = truth.pt * (0.05 + 0.1 * rng.uniform());
     const pt = truth.pt * scale;
@@ -273,10 +273,10 @@ export class Detector {
       x += p.px;
       y += p.py;
     }
-    const sigma = Math.hypot(7 * GEV, extraSigma);
+    const sigma = quadrature(7 * GEV, extraSigma);
     event.metX = x + rng.normal(0, sigma);
     event.metY = y + rng.normal(0, sigma);
-    event.metSyst = Math.hypot(event.metX, event.metY) * 0.02;
+    event.metSyst = quadrature(event.metX, event.metY) * 0.02;
   }
 }
 

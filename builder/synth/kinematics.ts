@@ -1,5 +1,10 @@
 import type { Rng } from './random.ts';
 
+/** √(a² + b²): Math.hypot guards against overflow, which these magnitudes never reach, and is several times slower. */
+export function quadrature(a: number, b: number): number {
+  return Math.sqrt(a * a + b * b);
+}
+
 /** A four-momentum in MeV (E, px, py, pz), with the few operations the toys need. */
 export class P4 {
   constructor(
@@ -23,7 +28,7 @@ export class P4 {
   }
 
   get pt(): number {
-    return Math.hypot(this.px, this.py);
+    return quadrature(this.px, this.py);
   }
   get p(): number {
     return Math.sqrt(this.px * this.px + this.py * this.py + this.pz * this.pz);

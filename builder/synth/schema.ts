@@ -1,5 +1,6 @@
 import type { Rng } from './random.ts';
 import { GEV, type RecoEvent } from './detector.ts';
+import { quadrature } from './kinematics.ts';
 import type { ArrayValue, BranchSpec, Value } from '../../rootio/write/tree.ts';
 
 /**
@@ -112,6 +113,14 @@ export interface EventMeta {
   xsection: number;
   sumWeights: number;
   isData: boolean;
+}
+
+/**
+ * Data carry no scale factors (1); the value is drawn either way so data and simulation use the random stream
+ * alike. A function of the module, not a closure per event: tsx names every closure it creates, at a cost.
+ */
+function scaleFactor(isData: boolean, value: number): number {
+  return isData ? 1 : value;
 }
 
 /** Builds the positional row TreeWriter.fill expects, reusing its arrays from event to event. */
@@ -267,15 +276,15 @@ export class MiniRowBuilder {
     row[c.mcWeight] = meta.mcWeight;
     // The toy detector is the same for data and simulation, so true scale factors scatter around 1; centred
     // elsewhere, normalised simulation would sit a few per cent below the pseudo-data.
-    const sf = (value: number) => (meta.isData ? 1 : value);
-    row[c.sfPileup] = sf(Math.max(0.05, rng.normal(1, 0.12)));
-    row[c.sfEle] = sf(sfEle);
-    row[c.sfMuon] = sf(sfMuon);
-    row[c.sfPhoton] = sf(sfPhoton);
-    row[c.sfTau] = sf(sfTau);
-    row[c.sfBtag] = sf(sfBtag);
-    row[c.sfLepTrig] = sf(trigE || trigM ? rng.normal(1, 0.01) : 1);
-    row[c.sfPhotonTrig] = sf(trigP ? rng.normal(1, 0.005) : 1);
+    const data = meta.isData;
+    row[c.sfPileup] = scaleFactor(data, Math.max(0.05, rng.normal(1, 0.12)));
+    row[c.sfEle] = scaleFactor(data, sfEle);
+    row[c.sfMuon] = scaleFactor(data, sfMuon);
+    row[c.sfPhoton] = scaleFactor(data, sfPhoton);
+    row[c.sfTau] = scaleFactor(data, sfTau);
+    row[c.sfBtag] = scaleFactor(data, sfBtag);
+    row[c.sfLepTrig] = scaleFactor(data, trigE || trigM ? rng.normal(1, 0.01) : 1);
+    row[c.sfPhotonTrig] = scaleFactor(data, trigP ? rng.normal(1, 0.005) : 1);
     row[c.trigE] = trigE;
     row[c.trigM] = trigM;
     row[c.trigP] = trigP;
@@ -298,7 +307,7 @@ export class MiniRowBuilder {
       v.lepD0sig.push(l.d0sig);
       v.lepPtSyst.push(l.ptSyst);
     }
-    row[c.metEt] = Math.hypot(event.metX, event.metY);
+    row[c.metEt] = quadrature(event.metX, event.metY);
     row[c.metPhi] = Math.atan2(event.metY, event.metX);
     row[c.metSyst] = event.metSyst;
 
