@@ -92,7 +92,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     limits: { maxPerClient: options.maxPerClient ?? 4, sseStallMs: options.sseStallMs ?? 15_000 },
     streams: { open: 0, dropped: 0 },
     // Eagerly, so the first analysis pays neither the workers' start nor the files' metadata (issue 13).
-    ready: Promise.all([pool.ready(), store.list().catch(() => undefined)]).then(() => undefined),
+    // The file tables go to the workers as well, so the first analysis's tasks carry none.
+    ready: Promise.all([
+      pool.ready(),
+      store
+        .list()
+        .then((datasets) => single.prime(datasets))
+        .catch(() => undefined),
+    ]).then(() => undefined),
   };
   app.decorate('analysis', parts);
   // Before the server stops accepting: the server's close waits for open requests, and SSE streams and ?wait=1

@@ -18,6 +18,7 @@ import type { AnalysisView } from '../../services/analysis/api.ts';
 import { ColumnCache } from '../../services/analysis/analyses/columns-cache.ts';
 import { drawOf } from '../../services/analysis/analyses/plan.ts';
 import { compileDraw, type DrawSpec } from '../../services/analysis/expr/index.ts';
+import { WorkerPool } from '../../services/analysis/pool/pool.ts';
 import { runTask, WorkerStore } from '../../services/analysis/pool/tasks.ts';
 import {
   pieceKey,
@@ -387,6 +388,32 @@ describe('ColumnCache', () => {
       [77, 12, 3456],
     ] as const)
       expect(pieceKeyParts(pieceKey(file, branch, basket))).toEqual({ file, branch, basket });
+  });
+});
+
+describe('file tables sent ahead', () => {
+  it('a worker given a table at start-up answers tasks that name the file only; an unknown id is a clear error', async () => {
+    const path = `${ATLAS}mc_105986.ZZ.root`;
+    const t = await tree(path, 'mini');
+    const pool = new WorkerPool({ size: 1 });
+    try {
+      await pool.ready();
+      pool.sendFiles([{ id: 7, path, branches: t.branches }]);
+      const task = (fileId: number): Task => ({
+        fileId,
+        file: 'ZZ.root',
+        first: 0,
+        last: t.entries,
+        branchInfo: [{ name: 'lep_n', isArray: false }],
+        draw: { expressions: ['lep_n'] },
+        histograms: [H(6, 0, 6)],
+      });
+      const result = await pool.run(task(7), 'a');
+      expect(result.stats[0]).toBe(t.entries);
+      await expect(pool.run(task(8), 'b')).rejects.toThrow('ZZ.root: the worker was not sent the table of file 8');
+    } finally {
+      await pool.close();
+    }
   });
 });
 

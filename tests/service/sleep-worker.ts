@@ -26,7 +26,7 @@ if (parentPort) {
     running = false;
   };
   port.on('message', (message: ToWorker) => {
-    if (message.type === 'pieces') return; // holds no column cache
+    if (message.type === 'pieces' || message.type === 'files') return; // reads no file
     if (message.type === 'cancel') {
       const index = queue.findIndex((m) => m.id === message.id);
       if (index < 0) return;

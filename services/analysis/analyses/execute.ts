@@ -48,6 +48,12 @@ export class Executor {
     this.options = options;
   }
 
+  /** Registers these files' tables and gives them to every worker now, so the first analysis sends none. */
+  prime(files: readonly FileInfo[]): void {
+    const tables = files.flatMap((f) => (f.meta === undefined ? [] : [this.table(f, f.meta).table]));
+    if (tables.length > 0) this.pool.sendFiles(tables);
+  }
+
   private table(info: FileInfo, meta: TreeMeta): { table: FileTable; branchIndex: Map<string, number> } {
     const key = `${info.path}\0${info.size}\0${info.mtimeMs}\0${meta.name}`;
     let known = this.tables.get(key);

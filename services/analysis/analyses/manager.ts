@@ -4,7 +4,7 @@
  * become what the API reports (errors.ts). This class only wires those parts together and keeps the analyses for GET.
  */
 import type { DatasetRequest, AnalysisView } from '../api.ts';
-import type { DatasetStore } from '../datasets.ts';
+import type { Dataset, DatasetStore } from '../datasets.ts';
 import type { WorkerPool } from '../pool/pool.ts';
 import { ResultCache, resultBytes } from './cache.ts';
 import { ColumnCache, defaultColumnCacheBytes } from './columns-cache.ts';
@@ -124,6 +124,11 @@ export class AnalysisManager {
       throw error;
     }
     return analysis;
+  }
+
+  /** Start-up: every worker gets the tables of these datasets' files before any analysis asks (app.analysis.ready). */
+  prime(datasets: readonly Dataset[]): void {
+    this.executor.prime(datasets.flatMap((d) => d.files));
   }
 
   get(id: string): Analysis | undefined {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResultJob } from '../result-json.ts';
-import type { FromWorker, Task, TaskResult, ToWorker, Work } from './protocol.ts';
+import type { FileTable, FromWorker, Task, TaskResult, ToWorker, Work } from './protocol.ts';
 
 /** The files a task reads, for messages: "a.root", or "a.root and 3 more files" when small files travel together. */
 export function filesOf(task: Task): string {
@@ -218,6 +218,17 @@ export class WorkerPool {
     for (const f of files) slot.files.add(f.id);
     const { files: _all, ...rest } = task;
     return files.length > 0 ? { ...rest, files } : rest;
+  }
+
+  /** Gives every worker these file tables now (start-up), so no task has to carry them; a worker started later gets
+   * each one with the first task that needs it. */
+  sendFiles(tables: readonly FileTable[]): void {
+    if (this.closed) return;
+    for (const slot of this.slots) {
+      const files = tables.filter((f) => !slot.files.has(f.id));
+      for (const f of files) slot.files.add(f.id);
+      if (files.length > 0) slot.worker.postMessage({ type: 'files', files } satisfies ToWorker);
+    }
   }
 
   /** Sends `message` to every worker (the column cache's word on what they keep); a worker started later has none. */

@@ -107,13 +107,15 @@ export interface TaskResult extends PartSums {
  * `task` reads and sums; `result` writes a finished analysis's JSON (result-json.ts), answered with its UTF-8 bytes.
  * `cancel` skips a task still waiting in the worker, which then answers it with an E_CANCELLED error. `pieces` is
  * the column cache's word on what every worker keeps: pieces to add (shared memory, no copy), keys to drop (`all`:
- * every piece), in the order the cache decided them, so each worker ends up holding what the cache holds.
+ * every piece), in the order the cache decided them, so each worker ends up holding what the cache holds. `files`
+ * gives a worker file tables ahead of any task (at start-up, for every dataset file).
  */
 export type Work = { type: 'task'; task: Task } | { type: 'result'; job: ResultJob };
 export type ToWorker =
   | (Work & { id: number })
   | { type: 'cancel'; id: number }
-  | { type: 'pieces'; add: NewPiece[]; drop: number[] | 'all' };
+  | { type: 'pieces'; add: NewPiece[]; drop: number[] | 'all' }
+  | { type: 'files'; files: FileTable[] };
 
 export type FromWorker =
   | { type: 'ready' }

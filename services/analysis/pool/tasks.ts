@@ -331,6 +331,10 @@ export function serveTasks(port: MessagePort, run: (task: Task) => Promise<TaskR
       ownStore.update(message.add, message.drop);
       return;
     }
+    if (message.type === 'files') {
+      ownStore.addFiles(message.files);
+      return;
+    }
     if (message.type === 'cancel') {
       // A task not started yet is skipped; one already running or done has answered or will answer normally.
       const index = queue.findIndex((m) => m.id === message.id);
