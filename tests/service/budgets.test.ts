@@ -143,6 +143,8 @@ describe('50 LAN clients', () => {
         expr: 'lep_pt[0]/1000',
         clients: 50,
         durationMs: 8000,
+        // Real load however busy the machine is (at a load of 15, 8 s once saw no analysis accepted): at most 80 s.
+        minAccepted: 11,
         maxBins: 100_000,
         stalled: 5,
       });

@@ -2,7 +2,8 @@
  * LAN clients for the load benchmark (bench/load.ts) and the bounded load test (tests/service/budgets.test.ts):
  * `clients` clients, each posting distinct analyses with up to `maxBins` bins in turn and following them (most by
  * SSE, some with ?wait=1, a few opening the event stream and never reading it), while a prober times GET /api/health
- * and a sampler reads the service's RSS. Loopback only; everything stops by itself at `durationMs`.
+ * and a sampler reads the service's RSS. Loopback only; everything stops by itself at `durationMs` (or, with
+ * `minAccepted`, once that many analyses were accepted, at most ten times as late).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,11 @@ export interface LoadOptions {
   expr: string;
   clients: number;
   durationMs: number;
+  /**
+   * Go on past `durationMs` until this many analyses were accepted (at most 10 × durationMs): a test asks for
+   * real load whatever else the machine runs, a benchmark measures a fixed time.
+   */
+  minAccepted?: number;
   maxBins: number;
   /** Of the clients, how many open event streams that they never read. */
   stalled?: number;
@@ -100,6 +106,9 @@ const PROBER = `
 const http = require('node:http');
 const [base, durationMs] = [process.argv[1], Number(process.argv[2])];
 const deadline = Date.now() + durationMs;
+let stopped = false;
+// A line on stdin ends it (a signal could come before a handler is set, while node starts).
+process.stdin.on('data', () => (stopped = true)).on('end', () => (stopped = true));
 const times = [];
 let errors = 0;
 const once = () => new Promise((resolve) => {
@@ -112,17 +121,25 @@ const once = () => new Promise((resolve) => {
   req.on('error', () => { errors++; resolve(); });
 });
 (async () => {
-  while (Date.now() < deadline) { await once(); await new Promise((r) => setTimeout(r, 20)); }
+  // At least one probe, however soon it is stopped.
+  do { await once(); await new Promise((r) => setTimeout(r, 20)); } while (!stopped && Date.now() < deadline);
+  process.stdin.destroy();
   process.stdout.write(JSON.stringify({ times, errors }));
 })();
 `;
 
-function probeHealth(base: string, durationMs: number): Promise<{ times: number[]; errors: number }> {
-  return new Promise((resolve, reject) => {
+/** Probes for at most `durationMs`; `stop()` ends it sooner. */
+function probeHealth(
+  base: string,
+  durationMs: number,
+): { stop: () => void; done: Promise<{ times: number[]; errors: number }> } {
+  let stop = (): void => {};
+  const done = new Promise<{ times: number[]; errors: number }>((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', PROBER, base, String(durationMs)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     let out = '';
+    stop = () => void child.stdin.end('stop\n');
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.on('error', reject);
     child.on('close', (code) => {
@@ -133,12 +150,17 @@ function probeHealth(base: string, durationMs: number): Promise<{ times: number[
       }
     });
   });
+  return { stop, done };
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const { base, clients, durationMs } = options;
   const started = performance.now();
-  const deadline = Date.now() + durationMs;
+  const planned = Date.now() + durationMs;
+  const latest = Date.now() + (options.minAccepted === undefined ? durationMs : 10 * durationMs);
+  // Past the planned end only while too few analyses were accepted; every wait is bounded by the latest end.
+  const going = () => Date.now() < planned || (counts.accepted < (options.minAccepted ?? 0) && Date.now() < latest);
+  const deadline = latest;
   const times: number[] = [];
   let healthErrors = 0;
   const counts = { submitted: 0, accepted: 0, busy: 0, full: 0, other: 0, done: 0 };
@@ -149,7 +171,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   const sampler = setInterval(() => (rss.peakMiB = Math.max(rss.peakMiB, rssMiB(options.pid))), 100);
 
-  const prober = probeHealth(base, durationMs).then((probe) => {
+  const probe = probeHealth(base, latest - Date.now());
+  const prober = probe.done.then((probe) => {
     times.push(...probe.times);
     healthErrors += probe.errors;
   });
@@ -158,7 +181,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const stalls = index < (options.stalled ?? 0);
     const mode = stalls ? 'stall' : index % 3 === 0 ? 'wait' : 'sse';
     const localAddress = `127.0.${Math.floor((index + 2) / 250)}.${((index + 2) % 250) + 1}`;
-    while (Date.now() < deadline) {
+    while (going()) {
       const bins = 1 + Math.floor(Math.random() * options.maxBins);
       const body = {
         dataset: options.dataset,
@@ -205,7 +228,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
   };
 
-  await Promise.all([prober, ...Array.from({ length: clients }, (_, i) => client(i))]);
+  await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
+  // With no client the probe lasts the planned time; with clients, as long as they go on.
+  if (clients === 0) await new Promise((r) => setTimeout(r, Math.max(0, planned - Date.now())));
+  probe.stop();
+  await prober;
   clearInterval(sampler);
   for (const close of closers) close();
   rss.endMiB = rssMiB(options.pid);
