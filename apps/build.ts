@@ -6,6 +6,7 @@
  *   DIR/browser/index.html    ROOT file browser (ES modules; JSROOT over /data with Range requests)
  *   DIR/docs/index.html       Markdown viewer for the key's docs
  *   DIR/assets/…              bundled JS and CSS, JSROOT included; nothing is fetched from another host
+ *   DIR/assets/katex/         KaTeX's CSS and its woff2 fonts, for the docs' formulas
  *
  * The output is deterministic (no timestamps, content-hashed chunk names), so two builds of the same sources
  * produce the same bytes and key images stay reproducible.
@@ -13,7 +14,8 @@
  * Usage: node --import tsx apps/build.ts --out DIR
  */
 import { build, type BuildOptions } from 'esbuild';
-import { mkdir, readFile, rename, rm, writeFile, cp } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile, cp } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,6 +56,26 @@ const common: BuildOptions = {
   absWorkingDir: appsDir,
 };
 
+/**
+ * KaTeX's stylesheet and fonts for the docs' formulas, woff2 only: every browser the apps target reads woff2, and the
+ * woff and ttf copies would triple the fonts' size on the key. The stylesheet's other sources are cut so no browser
+ * asks for a file that is not there.
+ */
+async function copyKatex(assetsDir: string): Promise<void> {
+  const dist = dirname(createRequire(import.meta.url).resolve('katex/dist/katex.min.css'));
+  const css = await readFile(join(dist, 'katex.min.css'), 'utf8');
+  const woff2Only = css.replace(/,url\(fonts\/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)/g, '');
+  if (/\.(?:woff|ttf)\)/.test(woff2Only) || !woff2Only.includes('.woff2)'))
+    throw new Error(`KaTeX's stylesheet (${join(dist, 'katex.min.css')}) no longer lists its fonts the expected way`);
+  const target = join(assetsDir, 'katex');
+  await mkdir(join(target, 'fonts'), { recursive: true });
+  await writeFile(join(target, 'katex.css'), woff2Only);
+  // KaTeX is MIT-licensed: its notice travels with its fonts.
+  await cp(join(dist, '..', 'LICENSE'), join(target, 'LICENSE'));
+  const fonts = (await readdir(join(dist, 'fonts'))).filter((f) => f.endsWith('.woff2')).sort();
+  for (const font of fonts) await cp(join(dist, 'fonts', font), join(target, 'fonts', font));
+}
+
 export interface BuildAppsOptions {
   outDir: string;
 }
@@ -91,6 +113,7 @@ export async function buildApps({ outDir }: BuildAppsOptions): Promise<void> {
       await writeFile(join(tmp, page), await readFile(join(appsDir, page)));
     }
     await cp(join(appsDir, 'shared', 'icon.svg'), join(tmp, 'assets', 'icon.svg'));
+    await copyKatex(join(tmp, 'assets'));
     await rm(out, { recursive: true, force: true });
     await mkdir(dirname(out), { recursive: true });
     await rename(tmp, out);

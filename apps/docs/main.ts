@@ -7,16 +7,18 @@
  * to inside the key (a curriculum's index links every exercise), renders them the way the page does and cuts them
  * into sections (outline.ts), so a hit opens the right page at the right heading. Nothing leaves the key.
  *
+ * Formulas (`$…$`, `$$…$$`) are rendered by KaTeX with the CSS and fonts shipped in the apps (markdown.ts).
+ *
  * Each page shows in the apps' language (i18n.ts): `z-mass.md` in French is `z-mass.fr.md` beside it
  * (common/languages.ts), and key-index.js lists which translations the key has. A page without one shows in English
  * and says so; the search reads the pages in the same language; links keep the language (?lang=).
  */
-import { marked } from 'marked';
 import { byId, el, setStatus, siteRoot } from '../shared/dom.ts';
 import { describeError } from '../shared/errors.ts';
 import { translatedPath, translationOf, type Language } from '../../common/languages.ts';
 import { setupPage, t } from '../shared/i18n.ts';
 import { readKeyIndex, type KeyIndex } from '../shared/key-index.ts';
+import { renderMarkdown } from './markdown.ts';
 import { assignIds, search, sectionsOf, type Hit, type IndexedDoc } from './outline.ts';
 
 /** Only paths inside the key's tree: no scheme, no host, no climbing out. */
@@ -77,7 +79,7 @@ async function loadDoc(path: string, index: KeyIndex | undefined, root: URL): Pr
   return response.ok ? { text: await response.text(), lang: 'en', fellBack: reader !== 'en' } : response;
 }
 
-/** Markdown (or a pre-rendered .html doc) as a detached element. */
+/** Markdown (formulas rendered by KaTeX) or a pre-rendered .html doc, as a detached element. */
 async function render(text: string, path: string): Promise<HTMLElement> {
   const box = document.createElement('div');
   if (/\.html?$/i.test(path)) {
@@ -85,7 +87,7 @@ async function render(text: string, path: string): Promise<HTMLElement> {
     box.append(...parsed.body.childNodes);
   } else {
     // Documents come from the key itself (written by its build), so their HTML is trusted like the apps' own.
-    box.innerHTML = await marked.parse(text, { async: true, gfm: true });
+    box.innerHTML = renderMarkdown(text);
   }
   return box;
 }

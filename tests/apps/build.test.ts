@@ -61,4 +61,20 @@ describe('buildApps', () => {
     expect(portal).toMatch(/<script src="assets\/portal.js" defer><\/script>/);
     expect(await readFile(join(out, 'assets', 'portal.js'), 'utf8')).not.toMatch(/\bimport\s*\(|^import /m);
   }, 60_000);
+
+  it("ships KaTeX's stylesheet with every font it names, woff2 only, and the docs page links it", async () => {
+    const out = await build();
+    const css = await readFile(join(out, 'assets', 'katex', 'katex.css'), 'utf8');
+    const named = [...css.matchAll(/url\(([^)]+)\)/g)].map((m) => m[1] ?? '');
+    expect(named.length).toBe(20);
+    for (const url of named) expect(url).toMatch(/^fonts\/KaTeX_[A-Za-z0-9-]+\.woff2$/);
+    const fonts = await readdir(join(out, 'assets', 'katex', 'fonts'));
+    expect(fonts.sort()).toEqual([...new Set(named.map((u) => u.slice('fonts/'.length)))].sort());
+    // Each is a real woff2 file (its signature), not a placeholder.
+    for (const font of fonts)
+      expect((await readFile(join(out, 'assets', 'katex', 'fonts', font))).subarray(0, 4).toString('latin1')).toBe(
+        'wOF2',
+      );
+    expect(await readFile(join(out, 'docs', 'index.html'), 'utf8')).toContain('href="../assets/katex/katex.css"');
+  }, 60_000);
 });
