@@ -3,9 +3,9 @@
  * placeDocs as on the key, key-index.js from what it returns): the table of contents jumps to its headings, the
  * search finds a word in another document (one the key index does not even list, reached through the curriculum's
  * links), and the print style hides the menus and fits A4. In French (?lang=fr) the viewer shows the French pages with
- * the English anchors, searches them, and its links keep the language; a page whose translation the key lacks (the
- * French glossary, left out here) shows in English and says so. Every page fails on a console error or a request to
- * another host than 127.0.0.1.
+ * the English anchors, searches them, and its links keep the language; the Z mass formula is rendered by KaTeX with
+ * the fonts the apps ship; a page whose translation the key lacks (the French glossary, left out here) shows in
+ * English and says so. Every page fails on a console error or a request to another host than 127.0.0.1.
  */
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -157,6 +157,45 @@ describe('the docs viewer', () => {
     await page.waitForFunction(() => document.getElementById('search-status')?.textContent?.startsWith('Nothing'));
     expect(await page.textContent('#search-status')).toBe('Nothing found for “zzqxw”.');
     expect(await page.$$eval('#search-results li', (lis) => lis.length)).toBe(0);
+    expect(problems.join('\n')).toBe('');
+    await page.context().close();
+  }, 120_000);
+
+  it("renders the Z mass formula with KaTeX, its fonts loaded from the key's apps, on screen and in print", async () => {
+    const { page, problems } = await guardedPage(browser);
+    const fonts: string[] = [];
+    page.on('response', (response) => {
+      if (/\.woff2$/.test(new URL(response.url()).pathname)) fonts.push(`${response.status()} ${response.url()}`);
+    });
+    await page.goto(open('docs/curriculum/z-mass.md'));
+    await page.waitForSelector('body[data-ready="1"]');
+    const display = page.locator('#doc .katex-display').first();
+    expect(await display.isVisible()).toBe(true);
+    // The source is kept as MathML's annotation; the page's text shows no dollars left over.
+    expect(await display.locator('annotation').textContent()).toMatch(/^m_\{\\ell\\ell\} = \\sqrt\{/);
+    expect(await page.$$eval('#doc math', (ms) => ms.length)).toBeGreaterThanOrEqual(1);
+    const prose = await page.$eval('#doc', (doc) => {
+      const copy = doc.cloneNode(true) as HTMLElement;
+      for (const n of copy.querySelectorAll('.katex, code, pre')) n.remove();
+      return copy.textContent ?? '';
+    });
+    expect(prose).not.toContain('$');
+    expect(await page.$$eval('#doc .katex-error', (es) => es.length)).toBe(0);
+    const loaded = await page.evaluate(async () => {
+      await document.fonts.ready;
+      return [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family.replace(/"/g, ''));
+    });
+    expect(loaded).toContain('KaTeX_Main');
+    expect(loaded).toContain('KaTeX_Math');
+    // Every font came from the apps on the key (the guard below fails on any other host).
+    expect(fonts.length).toBeGreaterThanOrEqual(2);
+    for (const font of fonts) expect(font).toMatch(new RegExp(`^200 ${service.url}assets/katex/fonts/KaTeX_`));
+    // The formula is as wide as it should be (a fraction of the text), not collapsed nor spilling over.
+    const width = await display.locator('.katex').evaluate((k) => k.getBoundingClientRect().width);
+    expect(width).toBeGreaterThan(150);
+    await page.emulateMedia({ media: 'print' });
+    expect(await display.isVisible()).toBe(true);
+    expect(await display.evaluate((d) => getComputedStyle(d).overflowX)).toBe('visible');
     expect(problems.join('\n')).toBe('');
     await page.context().close();
   }, 120_000);
