@@ -1,6 +1,13 @@
 import { copyFile, lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LANGUAGE_NAMES, TRANSLATED, translatedPath, translationOf, type Language } from '../../common/languages.ts';
+import {
+  LANGUAGES,
+  LANGUAGE_NAMES,
+  TRANSLATED,
+  translatedPath,
+  translationOf,
+  type Language,
+} from '../../common/languages.ts';
 import { treeBytes } from '../cache/index.ts';
 import type { KeyIndexLink } from '../../apps/shared/key-index.ts';
 import type { ResolvedManifest } from '../manifest/types.ts';
@@ -84,8 +91,59 @@ function escapeHtml(text: string): string {
   );
 }
 
+/** START-HERE.html's own words in each language of the apps; the manifest's name and description stay as written. */
+const START_HERE_TEXT: Record<
+  Language,
+  {
+    startHere: string;
+    openPortal: string;
+    portalHolds: string;
+    service: (port: number, lan: boolean) => string;
+    docs: string;
+  }
+> = {
+  en: {
+    startHere: 'start here',
+    openPortal: 'Open the portal',
+    portalHolds: 'datasets, documentation and notebooks on this key.',
+    service: (port, lan) =>
+      `Booted from this key, the key also runs the analysis service on port ${port}${lan ? ', reachable from the local network' : ''}.`,
+    docs: 'Documentation',
+  },
+  es: {
+    startHere: 'empiece aquí',
+    openPortal: 'Abrir el portal',
+    portalHolds: 'datos, documentación y cuadernos de esta llave.',
+    service: (port, lan) =>
+      `Al arrancar desde esta llave, también funciona el servicio de análisis en el puerto ${port}${lan ? ', accesible desde la red local' : ''}.`,
+    docs: 'Documentación',
+  },
+  fr: {
+    startHere: 'commencer ici',
+    openPortal: 'Ouvrir le portail',
+    portalHolds: 'données, documentation et notebooks de cette clé.',
+    service: (port, lan) =>
+      `Quand l’ordinateur démarre sur cette clé, elle fait aussi tourner le service d’analyse sur le port ${port}${lan ? ', accessible depuis le réseau local' : ''}.`,
+    docs: 'Documentation',
+  },
+  pt: {
+    startHere: 'comece aqui',
+    openPortal: 'Abrir o portal',
+    portalHolds: 'dados, documentação e cadernos desta chave.',
+    service: (port, lan) =>
+      `Ao arrancar a partir desta chave, ela também executa o serviço de análise na porta ${port}${lan ? ', acessível a partir da rede local' : ''}.`,
+    docs: 'Documentação',
+  },
+};
+
+/** The apps' language of a system locale (`fr_FR.UTF-8` → fr), English for one the apps do not speak. */
+export function languageOfLocale(locale: string): Language {
+  const code = locale.slice(0, 2).toLowerCase();
+  return LANGUAGES.find((lang) => lang === code) ?? 'en';
+}
+
 /** The docs as a list for START-HERE.html: each title, then its translations by language name. */
-function startHereDocs(docs: readonly KeyIndexLink[]): string {
+function startHereDocs(docs: readonly KeyIndexLink[], heading: string): string {
   if (docs.length === 0) return '';
   const items = docs.map((doc) => {
     const translations = TRANSLATED.flatMap((lang) => {
@@ -99,26 +157,29 @@ function startHereDocs(docs: readonly KeyIndexLink[]): string {
     const others = translations.length === 0 ? '' : ` (${translations.join(' · ')})`;
     return `<li><a href="openkey/${escapeHtml(doc.path)}">${escapeHtml(doc.title)}</a>${others}</li>`;
   });
-  return `<h2>Documentation</h2>\n<ul>\n${items.join('\n')}\n</ul>\n`;
+  return `<h2>${heading}</h2>\n<ul>\n${items.join('\n')}\n</ul>\n`;
 }
 
+/** The key's first page, in the key's language (system.locale), as the apps open by default. */
 export function startHereHtml(manifest: ResolvedManifest, docs: readonly KeyIndexLink[] = []): string {
   const { port, lan } = manifest.services.analysis;
+  const lang = languageOfLocale(manifest.system.locale);
+  const text = START_HERE_TEXT[lang];
   return `<!doctype html>
-<html lang="en">
+<html lang="${lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(manifest.name)}: start here</title>
+<title>${escapeHtml(manifest.name)}: ${text.startHere}</title>
 <meta http-equiv="refresh" content="0; url=openkey/index.html">
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style>
 </head>
 <body>
 <h1>${escapeHtml(manifest.name)} ${escapeHtml(manifest.version)}</h1>
 <p>${escapeHtml(manifest.description)}</p>
-<p><a href="openkey/index.html">Open the portal</a>: datasets, documentation and notebooks on this key.</p>
-<p>Booted from this key, the key also runs the analysis service on port ${port}${lan ? ', reachable from the local network' : ''}.</p>
-${startHereDocs(docs)}</body>
+<p><a href="openkey/index.html">${text.openPortal}</a>: ${text.portalHolds}</p>
+<p>${text.service(port, lan)}</p>
+${startHereDocs(docs, text.docs)}</body>
 </html>
 `;
 }

@@ -110,6 +110,26 @@ describe('the docs on the key', () => {
     expect(html).toContain('<a href="openkey/docs/getting-started/getting-started.pt.md" hreflang="pt" lang="pt">');
   });
 
+  it("writes START-HERE.html's own words in the key's language, English for one the apps do not speak", async () => {
+    const manifest = await shipped('s.yaml');
+    const { docs } = await placeDocs(manifest.docs, path.join(scratch, 'start-lang'));
+    const inLocale = (locale: string) =>
+      startHereHtml({ ...manifest, system: { ...manifest.system, locale } } as typeof manifest, docs);
+    const english = inLocale('en_US.UTF-8');
+    expect(english).toContain('<html lang="en">');
+    expect(english).toContain('<a href="openkey/index.html">Open the portal</a>');
+    expect(english).toContain('<h2>Documentation</h2>');
+    const french = inLocale('fr_FR.UTF-8');
+    expect(french).toContain('<html lang="fr">');
+    expect(french).toContain(': commencer ici</title>');
+    expect(french).toContain('<a href="openkey/index.html">Ouvrir le portail</a>: données, documentation');
+    expect(french).toContain(`sur le port ${manifest.services.analysis.port}`);
+    expect(french).not.toContain('Open the portal');
+    expect(inLocale('es_ES.UTF-8')).toContain('<h2>Documentación</h2>');
+    expect(inLocale('pt_BR.UTF-8')).toContain('<a href="openkey/index.html">Abrir o portal</a>');
+    expect(inLocale('de_DE.UTF-8')).toBe(english);
+  });
+
   it('rebuilds the content when a translation changes or appears, and nothing before it', async () => {
     const manifest = await shipped('s.yaml');
     const facts = (digests: Record<string, string>): HostFacts => ({
