@@ -1,7 +1,7 @@
 import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { treeBytes } from '../cache/index.ts';
+import { importSource } from '../util/import-source.ts';
 import { OpenKeyError } from '../../common/errors.ts';
 import type { StageDefinition } from './types.ts';
 
@@ -30,9 +30,9 @@ export const serviceStage: StageDefinition = {
       kind = 'analysis';
       context.log('bundling main.js and analysis-worker.js with esbuild');
       // The service's own bundleService: the same bundle its tests load (tests/service/bundle.test.ts).
-      const bundle = (await import(pathToFileURL(path.join(serviceDir, 'bundle.ts')).href)) as {
-        bundleService: (outDir: string) => Promise<unknown>;
-      };
+      const bundle = await importSource<{ bundleService: (outDir: string) => Promise<unknown> }>(
+        path.join(serviceDir, 'bundle.ts'),
+      );
       await bundle.bundleService(target);
     } else {
       kind = 'placeholder';
@@ -53,9 +53,7 @@ export const serviceStage: StageDefinition = {
         throw new OpenKeyError('E_APPS_MISSING', `the manifest lists apps but ${appsBuild} does not exist`);
       }
       context.log('building the web apps');
-      const module = (await import(pathToFileURL(appsBuild).href)) as {
-        buildApps: (o: { outDir: string }) => Promise<void>;
-      };
+      const module = await importSource<{ buildApps: (o: { outDir: string }) => Promise<void> }>(appsBuild);
       await module.buildApps({ outDir: path.join(context.outDir, 'apps') });
     }
     return {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -38,6 +38,37 @@ describe('the CLI bundle', () => {
     expect(bundleIsFresh(bundle)).toBe(false);
     writeFileSync(bundle, text.replace(/\["builder\/cli\.ts",/, '["builder/no-such-file.ts",'));
     expect(bundleIsFresh(bundle)).toBe(false);
+  }, 120_000);
+
+  it('imports a .ts file named at run time from bundled code (importSource), where a plain import fails', async () => {
+    // The service stage imports services/analysis/bundle.ts at run time: from the CLI's bundle, plain Node runs it.
+    const esbuild = await import('esbuild');
+    const work = path.join(ROOT, '.cache', `import-source-test-${process.pid}`);
+    mkdirSync(work, { recursive: true });
+    try {
+      const bundled = path.join(work, 'import-source.mjs');
+      await esbuild.build({
+        entryPoints: [path.join(ROOT, 'builder/util/import-source.ts')],
+        outfile: bundled,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        packages: 'external',
+        logLevel: 'silent',
+      });
+      const fixture = path.join(ROOT, 'tests/unit/fixtures/typed-module.ts');
+      const script = (how: string) =>
+        `import { importSource } from ${JSON.stringify(bundled)};\n` +
+        `const m = await ${how}(${JSON.stringify(fixture)});\nconsole.log(m.answer);`;
+      const node = (source: string) => run(process.execPath, ['--input-type=module', '-e', source], { cwd: work });
+      expect((await node(script('importSource'))).stdout).toBe('42\n');
+      const plain = `import { pathToFileURL } from 'node:url';\nconst load = (f) => import(pathToFileURL(f).href);\n`;
+      await expect(node(plain + script('load').replace(/^import \{ importSource \}.*\n/, ''))).rejects.toThrow(
+        /ERR_UNKNOWN_FILE_EXTENSION/,
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('gives the same answers as the sources through tsx', async () => {
