@@ -1,4 +1,4 @@
-// The CLI's TypeScript bundled by esbuild into one file, .cache/cli/openkey.mjs, made again when a source changed.
+// The CLI's TypeScript bundled by esbuild into .cache/cli/, made again when a source changed.
 //
 // Why: through tsx every start transforms and resolves the ~200 modules of the CLI (0.6 to 0.9 s here before a
 // command runs), and a teacher pays it on every `openkey write` of a workshop's keys; the bundle starts in about
@@ -7,16 +7,17 @@
 // The bundle stays in the clone and keeps each module's own location: import.meta.url, .dirname and .filename are
 // replaced by the source file's, so paths computed from them (the project root, the workers' entry files) are
 // those of the sources; node_modules packages stay imports, resolved from the clone's node_modules.
-import { readFileSync, statSync, mkdirSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = path.join(ROOT, 'builder/cli.ts');
-export const BUNDLE = path.join(ROOT, '.cache/cli/openkey.mjs');
-const STAMP_PREFIX = '// openkey-cli-inputs ';
+export const BUNDLE_DIR = path.join(ROOT, '.cache/cli');
+/** Names the current bundle's entry file and the sources it was made from. */
+const CURRENT = 'current.json';
 
-/** The size and mtime of every source file the bundle was made from, as written on its first line. */
+/** The size and mtime of every source file the bundle was made from. */
 function stampOf(files) {
   return files.map((file) => {
     const info = statSync(path.join(ROOT, file));
@@ -24,22 +25,15 @@ function stampOf(files) {
   });
 }
 
-/** True when the bundle exists and no source it was made from changed since (a stat of each, a few ms). */
-export function bundleIsFresh(bundle = BUNDLE) {
-  let firstLine;
+/** The entry file of the bundle in `dir` when no source it was made from changed since (a stat of each, a few ms). */
+export function freshEntry(dir = BUNDLE_DIR) {
   try {
-    const text = readFileSync(bundle, 'utf8');
-    firstLine = text.slice(0, text.indexOf('\n'));
+    const { entry, inputs } = JSON.parse(readFileSync(path.join(dir, CURRENT), 'utf8'));
+    const now = stampOf(inputs.map(([file]) => file));
+    const file = path.join(dir, entry);
+    return JSON.stringify(now) === JSON.stringify(inputs) && existsSync(file) ? file : undefined;
   } catch {
-    return false;
-  }
-  if (!firstLine.startsWith(STAMP_PREFIX)) return false;
-  try {
-    const recorded = JSON.parse(firstLine.slice(STAMP_PREFIX.length));
-    const now = stampOf(recorded.map(([file]) => file));
-    return JSON.stringify(now) === JSON.stringify(recorded);
-  } catch {
-    return false; // a source was deleted or renamed
+    return undefined; // no bundle yet, or a source was deleted or renamed
   }
 }
 
@@ -63,13 +57,29 @@ export function pinImportMeta(source, file) {
     .join('\n');
 }
 
-/** Builds the bundle into a temporary file and renames it into place, so concurrent starts never read half of one. */
-export async function buildBundle(bundle = BUNDLE) {
+/** Writes a file whole or not at all: concurrent starts never read half of one. */
+function writeWhole(file, contents) {
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, contents);
+  renameSync(partial, file);
+}
+
+/**
+ * Builds the bundle into `dir`: split at the commands' dynamic imports, so a command loads only its own modules and
+ * packages (one file would import every command's packages at start). Every file is named by its content hash, so
+ * two builds at once write the same bytes under the same names; current.json, written last, points at the entry.
+ */
+export async function buildBundle(dir = BUNDLE_DIR) {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     entryPoints: [ENTRY],
     absWorkingDir: ROOT,
     bundle: true,
+    splitting: true,
+    outdir: dir,
+    entryNames: 'openkey-[hash]',
+    chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': '.mjs' },
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -93,12 +103,12 @@ export async function buildBundle(bundle = BUNDLE) {
       },
     ],
   });
+  mkdirSync(dir, { recursive: true });
+  for (const output of result.outputFiles) writeWhole(output.path, output.contents);
+  const [entryOut] = Object.entries(result.metafile.outputs).find(([, out]) => out.entryPoint === 'builder/cli.ts');
   const inputs = Object.keys(result.metafile.inputs).filter((file) => !file.includes('node_modules/'));
-  const code = result.outputFiles[0].text;
-  mkdirSync(path.dirname(bundle), { recursive: true });
-  const partial = `${bundle}.${process.pid}.partial`;
-  writeFileSync(partial, `${STAMP_PREFIX}${JSON.stringify(stampOf(inputs))}\n${code}`);
-  renameSync(partial, bundle);
+  writeWhole(path.join(dir, CURRENT), JSON.stringify({ entry: path.basename(entryOut), inputs: stampOf(inputs) }));
+  return path.join(dir, path.basename(entryOut));
 }
 
 /**
@@ -108,10 +118,11 @@ export async function buildBundle(bundle = BUNDLE) {
 export async function loadMain() {
   if (process.env.OPENKEY_NO_BUNDLE !== '1') {
     try {
-      if (!bundleIsFresh()) await buildBundle();
-      return (await import(pathToFileURL(BUNDLE).href)).main;
+      const entry = freshEntry() ?? (await buildBundle());
+      const { main } = await import(pathToFileURL(entry).href);
+      if (typeof main === 'function') return main;
     } catch {
-      rmSync(BUNDLE, { force: true });
+      // fall through to the sources
     }
   }
   const { register } = await import('tsx/esm/api');
