@@ -282,7 +282,17 @@ describe('the teaching workflow', () => {
     await page.waitForFunction((n) => Number(document.body.dataset.linkedPreviews) > n, first.previews, {
       timeout: 30_000,
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The release must find the last range in the cache: wait until the drag's previews have settled (no request in
+    // flight, no new redraw for 700 ms). A fixed pause raced a slow preview request on a loaded machine in CI.
+    const settled = async () => {
+      for (let tries = 0; tries < 60; tries++) {
+        const previews = (await shown()).previews;
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        if (inFlight === 0 && (await shown()).previews === previews) return;
+      }
+      throw new Error('the linked previews never settled (60 tries of 700 ms)');
+    };
+    await settled();
     const second = await shown();
     expect(second.preview).not.toBe(first.preview);
     expect(others(second.totals)).toEqual(await apiTotals(second.preview));
