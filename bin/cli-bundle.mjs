@@ -105,7 +105,9 @@ export async function buildBundle(dir = BUNDLE_DIR) {
   });
   mkdirSync(dir, { recursive: true });
   for (const output of result.outputFiles) writeWhole(output.path, output.contents);
-  const [entryOut] = Object.entries(result.metafile.outputs).find(([, out]) => out.entryPoint === 'builder/cli.ts');
+  const [entryOut] = Object.entries(result.metafile.outputs).find(
+    ([, out]) => out.entryPoint === path.relative(ROOT, ENTRY),
+  );
   const inputs = Object.keys(result.metafile.inputs).filter((file) => !file.includes('node_modules/'));
   writeWhole(path.join(dir, CURRENT), JSON.stringify({ entry: path.basename(entryOut), inputs: stampOf(inputs) }));
   return path.join(dir, path.basename(entryOut));

@@ -173,18 +173,15 @@ export async function benchWrite(options: WriteBenchOptions, log: (line: string)
     }
     return seconds;
   };
+  /** The arguments to node that run `openkey write` onto `devices`, for a plain and a throttled run alike. */
   const openkeyWrite = (devices: string[]) => [
-    process.execPath,
     path.join(PROJECT_ROOT, 'bin/openkey.mjs'),
     'write',
     image,
     ...devices,
     '--yes',
   ];
-  const openkey = async (devices: string[]) => {
-    const [command, ...args] = openkeyWrite(devices) as [string, ...string[]];
-    return (await run(command, args)).stdout;
-  };
+  const openkey = async (devices: string[]) => (await run(process.execPath, openkeyWrite(devices))).stdout;
 
   try {
     log(`image ${image}: ${(imageBytes / 2 ** 20).toFixed(0)} MiB; keys of ${(keyBytes / 2 ** 20).toFixed(0)} MiB`);
@@ -226,7 +223,7 @@ export async function benchWrite(options: WriteBenchOptions, log: (line: string)
           return loop;
         };
         const throttledOpenkey = async (devices: string[]) => {
-          const [command, args] = group.wrap(openkeyWrite(devices));
+          const [command, args] = group.wrap([process.execPath, ...openkeyWrite(devices)]);
           log(`  ${(await run(command, args)).stdout.trim().replace(/\n/g, '\n  ')}`);
         };
         log(`keys throttled to ${mbs} MB/s each way (${group.wrap([])[1][2]})`);
